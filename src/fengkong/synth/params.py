@@ -253,9 +253,14 @@ class SynthParams(_Strict):
     baseline_policy: BaselinePolicyParams
     collections: CollectionParams
 
+    @field_validator("products")
+    @classmethod
+    def _product_shares(cls, v: dict[str, ProductParams]) -> dict[str, ProductParams]:
+        _check_shares({k: p.share for k, p in v.items()}, "products")
+        return v
+
     @model_validator(mode="after")
     def _cross_checks(self) -> SynthParams:
-        _check_shares({k: v.share for k, v in self.products.items()}, "products")
         pop = self.population
         for field in ("education", "employment", "housing"):
             missing = set(getattr(pop, field)) - set(getattr(self.risk, field))

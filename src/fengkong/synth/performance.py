@@ -213,7 +213,7 @@ def simulate(
             ("paid_on", paid_on[idx]),
             ("prepaid", prepaid[idx]),
             ("balance", balance[idx]),
-            ("overdue", np.where(active & ~settled & ~prepay, np.maximum(target - cum_paid, 0), 0)[idx]),
+            ("overdue", np.where(active & (dpd > 0), np.maximum(target - cum_paid, 0), 0)[idx]),
             ("dpd", np.where(active | (status == _WRITTEN_OFF), dpd, 0)[idx]),
             ("status", label[idx]),
             ("written_off", written[idx]),

@@ -141,7 +141,7 @@ TABLES: dict[str, Table] = {
                 C("paid_on", _DATE, "Date of this month's payment (null when none)."),
                 C("prepaid_fen", _I64, "Principal repaid ahead of schedule this month."),
                 C("principal_balance_fen", _I64, "Outstanding principal after this month's payments."),
-                C("overdue_fen", _I64, "Amount fallen due and not paid, at the snapshot."),
+                C("overdue_fen", _I64, "Amount past due at the snapshot (0 while nothing is past its due date)."),
                 C("dpd", _I32, "Days past due at the snapshot: from the oldest unpaid due date."),
                 C("bucket", _STR, "M0 (current), M1 (1-30) ... M6 (151-180), M7+ (181+)."),
                 C("status", _STR, "current | delinquent | settled | prepaid | written_off."),

@@ -1,0 +1,1 @@
+"""The ``fengkong`` command line (Typer + Rich); one module per command group."""

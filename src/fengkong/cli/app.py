@@ -1,0 +1,41 @@
+"""The ``fengkong`` Typer application: the root callback and the command registry."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fengkong import __version__
+from fengkong.cli._console import configure_logging, console
+from fengkong.cli.demo import demo
+from fengkong.cli.synth import synth
+
+app = typer.Typer(
+    name="fengkong",
+    help="fengkong (风控): credit risk control for consumer lenders.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.command()(synth)
+app.command()(demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"fengkong {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output (-v info, -vv debug).")] = 0,
+) -> None:
+    """fengkong: variables, models, policies, servicing, collections and portfolio analytics."""
+    configure_logging(["WARNING", "INFO", "DEBUG"][min(verbose, 2)])
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
