@@ -144,7 +144,9 @@ class Money:
         Money(amount=Decimal('1234.56'), currency='CNY')
         """
         if not isinstance(units, int | np.integer) or isinstance(units, bool):
-            raise InvalidArgumentError("units", expected="an integer number of minor units", got=units)
+            raise InvalidArgumentError(
+                "units", expected="an integer number of minor units", got=units
+            )
         return cls(Decimal(int(units)).scaleb(-_exponent(currency)), currency)
 
     @classmethod
@@ -283,8 +285,10 @@ def div_round_half_even(numerator: Any, denominator: Any) -> Any:
     num = np.asarray(numerator, dtype=np.int64)
     den = np.asarray(denominator, dtype=np.int64)
     if np.any(den <= 0):
-        raise InvalidArgumentError("denominator", expected="positive integers", got="a non-positive value")
-    q, r = np.divmod(num, den)
-    twice = 2 * r
-    bump = (twice > den) | ((twice == den) & (q % 2 == 1))
-    return q + bump.astype(np.int64)
+        raise InvalidArgumentError(
+            "denominator", expected="positive integers", got="a non-positive value"
+        )
+    quotient, remainder = np.divmod(num, den)
+    doubled = 2 * remainder
+    bump = (doubled > den) | ((doubled == den) & (quotient % 2 == 1))
+    return quotient + bump.astype(np.int64)

@@ -37,7 +37,11 @@ def test_config_error_lists_every_problem():
     problems = [Problem("p.yaml", "a", "unknown key"), Problem("p.yaml", "b.c", "too big")]
     exc = ConfigError(problems)
     assert exc.problems == tuple(problems)
-    assert str(exc).splitlines() == ["2 problems:", "  - p.yaml: a: unknown key", "  - p.yaml: b.c: too big"]
+    assert str(exc).splitlines() == [
+        "2 problems:",
+        "  - p.yaml: a: unknown key",
+        "  - p.yaml: b.c: too big",
+    ]
 
 
 def test_config_error_needs_a_problem():

@@ -10,10 +10,40 @@ import pytest
 import fengkong
 
 PACKAGE = Path(fengkong.__file__).parent
-DOMAIN = ("features", "graph", "modeling", "policy", "servicing", "collections", "portfolio", "synth", "money.py", "errors.py")
+DOMAIN = (
+    "features",
+    "graph",
+    "modeling",
+    "policy",
+    "servicing",
+    "collections",
+    "portfolio",
+    "synth",
+    "money.py",
+    "errors.py",
+)
 EDGE = ("fengkong.api", "fengkong.cli", "fengkong.web")
-FORBIDDEN_IN_DOMAIN = ("sqlalchemy", "alembic", "fastapi", "starlette", "uvicorn", "typer", "redis", "psycopg", "fengkong.db", "fengkong.services", *EDGE)
-CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"), ("time", "time"), ("time", "time_ns")}
+FORBIDDEN_IN_DOMAIN = (
+    "sqlalchemy",
+    "alembic",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "typer",
+    "redis",
+    "psycopg",
+    "fengkong.db",
+    "fengkong.services",
+    *EDGE,
+)
+CLOCK_CALLS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+    ("time", "time"),
+    ("time", "time_ns"),
+}
 RULES = {
     "domain": FORBIDDEN_IN_DOMAIN,
     "db": ("fengkong.services", *EDGE),
@@ -38,7 +68,11 @@ def violations(source: str, forbidden: tuple[str, ...], *, pure: bool) -> list[s
             modules = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module:
             modules = [node.module]
-            if pure and node.module == "os" and any(a.name in ("environ", "getenv") for a in node.names):
+            if (
+                pure
+                and node.module == "os"
+                and any(a.name in ("environ", "getenv") for a in node.names)
+            ):
                 found.append(f"line {node.lineno}: reads the environment (from os import ...)")
         for module in modules:
             if any(module == f or module.startswith(f + ".") for f in forbidden):
@@ -54,10 +88,7 @@ def violations(source: str, forbidden: tuple[str, ...], *, pure: bool) -> list[s
 
 
 def _files(kind: str) -> list[Path]:
-    if kind == "domain":
-        paths = [PACKAGE / d for d in DOMAIN]
-    else:
-        paths = [PACKAGE / kind]
+    paths = [PACKAGE / d for d in DOMAIN] if kind == "domain" else [PACKAGE / kind]
     files: list[Path] = []
     for p in paths:
         files += sorted(p.rglob("*.py")) if p.is_dir() else ([p] if p.exists() else [])
@@ -95,4 +126,6 @@ def test_the_checker_catches_each_kind_of_violation():
     )
     found = violations(bad, FORBIDDEN_IN_DOMAIN, pure=True)
     assert len(found) == 7, found
-    assert violations("import time\nx = time.perf_counter()\n", FORBIDDEN_IN_DOMAIN, pure=True) == []
+    assert (
+        violations("import time\nx = time.perf_counter()\n", FORBIDDEN_IN_DOMAIN, pure=True) == []
+    )

@@ -7,7 +7,10 @@ from fengkong.settings import Settings
 
 
 def test_sqlite_under_the_data_dir_is_the_default(tmp_path):
-    assert Settings(data_dir=tmp_path).resolved_database_url() == f"sqlite:///{tmp_path.as_posix()}/fengkong.db"
+    assert (
+        Settings(data_dir=tmp_path).resolved_database_url()
+        == f"sqlite:///{tmp_path.as_posix()}/fengkong.db"
+    )
 
 
 def test_environment_variables_use_the_fengkong_prefix(monkeypatch):

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from fengkong.errors import FengkongError
 
@@ -20,13 +27,16 @@ err_console = Console(stderr=True)
 def configure_logging(level: str) -> None:
     """Send library logs to stderr through Rich; the only place handlers are configured."""
     logging.basicConfig(
-        level=level, format="%(message)s", handlers=[RichHandler(console=err_console, show_path=False)], force=True
+        level=level,
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False)],
+        force=True,
     )
 
 
 @contextmanager
-def progress_bar(description: str, total: int, *, quiet: bool) -> Iterator[Progress]:
-    """A Rich progress bar (disabled with ``quiet``); yields it with one task, id 0."""
+def progress_bar(description: str, total: int, *, quiet: bool) -> Iterator[Callable[[int], None]]:
+    """A Rich progress bar (hidden with ``quiet``); yields ``advance(n)``."""
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -38,8 +48,8 @@ def progress_bar(description: str, total: int, *, quiet: bool) -> Iterator[Progr
         transient=False,
     )
     with progress:
-        progress.add_task(description, total=total)
-        yield progress
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)
 
 
 @contextmanager

@@ -25,7 +25,9 @@ def _kyuan(fen: int) -> str:
 
 def summary_table(summary: pl.DataFrame, month: dt.date) -> Table:
     """The pool summary as a Rich table."""
-    table = Table(title=f"Portfolio (DPD shares of open balance) at {month:%Y-%m} month end (balances in thousands of CNY)")
+    table = Table(
+        title=f"Portfolio (DPD shares of open balance) at {month:%Y-%m} month end (balances in thousands of CNY)"
+    )
     for name in ("product", "loans", "lent", "open", "1+", "30+", "90+", "w/off"):
         table.add_column(name, justify="left" if name == "product" else "right")
     for row in summary.iter_rows(named=True):
@@ -45,17 +47,28 @@ def summary_table(summary: pl.DataFrame, month: dt.date) -> Table:
 
 
 def demo(
-    applications: Annotated[int, typer.Option("--applications", "-n", help="Size of the demo book.")] = 100_000,
+    applications: Annotated[
+        int, typer.Option("--applications", "-n", help="Size of the demo book.")
+    ] = 100_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    out: Annotated[Path, typer.Option(help="Working directory of the demo.")] = Path("fengkong-demo"),
+    out: Annotated[Path, typer.Option(help="Working directory of the demo.")] = Path(
+        "fengkong-demo"
+    ),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run the demo: generate the default synthetic book and print a portfolio summary."""
     with user_errors():
         params = load_params()
         book_dir = out / "book"
-        with progress_bar("synthesising applications", applications, quiet=quiet) as bar:
-            write_book(book_dir, applications, seed=seed, params=params, overwrite=True, progress=lambda n: bar.advance(0, n))
+        with progress_bar("synthesising applications", applications, quiet=quiet) as advance:
+            write_book(
+                book_dir,
+                applications,
+                seed=seed,
+                params=params,
+                overwrite=True,
+                progress=advance,
+            )
         book = read_book(book_dir)
     first = params.start_date.replace(day=1)
     month = (pl.Series([first]).dt.offset_by(f"{params.origination_months}mo"))[0]

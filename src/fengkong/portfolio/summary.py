@@ -49,10 +49,17 @@ def pool_summary(
     base = (
         loans.filter(pl.col("disbursed_on") < pl.lit(start).dt.offset_by("1mo"))
         .select("loan_id", by, "principal_fen")
-        .join(snap.select("loan_id", "status", "dpd", "principal_balance_fen"), on="loan_id", how="left")
+        .join(
+            snap.select("loan_id", "status", "dpd", "principal_balance_fen"),
+            on="loan_id",
+            how="left",
+        )
         .join(written, on="loan_id", how="left")
         .with_columns(
-            open_fen=pl.when(pl.col("status").is_in(_OPEN)).then("principal_balance_fen").otherwise(0).fill_null(0)
+            open_fen=pl.when(pl.col("status").is_in(_OPEN))
+            .then("principal_balance_fen")
+            .otherwise(0)
+            .fill_null(0)
         )
     )
 
@@ -63,7 +70,9 @@ def pool_summary(
             pl.col("principal_fen").sum().alias("disbursed_fen"),
             pl.col("open_fen").sum().alias("outstanding_fen"),
             *(
-                (pl.col("open_fen").filter(pl.col("dpd") >= d).sum() / pl.col("open_fen").sum()).alias(f"dpd_{d}_plus")
+                (
+                    pl.col("open_fen").filter(pl.col("dpd") >= d).sum() / pl.col("open_fen").sum()
+                ).alias(f"dpd_{d}_plus")
                 for d in (1, 30, 90)
             ),
             pl.col("written_off_fen").sum().alias("written_off_fen"),
@@ -73,6 +82,8 @@ def pool_summary(
 
     segments = aggregate(base, [by]).sort(by).with_columns(pl.col(by).cast(pl.String))
     total = aggregate(base, []).with_columns(pl.lit("Total").alias(by))
-    return pl.concat([segments, total.select(segments.collect_schema().names())]).collect().with_columns(
-        pl.col("^dpd_.*$").fill_nan(0.0).fill_null(0.0)
+    return (
+        pl.concat([segments, total.select(segments.collect_schema().names())])
+        .collect()
+        .with_columns(pl.col("^dpd_.*$").fill_nan(0.0).fill_null(0.0))
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -13,12 +14,14 @@ I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
-Dates = npt.NDArray[np.datetime64]
+Dates = npt.NDArray[Any]  # datetime64[D] or [s]
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-def categorical(rng: np.random.Generator, shares: Mapping[str, float], n: int) -> tuple[I64, list[str]]:
+def categorical(
+    rng: np.random.Generator, shares: Mapping[str, float], n: int
+) -> tuple[I64, list[str]]:
     """Draw ``n`` category codes with the given shares; returns (codes, labels)."""
     labels = list(shares)
     cum = np.cumsum([shares[k] for k in labels])
@@ -27,11 +30,13 @@ def categorical(rng: np.random.Generator, shares: Mapping[str, float], n: int) -
     return np.minimum(codes, len(labels) - 1), labels
 
 
-def weighted_index(rng: np.random.Generator, weights: Sequence[float], n: int) -> I64:
+def weighted_index(rng: np.random.Generator, weights: npt.ArrayLike, n: int) -> I64:
     """Draw ``n`` indices into ``weights`` (need not sum to one)."""
     cum = np.cumsum(np.asarray(weights, dtype=np.float64))
     cum /= cum[-1]
-    return np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(cum) - 1).astype(np.int64)
+    return np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(cum) - 1).astype(
+        np.int64
+    )
 
 
 def splitmix64(x: npt.ArrayLike, salt: int = 0) -> U64:
@@ -66,7 +71,9 @@ def permute(x: I64, modulus: int, multiplier: int, offset: int) -> I64:
 
     ``multiplier`` must be coprime with ``modulus`` and ``x * multiplier`` must fit in int64.
     """
-    return (np.asarray(x, dtype=np.int64) * multiplier + offset) % modulus
+    return np.asarray(
+        (np.asarray(x, dtype=np.int64) * multiplier + offset) % modulus, dtype=np.int64
+    )
 
 
 def ipv4(values: U64) -> pl.Series:
@@ -96,7 +103,9 @@ def sigmoid(x: F64) -> F64:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def truncated_normal(rng: np.random.Generator, mean: float, sd: float, lo: float, hi: float, n: int) -> F64:
+def truncated_normal(
+    rng: np.random.Generator, mean: float, sd: float, lo: float, hi: float, n: int
+) -> F64:
     """Normal draws kept inside ``[lo, hi]`` by redrawing (then clipping what is left)."""
     x = rng.normal(mean, sd, n)
     for _ in range(8):

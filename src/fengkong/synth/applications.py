@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fengkong.synth._draw import B, F64, I64, categorical, weighted_index
+from fengkong.synth._draw import F64, I64, B, categorical, weighted_index
 from fengkong.synth.params import SynthParams
 from fengkong.synth.population import People, make_people
 
@@ -48,10 +48,12 @@ def _counts_for(rng: np.random.Generator, risk: F64, params: SynthParams) -> I64
     pop = params.population
     lift = np.exp(pop.multi_lending_risk_elasticity * risk)
     lam = (pop.applications_per_person - 1.0) * lift / lift.mean()
-    return (1 + rng.poisson(lam)).astype(np.int64)
+    return np.asarray(1 + rng.poisson(lam), dtype=np.int64)
 
 
-def _regular_people(rng: np.random.Generator, n_apps: int, params: SynthParams) -> tuple[People, I64]:
+def _regular_people(
+    rng: np.random.Generator, n_apps: int, params: SynthParams
+) -> tuple[People, I64]:
     """Persons and their application counts, adding up to exactly ``n_apps``."""
     guess = int(n_apps / params.population.applications_per_person * 1.25) + 16
     while True:
@@ -85,10 +87,14 @@ def _rings(rng: np.random.Generator, target_apps: int, params: SynthParams) -> t
     return size_arr, np.repeat(np.arange(len(sizes)), size_arr), np.concatenate(member_counts)
 
 
-def plan_applications(rng: np.random.Generator, n_apps: int, params: SynthParams) -> tuple[People, Applications, Rings]:
+def plan_applications(
+    rng: np.random.Generator, n_apps: int, params: SynthParams
+) -> tuple[People, Applications, Rings]:
     """Draw the persons and the ``n_apps`` applications of one chunk."""
     fraud, window_start = params.fraud, np.datetime64(params.start_date, "s")
-    window_end = (np.datetime64(params.start_date, "M") + params.origination_months).astype("datetime64[s]")
+    window_end = (np.datetime64(params.start_date, "M") + params.origination_months).astype(
+        "datetime64[s]"
+    )
     window = int((window_end - window_start) / np.timedelta64(1, "s"))
 
     ring_target = round(n_apps * fraud.ring_application_share)
@@ -124,7 +130,11 @@ def plan_applications(rng: np.random.Generator, n_apps: int, params: SynthParams
     burst = fraud.burst_days * _SECONDS_PER_DAY
     ring_start = rng.integers(0, max(window - burst, 1), len(ring_sizes))
     ring_of_app = np.repeat(ring_of_member, ring_counts)
-    t_ring = ring_start[ring_of_app] + rng.integers(0, burst, len(ring_of_app)) if len(ring_of_app) else np.zeros(0, dtype=np.int64)
+    t_ring = (
+        ring_start[ring_of_app] + rng.integers(0, burst, len(ring_of_app))
+        if len(ring_of_app)
+        else np.zeros(0, dtype=np.int64)
+    )
     seconds = np.concatenate([t_regular, np.clip(t_ring, 0, window - 1)])
 
     inst_weights = 1.0 / np.arange(1, params.institutions.count + 1) ** 0.8
@@ -146,7 +156,9 @@ def plan_applications(rng: np.random.Generator, n_apps: int, params: SynthParams
         k = int(mask.sum())
         if not k:
             continue
-        median = spec.amount_median_yuan * income_ratio[mask] ** 0.3 * np.where(is_fraud[mask], 1.8, 1.0)
+        median = (
+            spec.amount_median_yuan * income_ratio[mask] ** 0.3 * np.where(is_fraud[mask], 1.8, 1.0)
+        )
         amount = median * np.exp(rng.normal(0.0, spec.amount_sigma, k))
         amount = np.clip(amount, spec.amount_min_yuan, spec.amount_max_yuan)
         amount_fen[mask] = (np.round(amount / 100.0) * 10_000).astype(np.int64).clip(min=10_000)
@@ -155,10 +167,24 @@ def plan_applications(rng: np.random.Generator, n_apps: int, params: SynthParams
 
     bureau = params.bureau
     risk = people.risk[person]
-    inquiries = rng.poisson(bureau.inquiries_3m_mean * np.exp(bureau.inquiries_risk_elasticity * risk) / np.exp(0.5 * bureau.inquiries_risk_elasticity**2))
-    open_loans = rng.poisson(bureau.open_loans_mean * np.exp(bureau.open_loans_risk_elasticity * risk) / np.exp(0.5 * bureau.open_loans_risk_elasticity**2))
-    base = np.log(bureau.past_delinquency_rate / (1 - bureau.past_delinquency_rate)) if 0 < bureau.past_delinquency_rate < 1 else -30.0
-    past = rng.random(n) < 1.0 / (1.0 + np.exp(-(base + bureau.past_delinquency_risk_coef * (risk - 0.5))))
+    inquiries = rng.poisson(
+        bureau.inquiries_3m_mean
+        * np.exp(bureau.inquiries_risk_elasticity * risk)
+        / np.exp(0.5 * bureau.inquiries_risk_elasticity**2)
+    )
+    open_loans = rng.poisson(
+        bureau.open_loans_mean
+        * np.exp(bureau.open_loans_risk_elasticity * risk)
+        / np.exp(0.5 * bureau.open_loans_risk_elasticity**2)
+    )
+    base = (
+        np.log(bureau.past_delinquency_rate / (1 - bureau.past_delinquency_rate))
+        if 0 < bureau.past_delinquency_rate < 1
+        else -30.0
+    )
+    past = rng.random(n) < 1.0 / (
+        1.0 + np.exp(-(base + bureau.past_delinquency_risk_coef * (risk - 0.5)))
+    )
     # Thin, clean files: fraud rings use fresh identities.
     inquiries[is_fraud] = rng.poisson(0.8, int(is_fraud.sum()))
     open_loans[is_fraud] = rng.poisson(0.4, int(is_fraud.sum()))
@@ -182,14 +208,16 @@ def plan_applications(rng: np.random.Generator, n_apps: int, params: SynthParams
         product_labels=product_labels,
     )
     of_person = np.full(n_people, -1, dtype=np.int64)
-    of_person[len(regular):] = ring_of_member
+    of_person[len(regular) :] = ring_of_member
     rank = np.full(n_people, -1, dtype=np.int64)
     if len(ring_sizes):
         ring_first = np.cumsum(ring_sizes) - ring_sizes
-        rank[len(regular):] = np.arange(len(ring_of_member)) - ring_first[ring_of_member]
+        rank[len(regular) :] = np.arange(len(ring_of_member)) - ring_first[ring_of_member]
     shared = []
     for _ in range(len(ring_sizes)):
-        extra = rng.choice(np.arange(1, len(RING_SHARED_TYPES)), size=int(rng.integers(1, 3)), replace=False)
+        extra = rng.choice(
+            np.arange(1, len(RING_SHARED_TYPES)), size=int(rng.integers(1, 3)), replace=False
+        )
         shared.append(tuple(RING_SHARED_TYPES[i] for i in sorted([0, *extra.tolist()])))
     return people, apps, Rings(of_person=of_person, member_rank=rank, shared=shared)
 
@@ -199,7 +227,9 @@ def _concat(a: People, b: People) -> People:
         return a
     shift = int(a.household.max()) + 1 if len(a) else 0
     return People(
-        household=np.concatenate([a.household, np.where(b.household >= 0, b.household + shift, -1)]),
+        household=np.concatenate(
+            [a.household, np.where(b.household >= 0, b.household + shift, -1)]
+        ),
         birth_date=np.concatenate([a.birth_date, b.birth_date]),
         gender=np.concatenate([a.gender, b.gender]),
         province=np.concatenate([a.province, b.province]),

@@ -66,7 +66,11 @@ class _Offsets:
 
 
 def _check_size(applications: int) -> None:
-    if isinstance(applications, bool) or not isinstance(applications, int | np.integer) or applications <= 0:
+    if (
+        isinstance(applications, bool)
+        or not isinstance(applications, int | np.integer)
+        or applications <= 0
+    ):
         raise InvalidArgumentError("applications", expected="a positive integer", got=applications)
 
 
@@ -75,7 +79,9 @@ def _check_seed(seed: int) -> None:
         raise InvalidArgumentError("seed", expected="a non-negative integer", got=seed)
 
 
-def _chunk(n: int, index: int, seed: int, params: SynthParams, off: _Offsets) -> dict[str, pl.DataFrame]:
+def _chunk(
+    n: int, index: int, seed: int, params: SynthParams, off: _Offsets
+) -> dict[str, pl.DataFrame]:
     rng = np.random.default_rng([seed, index])
     salt = int(np.random.default_rng([seed, 2**31]).integers(0, 2**62))  # same for every chunk
     people, apps, rings = plan_applications(rng, n, params)
@@ -83,14 +89,19 @@ def _chunk(n: int, index: int, seed: int, params: SynthParams, off: _Offsets) ->
     person_id = off.person + np.arange(n_people, dtype=np.int64)
     household_id = np.where(people.household >= 0, off.household + people.household, -1)
     ring_id = np.where(rings.of_person >= 0, off.ring + rings.of_person, -1)
-    identifiers, device, ip = make_identifiers(rng, params, people, apps, rings, person_id, household_id, ring_id, salt)
+    identifiers, device, ip = make_identifiers(
+        rng, params, people, apps, rings, person_id, household_id, ring_id, salt
+    )
     contracts = make_contracts(rng, params, people, apps)
     outcome = simulate(rng, params, people, apps, contracts)
 
     labels = people.labels
     application_id = off.application + np.arange(n_apps, dtype=np.int64)
     app_person = person_id[apps.person]
-    age = ((apps.applied_at.astype("datetime64[D]") - people.birth_date[apps.person]).astype(np.int64) // 365.25).astype(np.int64)
+    age = (
+        (apps.applied_at.astype("datetime64[D]") - people.birth_date[apps.person]).astype(np.int64)
+        // 365.25
+    ).astype(np.int64)
     persons = pl.DataFrame(
         {
             "person_id": person_id,
@@ -159,7 +170,11 @@ def _chunk(n: int, index: int, seed: int, params: SynthParams, off: _Offsets) ->
         {
             "loan_id": loan_of_app[s_app],
             "instalment": s_k,
-            "due_on": (contracts.disbursed[s_app].astype("datetime64[M]") + s_k).astype("datetime64[D]") + contracts.due_day[s_app] - 1,
+            "due_on": (contracts.disbursed[s_app].astype("datetime64[M]") + s_k).astype(
+                "datetime64[D]"
+            )
+            + contracts.due_day[s_app]
+            - 1,
             "principal_fen": contracts.s_principal[in_book],
             "interest_fen": contracts.s_interest[in_book],
             "fee_fen": contracts.s_fee[in_book],
@@ -199,10 +214,14 @@ def _chunk(n: int, index: int, seed: int, params: SynthParams, off: _Offsets) ->
         {
             "ring_id": ring_id[members],
             "person_id": person_id[members],
-            "shared_types": pl.Series([",".join(t) for t in rings.shared] or [""], dtype=pl.String)[rings.of_person[members]],
+            "shared_types": pl.Series([",".join(t) for t in rings.shared] or [""], dtype=pl.String)[
+                rings.of_person[members]
+            ],
         }
     )
-    loan_risk = pl.DataFrame({"loan_id": loan_of_app[booked], "latent_risk": people.risk[apps.person[booked]]})
+    loan_risk = pl.DataFrame(
+        {"loan_id": loan_of_app[booked], "latent_risk": people.risk[apps.person[booked]]}
+    )
     responses = make_responses(rng, params, performance, loan_risk)
 
     off.application += n_apps
@@ -221,10 +240,15 @@ def _chunk(n: int, index: int, seed: int, params: SynthParams, off: _Offsets) ->
         "rings": rings_frame,
         "collection_responses": responses,
     }
-    return {name: frame.select(TABLES[name].schema.names()).cast(dict(TABLES[name].schema)) for name, frame in frames.items()}
+    return {
+        name: frame.select(TABLES[name].schema.names()).cast(TABLES[name].schema)
+        for name, frame in frames.items()
+    }
 
 
-def iter_chunks(applications: int, *, seed: int = 0, params: SynthParams | None = None) -> Iterator[dict[str, pl.DataFrame]]:
+def iter_chunks(
+    applications: int, *, seed: int = 0, params: SynthParams | None = None
+) -> Iterator[dict[str, pl.DataFrame]]:
     """Yield the book chunk by chunk: each a dict of table name to frame.
 
     >>> chunks = list(iter_chunks(300, seed=1))
@@ -242,7 +266,9 @@ def iter_chunks(applications: int, *, seed: int = 0, params: SynthParams | None 
         logger.debug("chunk %d (%d applications) in %.2fs", index, n, time.perf_counter() - t0)
 
 
-def generate(applications: int, *, seed: int = 0, params: SynthParams | None = None) -> SyntheticBook:
+def generate(
+    applications: int, *, seed: int = 0, params: SynthParams | None = None
+) -> SyntheticBook:
     """Generate a synthetic lending book in memory.
 
     Parameters
@@ -274,7 +300,9 @@ def _prepare_out(out: Path, overwrite: bool) -> Path:
     if out.exists() and not out.is_dir():
         raise OutputError(str(out), "it exists and is not a directory")
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise OutputError(str(out), "it is not empty (pass overwrite=True / --overwrite to replace it)")
+        raise OutputError(
+            str(out), "it is not empty (pass overwrite=True / --overwrite to replace it)"
+        )
     parent = out.resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -311,11 +339,15 @@ def write_book(
             for name, frame in chunk.items():
                 folder = staging / name
                 folder.mkdir(exist_ok=True)
-                frame.write_parquet(folder / f"part-{index:05d}.parquet", compression="zstd", statistics=True)
+                frame.write_parquet(
+                    folder / f"part-{index:05d}.parquet", compression="zstd", statistics=True
+                )
                 counts[name] += frame.height
             if progress is not None:
                 progress(chunk["applications"].height)
-        (staging / "params.yaml").write_text(yaml.safe_dump(params.model_dump(mode="json"), sort_keys=False), "utf-8")
+        (staging / "params.yaml").write_text(
+            yaml.safe_dump(params.model_dump(mode="json"), sort_keys=False), "utf-8"
+        )
         manifest = {
             "generator": "fengkong.synth",
             "schema_version": params.schema_version,
@@ -348,5 +380,8 @@ def read_book(path: str | Path) -> SyntheticBook:
     if missing:
         raise NotFoundError("synthetic book tables", f"{root}: {', '.join(missing)}")
     return SyntheticBook(
-        **{name: pl.read_parquet(root / name / "*.parquet", schema=TABLES[name].schema) for name in TABLES}
+        **{
+            name: pl.read_parquet(root / name / "*.parquet", schema=TABLES[name].schema)
+            for name in TABLES
+        }
     )

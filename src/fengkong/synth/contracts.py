@@ -16,7 +16,7 @@ from decimal import Decimal, localcontext
 import numpy as np
 
 from fengkong.money import div_round_half_even
-from fengkong.synth._draw import B, I64, Dates, add_months
+from fengkong.synth._draw import I64, B, Dates, add_months
 from fengkong.synth.applications import Applications
 from fengkong.synth.params import SynthParams
 from fengkong.synth.population import People
@@ -77,12 +77,16 @@ def _instalment(principal: I64, rate_bp: I64, term: I64) -> I64:
     return out
 
 
-def _schedule(method: I64, principal: I64, term: I64, rate_bp: I64) -> tuple[I64, I64, I64, I64, I64, I64]:
+def _schedule(
+    method: I64, principal: I64, term: I64, rate_bp: I64
+) -> tuple[I64, I64, I64, I64, I64, I64]:
     """Instalments of every contract, long format: (app, k, principal, interest, fee, total)."""
     n = len(principal)
     annuity = method == METHODS.index("equal_instalment")
     flat = method == METHODS.index("flat_fee")
-    bullet = (method == METHODS.index("interest_only")) | (method == METHODS.index("single_payment"))
+    bullet = (method == METHODS.index("interest_only")) | (
+        method == METHODS.index("single_payment")
+    )
     level = (method == METHODS.index("equal_principal")) | flat
     emi = np.zeros(n, dtype=np.int64)
     emi[annuity] = _instalment(principal[annuity], rate_bp[annuity], term[annuity])
@@ -95,7 +99,9 @@ def _schedule(method: I64, principal: I64, term: I64, rate_bp: I64) -> tuple[I64
         bal = balance[idx]
         last = term[idx] == k
         interest = np.where(flat[idx], 0, div_round_half_even(bal * rate_bp[idx], 120_000))
-        regular = np.where(annuity[idx], np.minimum(emi[idx] - interest, bal), np.where(level[idx], base[idx], 0))
+        regular = np.where(
+            annuity[idx], np.minimum(emi[idx] - interest, bal), np.where(level[idx], base[idx], 0)
+        )
         regular = np.where(bullet[idx], 0, regular)
         paid = np.where(last, bal, np.clip(regular, 0, bal))
         balance[idx] = bal - paid
@@ -105,13 +111,21 @@ def _schedule(method: I64, principal: I64, term: I64, rate_bp: I64) -> tuple[I64
         return empty, empty, empty, empty, empty, np.zeros(n, dtype=np.int64)
     app, k_arr, p_arr, i_arr, f_arr = (np.concatenate(col) for col in zip(*parts, strict=True))
     order = np.lexsort((k_arr, app))
-    app, k_arr, p_arr, i_arr, f_arr = app[order], k_arr[order], p_arr[order], i_arr[order], f_arr[order]
+    app, k_arr, p_arr, i_arr, f_arr = (
+        app[order],
+        k_arr[order],
+        p_arr[order],
+        i_arr[order],
+        f_arr[order],
+    )
     total = np.zeros(n, dtype=np.int64)
     np.add.at(total, app, p_arr + i_arr + f_arr)
     return app, k_arr, p_arr, i_arr, f_arr, total
 
 
-def make_contracts(rng: np.random.Generator, params: SynthParams, people: People, apps: Applications) -> Contracts:
+def make_contracts(
+    rng: np.random.Generator, params: SynthParams, people: People, apps: Applications
+) -> Contracts:
     """Score, price, schedule and decide every application of a chunk."""
     policy = params.baseline_policy
     n = len(apps.person)
@@ -147,7 +161,9 @@ def make_contracts(rng: np.random.Generator, params: SynthParams, people: People
         reason[hit] = code
 
     disbursed = apps.applied_at.astype("datetime64[D]")
-    day = (disbursed - disbursed.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
+    day = (disbursed - disbursed.astype("datetime64[M]").astype("datetime64[D]")).astype(
+        np.int64
+    ) + 1
     return Contracts(
         method=method,
         rate_bp=rate_bp,

@@ -34,7 +34,11 @@ def _cards(keys: I64, salt: int) -> pl.Series:
 
 def _rows(person_id: I64, id_type: str, values: pl.Series, first_seen: np.ndarray) -> pl.DataFrame:
     frame = pl.DataFrame(
-        {"person_id": person_id, "id_value": values, "first_seen": first_seen.astype("datetime64[us]")}
+        {
+            "person_id": person_id,
+            "id_value": values,
+            "first_seen": first_seen.astype("datetime64[us]"),
+        }
     )
     return frame.select("person_id", pl.lit(id_type).alias("id_type"), "id_value", "first_seen")
 
@@ -59,7 +63,7 @@ def make_identifiers(
     ring_key = np.where(in_ring, ring_id, 0)
 
     def seen(max_days: int) -> np.ndarray:
-        return first_app - (rng.random(n) * max_days * 86_400).astype("timedelta64[s]")
+        return np.asarray(first_app - (rng.random(n) * max_days * 86_400).astype("timedelta64[s]"))
 
     frames: list[pl.DataFrame] = []
 
@@ -73,18 +77,24 @@ def make_identifiers(
         group_head = np.arange(n) - rings.member_rank % 3
         mobile_key[shares["mobile"]] = person_id[group_head[shares["mobile"]]]
     frames.append(_rows(person_id, "mobile", mobile_numbers(mobile_key, salt), seen(1500)))
-    frames.append(_rows(person_id, "id_number", hex_strings(splitmix64(person_id, salt + 11)), seen(3000)))
+    frames.append(
+        _rows(person_id, "id_number", hex_strings(splitmix64(person_id, salt + 11)), seen(3000))
+    )
 
     # Devices: a primary one, sometimes a second; rings share a small pool of devices.
     primary_key = splitmix64(person_id * 2, salt + 13)
     ring_device = splitmix64(ring_key * 64 + rings.member_rank // 4, salt + 17)
     primary_key = np.where(shares["device"], ring_device, primary_key)
-    device_seen = np.where(in_ring, first_app - (rng.random(n) * 3 * 86_400).astype("timedelta64[s]"), seen(365))
+    device_seen = np.where(
+        in_ring, first_app - (rng.random(n) * 3 * 86_400).astype("timedelta64[s]"), seen(365)
+    )
     primary = hex_strings(primary_key, "d")
     frames.append(_rows(person_id, "device", primary, device_seen))
     second = rng.random(n) < ids.extra_device_prob
     secondary = hex_strings(splitmix64(person_id * 2 + 1, salt + 13), "d")
-    frames.append(_rows(person_id[second], "device", secondary.filter(pl.Series(second)), seen(365)[second]))
+    frames.append(
+        _rows(person_id[second], "device", secondary.filter(pl.Series(second)), seen(365)[second])
+    )
 
     # Address and employer.
     home_key = np.where(household_id >= 0, household_id, _VIRTUAL_BASE + person_id)
@@ -92,16 +102,47 @@ def make_identifiers(
     province = pl.Series(people.labels["province"])[people.province].str.to_lowercase()
     city = pl.Series(people.labels["city"])[people.city].str.to_lowercase()
     hv = h.astype(np.int64) & 0x7FFFFFFFFFFF
-    address = province + "/" + city + "/d" + digits(hv % 17, 2) + "/road" + digits((hv >> 8) % 900, 3) + "/no" + digits((hv >> 20) % 300 + 1, 3)
+    address = (
+        province
+        + "/"
+        + city
+        + "/d"
+        + digits(hv % 17, 2)
+        + "/road"
+        + digits((hv >> 8) % 900, 3)
+        + "/no"
+        + digits((hv >> 20) % 300 + 1, 3)
+    )
     frames.append(_rows(person_id, "address", address, seen(1000)))
     employed = people.employer >= 0
-    frames.append(_rows(person_id[employed], "employer", digits(people.employer[employed], 6, "emp"), seen(1000)[employed]))
+    frames.append(
+        _rows(
+            person_id[employed],
+            "employer",
+            digits(people.employer[employed], 6, "emp"),
+            seen(1000)[employed],
+        )
+    )
 
     # Bank cards: one or two; rings route payouts to shared cards.
-    card1 = _cards(np.where(shares["bank_card"], 9_000_000_000 + ring_key * 8 + rings.member_rank % 8 // 4, person_id * 2), salt + 23)
+    card1 = _cards(
+        np.where(
+            shares["bank_card"],
+            9_000_000_000 + ring_key * 8 + rings.member_rank % 8 // 4,
+            person_id * 2,
+        ),
+        salt + 23,
+    )
     frames.append(_rows(person_id, "bank_card", card1, np.where(in_ring, device_seen, seen(1500))))
     card2 = rng.random(n) < ids.extra_card_prob
-    frames.append(_rows(person_id[card2], "bank_card", _cards(person_id[card2] * 2 + 1, salt + 23), seen(1500)[card2]))
+    frames.append(
+        _rows(
+            person_id[card2],
+            "bank_card",
+            _cards(person_id[card2] * 2 + 1, salt + 23),
+            seen(1500)[card2],
+        )
+    )
 
     # Emergency contacts: household members, friends in the book, or people outside it.
     if n:
@@ -115,17 +156,29 @@ def make_identifiers(
             u = rng.random(n)
             family = (size_of > 1) & (u < ids.emergency_contact_family_share)
             friend = ~family & (u < ids.emergency_contact_family_share + 0.15)
-            key = _VIRTUAL_BASE + (splitmix64(person_id * 8 + k, salt + 29) % np.uint64(2_900_000_000)).astype(np.int64)
+            key = _VIRTUAL_BASE + (
+                splitmix64(person_id * 8 + k, salt + 29) % np.uint64(2_900_000_000)
+            ).astype(np.int64)
             other = start_of + (pos + 1 + k % np.maximum(size_of - 1, 1)) % size_of
             key = np.where(family, person_id[other], key)
             key = np.where(friend, person_id[rng.integers(0, n, n)], key)
             if k == 0:
-                key = np.where(shares["emergency_phone"], _VIRTUAL_BASE + 2_950_000_000 + ring_key % 50_000_000, key)
-            frames.append(_rows(person_id, "emergency_phone", mobile_numbers(key, salt), seen(1000)))
+                key = np.where(
+                    shares["emergency_phone"],
+                    _VIRTUAL_BASE + 2_950_000_000 + ring_key % 50_000_000,
+                    key,
+                )
+            frames.append(
+                _rows(person_id, "emergency_phone", mobile_numbers(key, salt), seen(1000))
+            )
 
     # Application devices and IPs; the IP rows of the table are the addresses actually used.
     use_second = second[apps.person] & (rng.random(len(apps.person)) < 0.2)
-    device = pl.select(pl.when(pl.Series(use_second)).then(secondary.gather(apps.person)).otherwise(primary.gather(apps.person))).to_series()
+    device = pl.select(
+        pl.when(pl.Series(use_second))
+        .then(secondary.gather(apps.person))
+        .otherwise(primary.gather(apps.person))
+    ).to_series()
     carrier_w = 1.0 / (np.arange(ids.carrier_ips) + 10.0) ** 0.9
     carrier = ipv4(splitmix64(weighted_index(rng, carrier_w, len(apps.person)), salt + 31))
     office = ipv4(splitmix64(np.maximum(people.employer[apps.person], 0), salt + 37))
@@ -137,18 +190,31 @@ def make_identifiers(
     use_office = ~use_carrier & has_office & (u < ids.carrier_ip_share + ids.office_ip_share)
     use_ring = apps.is_fraud & (rng.random(len(apps.person)) < 0.7)
     ip = pl.select(
-        pl.when(pl.Series(use_ring)).then(ring_ip)
-        .when(pl.Series(use_carrier)).then(carrier)
-        .when(pl.Series(use_office)).then(office)
+        pl.when(pl.Series(use_ring))
+        .then(ring_ip)
+        .when(pl.Series(use_carrier))
+        .then(carrier)
+        .when(pl.Series(use_office))
+        .then(office)
         .otherwise(home)
     ).to_series()
     ip_rows = (
-        pl.DataFrame({"person_id": person_id[apps.person], "id_value": ip, "first_seen": apps.applied_at.astype("datetime64[us]")})
+        pl.DataFrame(
+            {
+                "person_id": person_id[apps.person],
+                "id_value": ip,
+                "first_seen": apps.applied_at.astype("datetime64[us]"),
+            }
+        )
         .group_by("person_id", "id_value")
         .agg(pl.col("first_seen").min())
         .with_columns(id_type=pl.lit("ip"))
         .select("person_id", "id_type", "id_value", "first_seen")
     )
     frames.append(ip_rows)
-    table = pl.concat(frames, how="vertical").unique().sort("person_id", "id_type", "id_value", "first_seen")
+    table = (
+        pl.concat(frames, how="vertical")
+        .unique()
+        .sort("person_id", "id_type", "id_value", "first_seen")
+    )
     return table, device.alias("device_id"), ip.alias("ip")

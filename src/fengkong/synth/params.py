@@ -36,7 +36,9 @@ Prob = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 Shares = dict[str, Share]
 
-Method = Literal["equal_instalment", "equal_principal", "flat_fee", "single_payment", "interest_only"]
+Method = Literal[
+    "equal_instalment", "equal_principal", "flat_fee", "single_payment", "interest_only"
+]
 
 
 class _Strict(BaseModel):
@@ -310,7 +312,9 @@ def load_params(
         try:
             loaded = yaml.safe_load(Path(path).read_text("utf-8"))
         except OSError as exc:
-            raise ConfigError([Problem(source, "", f"cannot read the file: {exc.strerror}")]) from exc
+            raise ConfigError(
+                [Problem(source, "", f"cannot read the file: {exc.strerror}")]
+            ) from exc
         except yaml.YAMLError as exc:
             raise ConfigError([Problem(source, "", f"not valid YAML: {exc}")]) from exc
         if loaded is not None and not isinstance(loaded, dict):

@@ -19,7 +19,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from fengkong.money import div_round_half_even
-from fengkong.synth._draw import B, F64, I64, Dates, add_months, month_end, sigmoid, weighted_index
+from fengkong.synth._draw import F64, I64, B, Dates, add_months, month_end, sigmoid, weighted_index
 from fengkong.synth.applications import Applications
 from fengkong.synth.contracts import Contracts
 from fengkong.synth.params import SynthParams
@@ -77,7 +77,11 @@ def _dense(contracts: Contracts, n: int, horizon: int) -> tuple[I64, I64, I64]:
 
 
 def _defaults(
-    rng: np.random.Generator, params: SynthParams, people: People, apps: Applications, contracts: Contracts
+    rng: np.random.Generator,
+    params: SynthParams,
+    people: People,
+    apps: Applications,
+    contracts: Contracts,
 ) -> tuple[F64, B, I64]:
     perf = params.performance
     n = len(apps.person)
@@ -85,7 +89,9 @@ def _defaults(
     income = people.income_fen[apps.person]
     dti = contracts.total_due / np.maximum(term, 1) / np.maximum(income, 1)
     risk = people.risk[apps.person]
-    pd = sigmoid(perf.default_logit + perf.default_risk_coef * risk + perf.default_debt_to_income_coef * dti)
+    pd = sigmoid(
+        perf.default_logit + perf.default_risk_coef * risk + perf.default_debt_to_income_coef * dti
+    )
     rho = perf.person_default_correlation
     person_factor = rng.standard_normal(len(people))[apps.person]
     latent = np.sqrt(rho) * person_factor + np.sqrt(1.0 - rho) * rng.standard_normal(n)
@@ -96,7 +102,9 @@ def _defaults(
     shock = perf.macro_shock
     if shock.start_month is not None:
         start = np.datetime64(shock.start_month, "M")
-        candidate = 1 + (rng.random(n) * np.minimum(term, params.performance_months)).astype(np.int64)
+        candidate = 1 + (rng.random(n) * np.minimum(term, params.performance_months)).astype(
+            np.int64
+        )
         month = contracts.disbursed.astype("datetime64[M]") + candidate
         exposed = (month >= start) & (month < start + shock.months)
         extra = ~default & exposed & (rng.random(n) < pd * (shock.multiplier - 1.0))
@@ -111,7 +119,11 @@ def _defaults(
 
 
 def simulate(
-    rng: np.random.Generator, params: SynthParams, people: People, apps: Applications, contracts: Contracts
+    rng: np.random.Generator,
+    params: SynthParams,
+    people: People,
+    apps: Applications,
+    contracts: Contracts,
 ) -> Outcome:
     """Simulate ``params.performance_months`` month ends for every application."""
     perf, horizon = params.performance, params.performance_months
@@ -132,7 +144,11 @@ def simulate(
     ever_30 = np.zeros(n, dtype=bool)
     ever_90 = np.zeros(n, dtype=bool)
     fpd = np.zeros(n, dtype=bool)
-    out: dict[str, list[np.ndarray]] = {name: [] for name in Outcome.__dataclass_fields__ if name not in ("pd", "default_mob", "ever_30", "ever_90", "first_payment_default")}
+    out: dict[str, list[np.ndarray]] = {
+        name: []
+        for name in Outcome.__dataclass_fields__
+        if name not in ("pd", "default_mob", "ever_30", "ever_90", "first_payment_default")
+    }
     booked = contracts.approved
     ks = np.arange(1, horizon + 1)
 
@@ -145,28 +161,51 @@ def simulate(
 
         defaulting = active & default & (m >= default_mob) & ~cured
         cure = defaulting & (m > default_mob) & (u < perf.defaulter_cure_prob)
-        d_part = defaulting & ~cure & (u < perf.defaulter_cure_prob + perf.defaulter_partial_prob) & (owed > 1)
+        d_part = (
+            defaulting
+            & ~cure
+            & (u < perf.defaulter_cure_prob + perf.defaulter_partial_prob)
+            & (owed > 1)
+        )
         cured |= cure
         performing = active & ~(defaulting & ~cure)
         on_time_so_far = owed == due[:, min(m, horizon)]
         miss = performing & ~cure & on_time_so_far & (owed > 0) & (u < p_miss)
         part = performing & ~cure & ~miss & (owed > 1) & (u < p_miss + perf.partial_prob)
-        prepay = performing & ~cure & ~miss & ~part & (m < term) & (u < p_miss + perf.partial_prob + perf.prepay_prob)
+        prepay = (
+            performing
+            & ~cure
+            & ~miss
+            & ~part
+            & (m < term)
+            & (u < p_miss + perf.partial_prob + perf.prepay_prob)
+        )
         full = performing & ~miss & ~part
 
         paid = np.where(full, owed, 0)
         paid += np.where(part, (owed * (0.3 + 0.6 * frac)).astype(np.int64), 0)
         one_instalment = due[rows, np.minimum(dues_n, horizon)]
-        paid += np.where(d_part, np.minimum(one_instalment * (0.1 + 0.4 * frac), owed - 1).astype(np.int64), 0)
+        paid += np.where(
+            d_part, np.minimum(one_instalment * (0.1 + 0.4 * frac), owed - 1).astype(np.int64), 0
+        )
         remaining_principal = principal_amt - cum_prin[rows, dues_n]
         prepaid = np.where(prepay, remaining_principal, 0)
         cum_paid += paid
 
         recovering = (status == _WRITTEN_OFF) & (written_left > 0) & (u < perf.recovery_prob)
-        recovered = np.where(recovering, np.minimum(div_round_half_even(written_left * int(perf.recovery_share * 10_000), 10_000), written_left), 0)
+        recovered = np.where(
+            recovering,
+            np.minimum(
+                div_round_half_even(written_left * int(perf.recovery_share * 10_000), 10_000),
+                written_left,
+            ),
+            0,
+        )
         written_left -= recovered
 
-        paid_k = ((cum_due[:, 1:] <= cum_paid[:, None]) & (ks[None, :] <= dues_n[:, None])).sum(axis=1)
+        paid_k = ((cum_due[:, 1:] <= cum_paid[:, None]) & (ks[None, :] <= dues_n[:, None])).sum(
+            axis=1
+        )
         unpaid = paid_k < dues_n
         overdue_now = active & unpaid
         oldest_due = add_months(contracts.disbursed, paid_k + 1, contracts.due_day)
@@ -176,17 +215,26 @@ def simulate(
         write_off = overdue_now & (dpd >= perf.writeoff_dpd)
 
         nxt = np.minimum(paid_k + 1, horizon)
-        towards_next = np.clip(cum_paid - cum_due[rows, paid_k] - charges[rows, nxt], 0, prin[rows, nxt])
+        towards_next = np.clip(
+            cum_paid - cum_due[rows, paid_k] - charges[rows, nxt], 0, prin[rows, nxt]
+        )
         balance = principal_amt - cum_prin[rows, paid_k] - np.where(paid_k < term, towards_next, 0)
         balance = np.where(prepay | settled | ~active, 0, balance)
         written = np.where(write_off, balance, 0)
         balance = np.where(write_off, 0, balance)
         written_left += written
 
-        new_status = np.where(prepay, _PREPAID, np.where(settled, _SETTLED, np.where(write_off, _WRITTEN_OFF, status)))
+        new_status = np.where(
+            prepay, _PREPAID, np.where(settled, _SETTLED, np.where(write_off, _WRITTEN_OFF, status))
+        )
         label = np.select(
             [new_status == _PREPAID, new_status == _SETTLED, new_status == _WRITTEN_OFF, dpd > 0],
-            [STATUSES.index("prepaid"), STATUSES.index("settled"), STATUSES.index("written_off"), STATUSES.index("delinquent")],
+            [
+                STATUSES.index("prepaid"),
+                STATUSES.index("settled"),
+                STATUSES.index("written_off"),
+                STATUSES.index("delinquent"),
+            ],
             STATUSES.index("current"),
         )
         ever_30 |= active & (dpd >= 30)
@@ -196,7 +244,9 @@ def simulate(
 
         this_due = add_months(contracts.disbursed, np.minimum(m, term), contracts.due_day)
         month_start = snapshot.astype("datetime64[M]").astype("datetime64[D]")
-        offset = np.where(full & ~cure & on_time_so_far, -rng.integers(0, 4, n), rng.integers(1, 16, n))
+        offset = np.where(
+            full & ~cure & on_time_so_far, -rng.integers(0, 4, n), rng.integers(1, 16, n)
+        )
         base = np.where(m <= term, this_due, snapshot - 10)
         paid_on = np.clip(base + offset, month_start, snapshot)
         any_paid = (paid + prepaid + recovered) > 0

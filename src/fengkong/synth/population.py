@@ -11,8 +11,20 @@ from fengkong.synth.params import SynthParams
 
 __all__ = ["People", "make_people"]
 
-_EDU_INCOME = {"junior_high": -0.25, "high_school": -0.12, "college": 0.0, "bachelor": 0.18, "postgraduate": 0.4}
-_JOB_INCOME = {"salaried": 0.0, "self_employed": 0.1, "gig_worker": -0.15, "student": -0.9, "unemployed": -0.7}
+_EDU_INCOME = {
+    "junior_high": -0.25,
+    "high_school": -0.12,
+    "college": 0.0,
+    "bachelor": 0.18,
+    "postgraduate": 0.4,
+}
+_JOB_INCOME = {
+    "salaried": 0.0,
+    "self_employed": 0.1,
+    "gig_worker": -0.15,
+    "student": -0.9,
+    "unemployed": -0.7,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,25 +70,33 @@ def _households(rng: np.random.Generator, n: int, mean_size: float) -> I64:
     return np.repeat(np.arange(n, dtype=np.int64), sizes)[:n]
 
 
-def make_people(rng: np.random.Generator, n: int, params: SynthParams, *, households: bool = True) -> People:
+def make_people(
+    rng: np.random.Generator, n: int, params: SynthParams, *, households: bool = True
+) -> People:
     """Draw ``n`` persons; household members share a province and city.
 
     The latent risk adds the attribute effects of ``params.risk`` to idiosyncratic noise, so
     the attributes carry real but partial information about default.
     """
     pop, risk = params.population, params.risk
-    household = _households(rng, n, pop.household_size_mean) if households else np.arange(n, dtype=np.int64)
+    household = (
+        _households(rng, n, pop.household_size_mean) if households else np.arange(n, dtype=np.int64)
+    )
     n_households = int(household[-1]) + 1 if n else 0
 
     provinces = list(pop.provinces)
-    province_codes, _ = categorical(rng, {k: v.share for k, v in pop.provinces.items()}, n_households)
+    province_codes, _ = categorical(
+        rng, {k: v.share for k, v in pop.provinces.items()}, n_households
+    )
     city_labels: list[str] = []
     city_start = []
     for name in provinces:
         city_start.append(len(city_labels))
         city_labels.extend(pop.provinces[name].cities)
     city_count = np.array([len(pop.provinces[p].cities) for p in provinces])
-    city_codes = np.array(city_start)[province_codes] + (rng.random(n_households) * city_count[province_codes]).astype(np.int64)
+    city_codes = np.array(city_start)[province_codes] + (
+        rng.random(n_households) * city_count[province_codes]
+    ).astype(np.int64)
 
     # A household's first member anchors the ages; partners are close in age.
     age = truncated_normal(rng, pop.age.mean, pop.age.sd, pop.age.min, pop.age.max + 0.999, n)

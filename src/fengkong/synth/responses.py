@@ -17,13 +17,23 @@ from fengkong.synth.params import SynthParams
 __all__ = ["make_responses"]
 
 
-def make_responses(rng: np.random.Generator, params: SynthParams, performance: pl.DataFrame, risk: pl.DataFrame) -> pl.DataFrame:
+def make_responses(
+    rng: np.random.Generator, params: SynthParams, performance: pl.DataFrame, risk: pl.DataFrame
+) -> pl.DataFrame:
     """Responses for a chunk; ``performance`` has loan rows, ``risk`` maps loan_id to latent risk."""
     horizon = params.performance_months
-    perf = performance.select("loan_id", "mob", "snapshot_on", "dpd", "status", "paid_fen", "recovered_fen")
-    nxt = perf.select("loan_id", (pl.col("mob") - 1).alias("mob"), (pl.col("paid_fen") + pl.col("recovered_fen") > 0).alias("paid"))
+    perf = performance.select(
+        "loan_id", "mob", "snapshot_on", "dpd", "status", "paid_fen", "recovered_fen"
+    )
+    nxt = perf.select(
+        "loan_id",
+        (pl.col("mob") - 1).alias("mob"),
+        (pl.col("paid_fen") + pl.col("recovered_fen") > 0).alias("paid"),
+    )
     overdue = (
-        perf.filter((pl.col("dpd") > 0) & (pl.col("mob") < horizon) & (pl.col("status") == "delinquent"))
+        perf.filter(
+            (pl.col("dpd") > 0) & (pl.col("mob") < horizon) & (pl.col("status") == "delinquent")
+        )
         .join(nxt, on=["loan_id", "mob"], how="left")
         .join(risk, on="loan_id", how="left")
         .with_columns(pl.col("paid").fill_null(False))

@@ -58,11 +58,19 @@ TABLES: dict[str, Table] = {
                 C("province", _STR, "Province of residence."),
                 C("city", _STR, "City of residence."),
                 C("education", _STR, "Highest education level."),
-                C("employment_type", _STR, "salaried | self_employed | gig_worker | student | unemployed."),
+                C(
+                    "employment_type",
+                    _STR,
+                    "salaried | self_employed | gig_worker | student | unemployed.",
+                ),
                 C("employer_id", _I64, "Employer key (null when not employed by one)."),
                 C("monthly_income_fen", _I64, "Declared monthly income, fen."),
                 C("housing", _STR, "rent | family | mortgage | owned."),
-                C("latent_risk", _F64, "Hidden risk factor (standardised); ground truth, not a feature."),
+                C(
+                    "latent_risk",
+                    _F64,
+                    "Hidden risk factor (standardised); ground truth, not a feature.",
+                ),
             ),
         ),
         Table(
@@ -70,7 +78,11 @@ TABLES: dict[str, Table] = {
             "Person-identifier links, the input of the relationship graph.",
             (
                 C("person_id", _I64, "Person key."),
-                C("id_type", _STR, "mobile | id_number | device | ip | address | employer | bank_card | emergency_phone."),
+                C(
+                    "id_type",
+                    _STR,
+                    "mobile | id_number | device | ip | address | employer | bank_card | emergency_phone.",
+                ),
                 C("id_value", _STR, "Normalised identifier value (id numbers are hashed)."),
                 C("first_seen", _DT, "When this person was first seen with this identifier."),
             ),
@@ -90,10 +102,18 @@ TABLES: dict[str, Table] = {
                 C("device_id", _STR, "Device the application came from."),
                 C("ip", _STR, "IP address the application came from."),
                 C("age", _I16, "Age in whole years at application."),
-                C("bureau_inquiries_3m", _I16, "External credit inquiries in the previous 3 months."),
+                C(
+                    "bureau_inquiries_3m",
+                    _I16,
+                    "External credit inquiries in the previous 3 months.",
+                ),
                 C("bureau_open_loans", _I16, "Open loans elsewhere at application."),
                 C("bureau_past_delinquency", _BOOL, "Any past delinquency on the bureau file."),
-                C("baseline_score", _I16, "Score of the built-in baseline policy (600 = average risk, 50 PDO)."),
+                C(
+                    "baseline_score",
+                    _I16,
+                    "Score of the built-in baseline policy (600 = average risk, 50 PDO).",
+                ),
                 C("baseline_decision", _STR, "approve | decline."),
                 C("baseline_reason", _STR, "Decline reason code (null when approved)."),
             ),
@@ -107,12 +127,24 @@ TABLES: dict[str, Table] = {
                 C("person_id", _I64, "Borrower."),
                 C("institution_id", _I32, "Lender."),
                 C("product", _STR, "Product name."),
-                C("method", _STR, "equal_instalment | equal_principal | flat_fee | single_payment | interest_only."),
+                C(
+                    "method",
+                    _STR,
+                    "equal_instalment | equal_principal | flat_fee | single_payment | interest_only.",
+                ),
                 C("principal_fen", _I64, "Principal disbursed, fen."),
                 C("term", _I16, "Number of monthly instalments."),
-                C("rate_bp", _I32, "Nominal annual rate (basis points), or for flat_fee the fee per month on the original principal (basis points)."),
+                C(
+                    "rate_bp",
+                    _I32,
+                    "Nominal annual rate (basis points), or for flat_fee the fee per month on the original principal (basis points).",
+                ),
                 C("disbursed_on", _DATE, "Disbursement date."),
-                C("first_due_on", _DATE, "First instalment due date (same day next month, day capped at 28)."),
+                C(
+                    "first_due_on",
+                    _DATE,
+                    "First instalment due date (same day next month, day capped at 28).",
+                ),
                 C("total_due_fen", _I64, "Sum of all scheduled instalments, fen."),
             ),
         ),
@@ -123,8 +155,16 @@ TABLES: dict[str, Table] = {
                 C("loan_id", _I64, "Loan key."),
                 C("instalment", _I16, "Instalment number, 1-based."),
                 C("due_on", _DATE, "Due date."),
-                C("principal_fen", _I64, "Principal part, fen; the parts sum to the loan's principal."),
-                C("interest_fen", _I64, "Interest part, fen (balance x annual rate / 12, HALF_EVEN)."),
+                C(
+                    "principal_fen",
+                    _I64,
+                    "Principal part, fen; the parts sum to the loan's principal.",
+                ),
+                C(
+                    "interest_fen",
+                    _I64,
+                    "Interest part, fen (balance x annual rate / 12, HALF_EVEN).",
+                ),
                 C("fee_fen", _I64, "Fee part, fen (flat-fee products)."),
                 C("due_fen", _I64, "Instalment total, fen."),
             ),
@@ -137,11 +177,23 @@ TABLES: dict[str, Table] = {
                 C("mob", _I16, "Month on book, 1-based."),
                 C("snapshot_on", _DATE, "Month-end date of the snapshot."),
                 C("scheduled_fen", _I64, "Instalment that fell due this month (0 after the last)."),
-                C("paid_fen", _I64, "Cash paid this month towards the schedule, prepayment included."),
+                C(
+                    "paid_fen",
+                    _I64,
+                    "Cash paid this month towards the schedule, prepayment included.",
+                ),
                 C("paid_on", _DATE, "Date of this month's payment (null when none)."),
                 C("prepaid_fen", _I64, "Principal repaid ahead of schedule this month."),
-                C("principal_balance_fen", _I64, "Outstanding principal after this month's payments."),
-                C("overdue_fen", _I64, "Amount past due at the snapshot (0 while nothing is past its due date)."),
+                C(
+                    "principal_balance_fen",
+                    _I64,
+                    "Outstanding principal after this month's payments.",
+                ),
+                C(
+                    "overdue_fen",
+                    _I64,
+                    "Amount past due at the snapshot (0 while nothing is past its due date).",
+                ),
                 C("dpd", _I32, "Days past due at the snapshot: from the oldest unpaid due date."),
                 C("bucket", _STR, "M0 (current), M1 (1-30) ... M6 (151-180), M7+ (181+)."),
                 C("status", _STR, "current | delinquent | settled | prepaid | written_off."),
@@ -154,11 +206,31 @@ TABLES: dict[str, Table] = {
             "Ground truth for every application, declined ones included: the outcome it would have had.",
             (
                 C("application_id", _I64, "Application key."),
-                C("pd", _F64, "Probability of hard default within the term (the generator's truth)."),
-                C("default_mob", _I16, "Month of the first instalment a defaulter stops paying (null if none)."),
-                C("ever_30dpd", _BOOL, "Would reach 30+ DPD within the performance window if booked."),
-                C("ever_90dpd", _BOOL, "Would reach 90+ DPD within the performance window if booked (the 'bad' flag)."),
-                C("first_payment_default", _BOOL, "Would miss the first instalment and never cure it within 30 days."),
+                C(
+                    "pd",
+                    _F64,
+                    "Probability of hard default within the term (the generator's truth).",
+                ),
+                C(
+                    "default_mob",
+                    _I16,
+                    "Month of the first instalment a defaulter stops paying (null if none).",
+                ),
+                C(
+                    "ever_30dpd",
+                    _BOOL,
+                    "Would reach 30+ DPD within the performance window if booked.",
+                ),
+                C(
+                    "ever_90dpd",
+                    _BOOL,
+                    "Would reach 90+ DPD within the performance window if booked (the 'bad' flag).",
+                ),
+                C(
+                    "first_payment_default",
+                    _BOOL,
+                    "Would miss the first instalment and never cure it within 30 days.",
+                ),
                 C("is_fraud", _BOOL, "Application comes from a planted fraud ring."),
             ),
         ),
@@ -203,7 +275,14 @@ def markdown() -> str:
         "",
     ]
     for table in TABLES.values():
-        lines += [f"## {table.name}", "", table.description, "", "| column | type | meaning |", "|---|---|---|"]
+        lines += [
+            f"## {table.name}",
+            "",
+            table.description,
+            "",
+            "| column | type | meaning |",
+            "|---|---|---|",
+        ]
         lines += [f"| `{c.name}` | {c.dtype} | {c.description} |" for c in table.columns]
         lines.append("")
     return "\n".join(lines)

@@ -1,4 +1,5 @@
 import hashlib
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -6,6 +7,7 @@ from polars.testing import assert_frame_equal
 
 from fengkong.errors import InvalidArgumentError, NotFoundError, OutputError
 from fengkong.synth import TABLES, generate, load_params, read_book, write_book
+from fengkong.synth.schemas import markdown
 
 
 def _digest(folder):
@@ -41,7 +43,11 @@ def test_keys_stay_unique_across_chunks():
     params = load_params(overrides={"chunk_size": 1_000})
     book = generate(3_500, seed=2, params=params)
     assert book.applications.height == 3_500
-    for table, key in [("applications", "application_id"), ("persons", "person_id"), ("loans", "loan_id")]:
+    for table, key in [
+        ("applications", "application_id"),
+        ("persons", "person_id"),
+        ("loans", "loan_id"),
+    ]:
         assert book.tables()[table][key].is_unique().all()
     mobiles = book.person_identifiers.filter(id_type="id_number")
     assert mobiles["id_value"].n_unique() == book.persons.height
@@ -97,3 +103,10 @@ def test_a_non_empty_output_needs_overwrite_and_a_failure_keeps_the_old_book(tmp
 def test_reading_something_that_is_not_a_book(tmp_path):
     with pytest.raises(NotFoundError, match="applications"):
         read_book(tmp_path)
+
+
+def test_the_data_model_page_is_generated_from_the_schemas():
+    page = Path(__file__).resolve().parents[3] / "docs" / "data-model.md"
+    assert page.read_text("utf-8") == markdown(), (
+        "run: python -m fengkong.synth.schemas > docs/data-model.md"
+    )

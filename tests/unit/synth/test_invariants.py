@@ -9,7 +9,10 @@ STRONG = ["device", "bank_card", "emergency_phone", "mobile"]
 
 def test_schedules_sum_to_principal_and_total_due(small_book):
     sums = small_book.schedules.group_by("loan_id").agg(
-        pl.col("principal_fen").sum(), pl.col("due_fen").sum(), pl.len().alias("n"), pl.col("instalment").max()
+        pl.col("principal_fen").sum(),
+        pl.col("due_fen").sum(),
+        pl.len().alias("n"),
+        pl.col("instalment").max(),
     )
     loans = small_book.loans.join(sums, on="loan_id", suffix="_s")
     assert loans.height == small_book.loans.height
@@ -21,8 +24,12 @@ def test_schedules_sum_to_principal_and_total_due(small_book):
 
 def test_equal_instalment_schedules_are_level_but_for_the_last(small_book):
     annuity = small_book.loans.filter(method="equal_instalment").select("loan_id", "term")
-    rows = small_book.schedules.join(annuity, on="loan_id").filter(pl.col("instalment") < pl.col("term"))
-    spread = rows.group_by("loan_id").agg((pl.col("due_fen").max() - pl.col("due_fen").min()).alias("spread"))
+    rows = small_book.schedules.join(annuity, on="loan_id").filter(
+        pl.col("instalment") < pl.col("term")
+    )
+    spread = rows.group_by("loan_id").agg(
+        (pl.col("due_fen").max() - pl.col("due_fen").min()).alias("spread")
+    )
     assert spread["spread"].max() == 0
 
 
@@ -34,11 +41,15 @@ def _with_cumulative(book):
 
 def test_no_payment_exceeds_what_was_due_plus_prepayment(small_book):
     perf = _with_cumulative(small_book)
-    due = small_book.schedules.sort("loan_id", "instalment").with_columns(cum_due=pl.col("due_fen").cum_sum().over("loan_id"))
-    fell_due = (
-        perf.join(due.select("loan_id", "instalment", "cum_due"), left_on=["loan_id", "mob"], right_on=["loan_id", "instalment"], how="left")
-        .with_columns(pl.col("cum_due").forward_fill().over("loan_id"))
+    due = small_book.schedules.sort("loan_id", "instalment").with_columns(
+        cum_due=pl.col("due_fen").cum_sum().over("loan_id")
     )
+    fell_due = perf.join(
+        due.select("loan_id", "instalment", "cum_due"),
+        left_on=["loan_id", "mob"],
+        right_on=["loan_id", "instalment"],
+        how="left",
+    ).with_columns(pl.col("cum_due").forward_fill().over("loan_id"))
     assert (fell_due["scheduled_paid"] <= fell_due["cum_due"]).all()
     prepaid = perf.filter(pl.col("prepaid_fen") > 0)
     assert prepaid.height > 0
@@ -47,11 +58,16 @@ def test_no_payment_exceeds_what_was_due_plus_prepayment(small_book):
 
 def test_dpd_is_consistent_with_payments(small_book):
     perf = _with_cumulative(small_book).filter(pl.col("status").is_in(OPEN))
-    due = small_book.schedules.sort("loan_id", "instalment").with_columns(cum_due=pl.col("due_fen").cum_sum().over("loan_id"))
+    due = small_book.schedules.sort("loan_id", "instalment").with_columns(
+        cum_due=pl.col("due_fen").cum_sum().over("loan_id")
+    )
     oldest_unpaid = (
         perf.select("loan_id", "mob", "snapshot_on", "scheduled_paid")
         .join(due.select("loan_id", "due_on", "cum_due"), on="loan_id")
-        .filter((pl.col("cum_due") > pl.col("scheduled_paid")) & (pl.col("due_on") <= pl.col("snapshot_on")))
+        .filter(
+            (pl.col("cum_due") > pl.col("scheduled_paid"))
+            & (pl.col("due_on") <= pl.col("snapshot_on"))
+        )
         .group_by("loan_id", "mob")
         .agg(pl.col("due_on").min())
     )
@@ -65,9 +81,19 @@ def test_dpd_is_consistent_with_payments(small_book):
 
 
 def test_buckets_follow_the_default_ranges(small_book):
-    edges = small_book.performance.group_by("bucket").agg(pl.col("dpd").min().alias("lo"), pl.col("dpd").max().alias("hi"))
+    edges = small_book.performance.group_by("bucket").agg(
+        pl.col("dpd").min().alias("lo"), pl.col("dpd").max().alias("hi")
+    )
     ranges = {r["bucket"]: (r["lo"], r["hi"]) for r in edges.iter_rows(named=True)}
-    bounds = {"M0": (0, 0), "M1": (1, 30), "M2": (31, 60), "M3": (61, 90), "M4": (91, 120), "M5": (121, 150), "M6": (151, 180)}
+    bounds = {
+        "M0": (0, 0),
+        "M1": (1, 30),
+        "M2": (31, 60),
+        "M3": (61, 90),
+        "M4": (91, 120),
+        "M5": (121, 150),
+        "M6": (151, 180),
+    }
     for bucket, (lo, hi) in ranges.items():
         if bucket == "M7+":
             assert lo >= 181
@@ -80,35 +106,52 @@ def test_balances_and_write_offs_add_up(small_book):
     assert (perf["principal_balance_fen"] >= 0).all()
     written = perf.filter(pl.col("written_off_fen") > 0)
     assert written.height > 0 and (written["dpd"] >= 181).all()
-    per_loan = perf.group_by("loan_id").agg(pl.col("written_off_fen").sum(), pl.col("recovered_fen").sum())
+    per_loan = perf.group_by("loan_id").agg(
+        pl.col("written_off_fen").sum(), pl.col("recovered_fen").sum()
+    )
     assert (per_loan["recovered_fen"] <= per_loan["written_off_fen"]).all()
     closed = perf.filter(pl.col("status").is_in(["settled", "prepaid", "written_off"]))
     assert (closed["principal_balance_fen"] == 0).all()
     # A loan stops reporting after it settles or prepays.
-    last = perf.group_by("loan_id").agg(pl.col("status").sort_by("mob").last(), pl.col("status").sort_by("mob").slice(0, pl.len() - 1).alias("before"))
-    assert not last.filter(pl.col("before").list.contains("settled") | pl.col("before").list.contains("prepaid")).height
+    last = perf.group_by("loan_id").agg(
+        pl.col("status").sort_by("mob").last(),
+        pl.col("status").sort_by("mob").slice(0, pl.len() - 1).alias("before"),
+    )
+    assert not last.filter(
+        pl.col("before").list.contains("settled") | pl.col("before").list.contains("prepaid")
+    ).height
 
 
 def test_oracle_matches_what_booked_loans_did(small_book):
     observed = small_book.performance.group_by("loan_id").agg(
         (pl.col("dpd") >= 90).any().alias("seen_90"), (pl.col("dpd") >= 30).any().alias("seen_30")
     )
-    joined = small_book.loans.select("loan_id", "application_id").join(observed, on="loan_id").join(small_book.oracle, on="application_id")
+    joined = (
+        small_book.loans.select("loan_id", "application_id")
+        .join(observed, on="loan_id")
+        .join(small_book.oracle, on="application_id")
+    )
     assert (joined["seen_90"] == joined["ever_90dpd"]).all()
     assert (joined["seen_30"] == joined["ever_30dpd"]).all()
     assert small_book.oracle.height == small_book.applications.height
 
 
 def test_declined_applications_have_counterfactual_outcomes_and_are_riskier(small_book):
-    o = small_book.oracle.join(small_book.applications.select("application_id", "baseline_decision"), on="application_id")
+    o = small_book.oracle.join(
+        small_book.applications.select("application_id", "baseline_decision"), on="application_id"
+    )
     rates = dict(o.group_by("baseline_decision").agg(pl.col("ever_90dpd").mean()).iter_rows())
     assert 0 < rates["approve"] < rates["decline"]
 
 
 def test_fraud_rings_share_a_strong_identifier_and_default_at_first_payment(small_book):
     members = small_book.rings.select("ring_id", "person_id")
-    ids = small_book.person_identifiers.filter(pl.col("id_type").is_in(STRONG)).join(members, on="person_id")
-    shared = ids.group_by("ring_id", "id_type", "id_value").agg(pl.col("person_id").n_unique().alias("k"), pl.col("person_id"))
+    ids = small_book.person_identifiers.filter(pl.col("id_type").is_in(STRONG)).join(
+        members, on="person_id"
+    )
+    shared = ids.group_by("ring_id", "id_type", "id_value").agg(
+        pl.col("person_id").n_unique().alias("k"), pl.col("person_id")
+    )
     linked = shared.filter(pl.col("k") >= 2).explode("person_id").select("person_id").unique()
     assert members.height >= 5
     assert set(members["person_id"]) == set(linked["person_id"])
@@ -121,7 +164,9 @@ def test_fraud_rings_share_a_strong_identifier_and_default_at_first_payment(smal
 
 def test_ring_applications_come_in_bursts(small_book):
     ring_apps = small_book.applications.join(small_book.rings, on="person_id")
-    span = ring_apps.group_by("ring_id").agg((pl.col("applied_at").max() - pl.col("applied_at").min()).dt.total_days().alias("days"))
+    span = ring_apps.group_by("ring_id").agg(
+        (pl.col("applied_at").max() - pl.col("applied_at").min()).dt.total_days().alias("days")
+    )
     assert span["days"].max() <= 4
 
 
@@ -129,7 +174,11 @@ def test_identifier_sharing_looks_real(small_book):
     ids = small_book.person_identifiers
     persons = small_book.persons
     # Families share an address; colleagues share an employer; carrier IPs are shared widely.
-    by_address = ids.filter(id_type="address").group_by("id_value").agg(pl.col("person_id").n_unique().alias("k"))
+    by_address = (
+        ids.filter(id_type="address")
+        .group_by("id_value")
+        .agg(pl.col("person_id").n_unique().alias("k"))
+    )
     assert by_address["k"].max() >= 3 and (by_address["k"] == 1).any()
     households = persons.filter(pl.col("household_id").is_not_null()).group_by("household_id").len()
     assert (households["len"] > 1).any()
@@ -144,8 +193,12 @@ def test_identifier_sharing_looks_real(small_book):
 
 
 def test_people_apply_at_several_institutions(small_book):
-    per_person = small_book.applications.group_by("person_id").agg(pl.col("institution_id").n_unique().alias("k"), pl.len())
-    assert per_person["len"].mean() == pytest.approx(small_book.applications.height / small_book.persons.height)
+    per_person = small_book.applications.group_by("person_id").agg(
+        pl.col("institution_id").n_unique().alias("k"), pl.len()
+    )
+    assert per_person["len"].mean() == pytest.approx(
+        small_book.applications.height / small_book.persons.height
+    )
     assert (per_person["k"] >= 3).mean() > 0.1
 
 
@@ -154,10 +207,18 @@ def test_collection_responses_are_consistent(small_book):
     assert r.height > 0 and (r["dpd"] >= 1).all()
     assert (~r["right_party"] | r["contacted"]).all()
     assert (~r["promised"] | r["right_party"]).all()
-    rates = dict(r.filter("right_party").group_by("paid").agg(pl.col("promised").mean()).iter_rows())
+    rates = dict(
+        r.filter("right_party").group_by("paid").agg(pl.col("promised").mean()).iter_rows()
+    )
     assert rates[True] > rates[False] + 0.2
     field = r.filter(channel="field_visit")
     assert (field["dpd"] >= 61).all()
-    nxt = small_book.performance.select("loan_id", (pl.col("mob") - 1).alias("mob"), (pl.col("paid_fen") + pl.col("recovered_fen") > 0).alias("truth"))
-    joined = r.join(nxt, on=["loan_id", "mob"], how="left").with_columns(pl.col("truth").fill_null(False))
+    nxt = small_book.performance.select(
+        "loan_id",
+        (pl.col("mob") - 1).alias("mob"),
+        (pl.col("paid_fen") + pl.col("recovered_fen") > 0).alias("truth"),
+    )
+    joined = r.join(nxt, on=["loan_id", "mob"], how="left").with_columns(
+        pl.col("truth").fill_null(False)
+    )
     assert (joined["paid"] == joined["truth"]).all()

@@ -13,7 +13,9 @@ def test_defaults_load_and_shipped_file_is_complete():
 
 def test_a_partial_file_merges_over_the_defaults(tmp_path):
     path = tmp_path / "p.yaml"
-    path.write_text("performance:\n  macro_shock:\n    start_month: '2025-09'\n    multiplier: 2.0\n")
+    path.write_text(
+        "performance:\n  macro_shock:\n    start_month: '2025-09'\n    multiplier: 2.0\n"
+    )
     params = load_params(path)
     assert params.performance.macro_shock.start_month == "2025-09"
     assert params.performance.macro_shock.multiplier == 2.0

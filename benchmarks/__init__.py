@@ -1,0 +1,1 @@
+"""Reproducible benchmarks: ``python -m benchmarks.<name>``; each measures its peers in the same run."""
