@@ -53,7 +53,7 @@ def annuity_factor_scaled(rate_bp: int, term: int) -> int:
     """``r / (1 - (1 + r)^-n)`` with ``r = rate_bp / 120000``, times 1e10, HALF_EVEN.
 
     >>> annuity_factor_scaled(1200, 12)  # 12 % a year over 12 months
-    888487886
+    888487887
     >>> annuity_factor_scaled(0, 4)
     2500000000
     """
