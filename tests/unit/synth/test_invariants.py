@@ -3,6 +3,8 @@
 import polars as pl
 import pytest
 
+from fengkong.synth import generate, load_params
+
 OPEN = ["current", "delinquent"]
 STRONG = ["device", "bank_card", "emergency_phone", "mobile"]
 
@@ -222,3 +224,37 @@ def test_collection_responses_are_consistent(small_book):
         pl.col("truth").fill_null(False)
     )
     assert (joined["paid"] == joined["truth"]).all()
+
+
+def test_a_macro_shock_raises_defaults_in_its_window():
+    shocked = load_params(
+        overrides={
+            "performance": {
+                "macro_shock": {"start_month": "2025-07", "months": 4, "multiplier": 3.0}
+            }
+        }
+    )
+    base = generate(30_000, seed=5)
+    stress = generate(30_000, seed=5, params=shocked)
+
+    def defaults_by_month(book):
+        o = book.oracle.join(
+            book.applications.select("application_id", "applied_at"), on="application_id"
+        )
+        return o.filter(pl.col("default_mob").is_not_null()).with_columns(
+            month=pl.col("applied_at")
+            .dt.offset_by(pl.format("{}mo", pl.col("default_mob")))
+            .dt.strftime("%Y-%m")
+        )
+
+    def in_window(frame):
+        return frame.filter(pl.col("month").is_between(pl.lit("2025-07"), pl.lit("2025-10"))).height
+
+    def outside(frame):
+        return frame.filter(
+            ~pl.col("month").is_between(pl.lit("2025-07"), pl.lit("2025-10"))
+        ).height
+
+    b, s = defaults_by_month(base), defaults_by_month(stress)
+    assert in_window(s) > 1.5 * in_window(b)
+    assert outside(s) == pytest.approx(outside(b), rel=0.1)
