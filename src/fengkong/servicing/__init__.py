@@ -1,0 +1,1 @@
+"""Loan servicing core: products, schedules, true APR and legal caps (pure, no I/O)."""

@@ -1,0 +1,112 @@
+"""Loan products as data: repayment method, day count, grace, rounding, fees and penalties.
+
+A product is the lender's rule set; a contract (:class:`~fengkong.servicing.schedule.LoanTerms`)
+applies it to one principal, rate, term and date. The shipped catalogue is
+``servicing/data/products.yaml``; lenders keep their own and load it with :func:`load_products`.
+
+>>> catalogue = load_products()
+>>> catalogue["cash_loan"].method, catalogue["cash_loan"].day_count
+('equal_instalment', '30/360')
+>>> get_product(catalogue, "mortgage")
+Traceback (most recent call last):
+...
+fengkong.errors.InvalidArgumentError: product: expected one of ['cash_loan', 'consumer_bullet', 'flat_fee_instalment', 'payday', 'small_business'], got 'mortgage'
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from fengkong.errors import ConfigError, InvalidArgumentError, Problem
+from fengkong.servicing.daycount import DayCount
+
+__all__ = ["METHODS", "Method", "Product", "get_product", "load_products"]
+
+Method = Literal["equal_instalment", "equal_principal", "interest_only", "single_payment", "flat_fee"]
+METHODS: tuple[str, ...] = ("equal_instalment", "equal_principal", "interest_only", "single_payment", "flat_fee")
+
+Rate = Annotated[Decimal, Field(ge=0, le=10)]
+
+
+class Product(BaseModel):
+    """One loan product. Rates are annual fractions (``0.18`` = 18 % a year) unless named per period."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    method: Method
+    day_count: DayCount = "30/360"
+    min_term: Annotated[int, Field(ge=1, le=480)] = 1
+    max_term: Annotated[int, Field(ge=1, le=480)] = 480
+    principal_grace_periods: Annotated[int, Field(ge=0, le=120)] = 0
+    instalment_multiple_fen: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    instalment_fee_rate: Annotated[Decimal, Field(ge=0, le=1)] = Decimal(0)
+    upfront_fee_rate: Annotated[Decimal, Field(ge=0, le=1)] = Decimal(0)
+    upfront_fee_deducted: bool = False
+    late_fee_fen: Annotated[int, Field(ge=0)] = 0
+    penalty_rate_multiplier: Annotated[Decimal, Field(ge=0, le=10)] = Decimal("1.5")
+    grace_days: Annotated[int, Field(ge=0, le=365)] = 0
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Product:
+        if self.min_term > self.max_term:
+            raise ValueError("min_term must not exceed max_term")
+        if self.method == "single_payment" and self.max_term != 1:
+            raise ValueError("single_payment products have max_term 1")
+        if self.principal_grace_periods and self.method in ("single_payment", "interest_only"):
+            raise ValueError(f"principal_grace_periods does not apply to {self.method}")
+        for name in ("instalment_fee_rate", "upfront_fee_rate", "penalty_rate_multiplier"):
+            value: Decimal = getattr(self, name)
+            if value != value.quantize(Decimal("0.000001")):
+                raise ValueError(f"{name} takes at most 6 decimal places, got {value}")
+        return self
+
+    def check_term(self, term: int) -> None:
+        """Raise :class:`InvalidArgumentError` unless ``term`` is allowed by this product."""
+        if isinstance(term, bool) or not isinstance(term, int) or not self.min_term <= term <= self.max_term:
+            raise InvalidArgumentError(
+                "term", expected=f"an integer from {self.min_term} to {self.max_term} for {self.name}", got=term
+            )
+        if term <= self.principal_grace_periods:
+            raise InvalidArgumentError(
+                "term", expected=f"more than the {self.principal_grace_periods} grace periods", got=term
+            )
+
+
+def load_products(path: str | Path | None = None) -> dict[str, Product]:
+    """Load a product catalogue (YAML mapping ``name -> fields``); every problem at once."""
+    source = str(path) if path else "servicing/data/products.yaml"
+    try:
+        text = Path(path).read_text("utf-8") if path else resources.files("fengkong.servicing").joinpath("data/products.yaml").read_text("utf-8")
+        data = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError([Problem(source, "", f"cannot read the catalogue: {exc}")]) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("products"), dict):
+        raise ConfigError([Problem(source, "products", "expected a mapping of products")])
+    products, problems = {}, []
+    for name, fields in data["products"].items():
+        try:
+            products[name] = Product.model_validate({"name": name, **(fields or {})})
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = ".".join(str(p) for p in ("products", name, *err["loc"]))
+                msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+                problems.append(Problem(source, loc, msg))
+    if problems:
+        raise ConfigError(problems)
+    return products
+
+
+def get_product(catalogue: dict[str, Product], name: str) -> Product:
+    """The product called ``name``, or a clear error naming the known ones."""
+    try:
+        return catalogue[name]
+    except KeyError:
+        raise InvalidArgumentError("product", expected=f"one of {sorted(catalogue)}", got=name) from None
