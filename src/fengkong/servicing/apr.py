@@ -44,9 +44,29 @@ from fengkong.errors import InvalidArgumentError
 from fengkong.money import Money
 from fengkong.servicing.schedule import Schedule, add_months
 
-__all__ = ["UNITS", "AprResult", "CashFlow", "Unit", "apr", "apr_batch", "schedule_cash_flows", "unit_times"]
+__all__ = [
+    "UNITS",
+    "AprResult",
+    "CashFlow",
+    "Unit",
+    "apr",
+    "apr_batch",
+    "schedule_cash_flows",
+    "unit_times",
+]
 
-Unit = Literal["day", "week", "biweek", "fourweek", "semimonth", "month", "bimonth", "quarter", "halfyear", "year"]
+Unit = Literal[
+    "day",
+    "week",
+    "biweek",
+    "fourweek",
+    "semimonth",
+    "month",
+    "bimonth",
+    "quarter",
+    "halfyear",
+    "year",
+]
 #: unit -> (days per unit for week-based units or 0, months per unit or 0, units per year)
 UNITS: dict[str, tuple[int, int, int]] = {
     "day": (1, 0, 365),
@@ -96,7 +116,9 @@ def unit_times(start: dt.date, on: dt.date, unit: str) -> tuple[int, float]:
     (1, 0.43333333333333335)
     """
     if on < start:
-        raise InvalidArgumentError("cash_flows", expected=f"dates on or after the first advance ({start})", got=on)
+        raise InvalidArgumentError(
+            "cash_flows", expected=f"dates on or after the first advance ({start})", got=on
+        )
     try:
         days_per, months_per, _ = UNITS[unit]
     except KeyError:
@@ -118,7 +140,9 @@ def _solve(t: F64, f: F64, amount: F64, per_year: npt.NDArray[np.int64] | int) -
     for _ in range(100):
         g = (1.0 + f * rate[:, None]) * (1.0 + rate[:, None]) ** t
         value = (amount / g).sum(axis=1)
-        dg = f * (1.0 + rate[:, None]) ** t + (1.0 + f * rate[:, None]) * t * (1.0 + rate[:, None]) ** np.maximum(t - 1, 0)
+        dg = f * (1.0 + rate[:, None]) ** t + (1.0 + f * rate[:, None]) * t * (
+            1.0 + rate[:, None]
+        ) ** np.maximum(t - 1, 0)
         slope = (-amount * dg / g**2).sum(axis=1)
         step = np.where(slope != 0, value / np.where(slope == 0, 1.0, slope), 0.0)
         new = np.maximum(rate - step, (rate - 1.0) / 2.0)  # stay above -1
@@ -135,28 +159,40 @@ def apr(cash_flows: Sequence[CashFlow], *, unit: Unit = "month") -> AprResult:
     advances = [c for c in flows if c.amount.minor > 0]
     payments = [c for c in flows if c.amount.minor < 0]
     if not advances or not payments:
-        raise InvalidArgumentError("cash_flows", expected="at least one advance (positive) and one payment (negative)", got=len(flows))
+        raise InvalidArgumentError(
+            "cash_flows",
+            expected="at least one advance (positive) and one payment (negative)",
+            got=len(flows),
+        )
     currencies = {c.amount.currency for c in flows}
     if len(currencies) > 1:
-        raise InvalidArgumentError("cash_flows", expected="amounts in one currency", got=sorted(currencies))
+        raise InvalidArgumentError(
+            "cash_flows", expected="amounts in one currency", got=sorted(currencies)
+        )
     start = flows[0].on
     if len(advances) == 1 and len(payments) == 1 and advances[0].on == start:
         days = (payments[0].on - start).days
         if days <= 0:
-            raise InvalidArgumentError("cash_flows", expected="a payment after the advance", got=payments[0].on)
+            raise InvalidArgumentError(
+                "cash_flows", expected="a payment after the advance", got=payments[0].on
+            )
         ratio = Decimal(-payments[0].amount.minor) / Decimal(advances[0].amount.minor)
         periodic = ratio - 1
         per_year = Decimal(365) / days
         annual = periodic * per_year
         effective = Decimal(float(ratio) ** float(per_year) - 1.0)
-        return AprResult(periodic, int(per_year) if per_year == int(per_year) else 0, _q(annual), _q(effective))
+        return AprResult(
+            periodic, int(per_year) if per_year == int(per_year) else 0, _q(annual), _q(effective)
+        )
     times = [unit_times(start, c.on, unit) for c in flows]
     t = np.array([[x[0] for x in times]], dtype=np.float64)
     f = np.array([[x[1] for x in times]], dtype=np.float64)
     amount = np.array([[c.amount.minor for c in flows]], dtype=np.float64)
     per_year = UNITS[unit][2]
     i = float(_solve(t, f, amount, per_year)[0])
-    return AprResult(_q(Decimal(i)), per_year, _q(Decimal(i) * per_year), _q(Decimal((1 + i) ** per_year - 1)))
+    return AprResult(
+        _q(Decimal(i)), per_year, _q(Decimal(i) * per_year), _q(Decimal((1 + i) ** per_year - 1))
+    )
 
 
 def _q(x: Decimal) -> Decimal:
@@ -179,7 +215,9 @@ def schedule_cash_flows(schedule: Schedule) -> list[CashFlow]:
 
 
 def apr_batch(
-    start: npt.NDArray[np.datetime64], dates: npt.NDArray[np.datetime64], amounts: npt.NDArray[np.int64]
+    start: npt.NDArray[np.datetime64],
+    dates: npt.NDArray[np.datetime64],
+    amounts: npt.NDArray[np.int64],
 ) -> tuple[F64, F64]:
     """Simple and effective annual rates (monthly unit period) for many loans at once.
 
@@ -195,7 +233,9 @@ def apr_batch(
 
     def back(m: npt.NDArray[np.int64]) -> npt.NDArray[np.datetime64]:
         target = months_on - m
-        length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(np.int64)
+        length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(
+            np.int64
+        )
         return target.astype("datetime64[D]") + (np.minimum(day_on, length) - 1)
 
     months = np.where(back(months) < start_d, months - 1, months)

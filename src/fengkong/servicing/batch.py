@@ -57,7 +57,11 @@ SCHEDULE_SCHEMA = pl.Schema(
 
 def _muldiv(a: I64, b: I64, c: I64, denominator: I64 | int) -> I64:
     """``round_half_even(a * b * c / denominator)``, exact, in int64 when it fits."""
-    bound = int(np.abs(a).max(initial=0)) * int(np.abs(b).max(initial=0)) * int(np.abs(c).max(initial=0))
+    bound = (
+        int(np.abs(a).max(initial=0))
+        * int(np.abs(b).max(initial=0))
+        * int(np.abs(c).max(initial=0))
+    )
     if bound < _INT64_SAFE:
         return div_round_half_even(a * b * c, denominator)
     num = a.astype(object) * b.astype(object) * c.astype(object)
@@ -75,13 +79,17 @@ def _ymd(dates: npt.NDArray[np.datetime64]) -> tuple[I64, I64, I64]:
     return year, month, day
 
 
-def _add_months(dates: npt.NDArray[np.datetime64], months: I64 | int, anchor: I64) -> npt.NDArray[np.datetime64]:
+def _add_months(
+    dates: npt.NDArray[np.datetime64], months: I64 | int, anchor: I64
+) -> npt.NDArray[np.datetime64]:
     start = dates.astype("datetime64[M]") + months
     length = ((start + 1).astype("datetime64[D]") - start.astype("datetime64[D]")).astype(np.int64)
     return start.astype("datetime64[D]") + (np.minimum(anchor, length) - 1)
 
 
-def _days(code: I64, start: npt.NDArray[np.datetime64], end: npt.NDArray[np.datetime64]) -> tuple[I64, I64]:
+def _days(
+    code: I64, start: npt.NDArray[np.datetime64], end: npt.NDArray[np.datetime64]
+) -> tuple[I64, I64]:
     actual = (end - start).astype(np.int64)
     y1, m1, d1 = _ymd(start)
     y2, m2, d2 = _ymd(end)
@@ -98,14 +106,19 @@ def _codes(column: pl.Series, labels: Sequence[str], field: str) -> I64:
     unknown = set(column.unique().to_list()) - set(labels)
     if unknown:
         raise InvalidArgumentError(field, expected=f"one of {list(labels)}", got=sorted(unknown)[0])
-    return column.replace_strict(list(labels), list(range(len(labels))), return_dtype=pl.Int64).to_numpy()
+    return column.replace_strict(
+        list(labels), list(range(len(labels))), return_dtype=pl.Int64
+    ).to_numpy()
 
 
 def _level(principal: I64, rate_ppm: I64, periods: I64, multiple: I64) -> I64:
     pairs = np.stack([rate_ppm, periods], axis=1)
     unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
     factors = np.array(
-        [int(annuity_factor(Decimal(int(r)) / 1_000_000, int(n)).scaleb(FACTOR_PLACES)) for r, n in unique],
+        [
+            int(annuity_factor(Decimal(int(r)) / 1_000_000, int(n)).scaleb(FACTOR_PLACES))
+            for r, n in unique
+        ],
         dtype=np.int64,
     )[inverse.ravel()]
     ones = np.ones_like(principal)
@@ -134,10 +147,28 @@ def schedules(book: pl.DataFrame) -> pl.DataFrame:
     first_col = get("first_due_on").cast(pl.Date)
     _, _, disb_day = _ymd(disbursed)
     default_first = _add_months(disbursed, 1, disb_day)
-    first = np.where(first_col.is_null().to_numpy(), default_first, first_col.fill_null(pl.date(1970, 1, 1)).to_numpy().astype("datetime64[D]"))
-    if n and (np.any(principal <= 0) or np.any(term < 1) or np.any(rate < 0) or np.any(first <= disbursed)):
-        bad = "principal_fen" if np.any(principal <= 0) else "term" if np.any(term < 1) else "rate_ppm" if np.any(rate < 0) else "first_due_on"
-        raise InvalidArgumentError(bad, expected="positive principal and term, non-negative rate, first due after disbursement", got="an invalid row")
+    first = np.where(
+        first_col.is_null().to_numpy(),
+        default_first,
+        first_col.fill_null(pl.date(1970, 1, 1)).to_numpy().astype("datetime64[D]"),
+    )
+    if n and (
+        np.any(principal <= 0) or np.any(term < 1) or np.any(rate < 0) or np.any(first <= disbursed)
+    ):
+        bad = (
+            "principal_fen"
+            if np.any(principal <= 0)
+            else "term"
+            if np.any(term < 1)
+            else "rate_ppm"
+            if np.any(rate < 0)
+            else "first_due_on"
+        )
+        raise InvalidArgumentError(
+            bad,
+            expected="positive principal and term, non-negative rate, first due after disbursement",
+            got="an invalid row",
+        )
     _, _, first_day = _ymd(first)
     anchor = np.where(first_col.is_null().to_numpy(), disb_day, first_day)
 
@@ -146,7 +177,9 @@ def schedules(book: pl.DataFrame) -> pl.DataFrame:
     regular_periods = np.maximum(term - grace, 1)
     emi = np.zeros(n, dtype=np.int64)
     if annuity.any():
-        emi[annuity] = _level(principal[annuity], rate[annuity], regular_periods[annuity], multiple[annuity])
+        emi[annuity] = _level(
+            principal[annuity], rate[annuity], regular_periods[annuity], multiple[annuity]
+        )
     base = principal // regular_periods
     fee = _muldiv(principal, fee_ppm, np.ones_like(principal), 1_000_000)
 
@@ -165,11 +198,15 @@ def schedules(book: pl.DataFrame) -> pl.DataFrame:
         paid = np.where(term[idx] == k, bal, np.clip(regular, 0, bal))
         balance[idx] = bal - paid
         previous[idx] = due
-        parts.append((idx, np.full(len(idx), k, dtype=np.int64), paid, interest, fee[idx], balance[idx]))
+        parts.append(
+            (idx, np.full(len(idx), k, dtype=np.int64), paid, interest, fee[idx], balance[idx])
+        )
         out_dates.append(due)
     if not parts:
         return pl.DataFrame(schema=SCHEDULE_SCHEMA)
-    loan_idx, k_arr, p_arr, i_arr, f_arr, b_arr = (np.concatenate(c) for c in zip(*parts, strict=True))
+    loan_idx, k_arr, p_arr, i_arr, f_arr, b_arr = (
+        np.concatenate(c) for c in zip(*parts, strict=True)
+    )
     dates = np.concatenate(out_dates)
     order = np.lexsort((k_arr, loan_idx))
     ids = get("loan_id").cast(pl.Int64).to_numpy()

@@ -28,8 +28,16 @@ from fengkong.servicing.daycount import DayCount
 
 __all__ = ["METHODS", "Method", "Product", "get_product", "load_products"]
 
-Method = Literal["equal_instalment", "equal_principal", "interest_only", "single_payment", "flat_fee"]
-METHODS: tuple[str, ...] = ("equal_instalment", "equal_principal", "interest_only", "single_payment", "flat_fee")
+Method = Literal[
+    "equal_instalment", "equal_principal", "interest_only", "single_payment", "flat_fee"
+]
+METHODS: tuple[str, ...] = (
+    "equal_instalment",
+    "equal_principal",
+    "interest_only",
+    "single_payment",
+    "flat_fee",
+)
 
 Rate = Annotated[Decimal, Field(ge=0, le=10)]
 
@@ -70,13 +78,21 @@ class Product(BaseModel):
 
     def check_term(self, term: int) -> None:
         """Raise :class:`InvalidArgumentError` unless ``term`` is allowed by this product."""
-        if isinstance(term, bool) or not isinstance(term, int) or not self.min_term <= term <= self.max_term:
+        if (
+            isinstance(term, bool)
+            or not isinstance(term, int)
+            or not self.min_term <= term <= self.max_term
+        ):
             raise InvalidArgumentError(
-                "term", expected=f"an integer from {self.min_term} to {self.max_term} for {self.name}", got=term
+                "term",
+                expected=f"an integer from {self.min_term} to {self.max_term} for {self.name}",
+                got=term,
             )
         if term <= self.principal_grace_periods:
             raise InvalidArgumentError(
-                "term", expected=f"more than the {self.principal_grace_periods} grace periods", got=term
+                "term",
+                expected=f"more than the {self.principal_grace_periods} grace periods",
+                got=term,
             )
 
 
@@ -84,7 +100,13 @@ def load_products(path: str | Path | None = None) -> dict[str, Product]:
     """Load a product catalogue (YAML mapping ``name -> fields``); every problem at once."""
     source = str(path) if path else "servicing/data/products.yaml"
     try:
-        text = Path(path).read_text("utf-8") if path else resources.files("fengkong.servicing").joinpath("data/products.yaml").read_text("utf-8")
+        text = (
+            Path(path).read_text("utf-8")
+            if path
+            else resources.files("fengkong.servicing")
+            .joinpath("data/products.yaml")
+            .read_text("utf-8")
+        )
         data = yaml.safe_load(text)
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError([Problem(source, "", f"cannot read the catalogue: {exc}")]) from exc
@@ -97,7 +119,11 @@ def load_products(path: str | Path | None = None) -> dict[str, Product]:
         except ValidationError as exc:
             for err in exc.errors():
                 loc = ".".join(str(p) for p in ("products", name, *err["loc"]))
-                msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+                msg = (
+                    "unknown key"
+                    if err["type"] == "extra_forbidden"
+                    else err["msg"].removeprefix("Value error, ")
+                )
                 problems.append(Problem(source, loc, msg))
     if problems:
         raise ConfigError(problems)
@@ -109,4 +135,6 @@ def get_product(catalogue: dict[str, Product], name: str) -> Product:
     try:
         return catalogue[name]
     except KeyError:
-        raise InvalidArgumentError("product", expected=f"one of {sorted(catalogue)}", got=name) from None
+        raise InvalidArgumentError(
+            "product", expected=f"one of {sorted(catalogue)}", got=name
+        ) from None

@@ -42,7 +42,15 @@ from fengkong.money import Money, to_decimal
 from fengkong.servicing.daycount import days_and_basis
 from fengkong.servicing.products import Product
 
-__all__ = ["Instalment", "LoanTerms", "Schedule", "annuity_factor", "add_months", "build_schedule", "due_dates"]
+__all__ = [
+    "Instalment",
+    "LoanTerms",
+    "Schedule",
+    "add_months",
+    "annuity_factor",
+    "build_schedule",
+    "due_dates",
+]
 
 RATE_PLACES = 6
 FACTOR_PLACES = 10
@@ -62,7 +70,9 @@ def add_months(day: dt.date, months: int, *, anchor_day: int | None = None) -> d
     return dt.date(year, month + 1, min(wanted, calendar.monthrange(year, month + 1)[1]))
 
 
-def due_dates(disbursed_on: dt.date, term: int, first_due_on: dt.date | None = None) -> tuple[dt.date, ...]:
+def due_dates(
+    disbursed_on: dt.date, term: int, first_due_on: dt.date | None = None
+) -> tuple[dt.date, ...]:
     """Monthly due dates on one day of the month, clamped to short months.
 
     The day is the first due date's when one is given, else the disbursement day, and the first
@@ -70,7 +80,9 @@ def due_dates(disbursed_on: dt.date, term: int, first_due_on: dt.date | None = N
     """
     first = first_due_on or add_months(disbursed_on, 1)
     if first <= disbursed_on:
-        raise InvalidArgumentError("first_due_on", expected=f"a date after disbursement on {disbursed_on}", got=first)
+        raise InvalidArgumentError(
+            "first_due_on", expected=f"a date after disbursement on {disbursed_on}", got=first
+        )
     anchor = first.day if first_due_on else disbursed_on.day
     return tuple(add_months(first, k, anchor_day=anchor) for k in range(term))
 
@@ -109,17 +121,27 @@ class LoanTerms:
 
     def __post_init__(self) -> None:
         if not isinstance(self.principal, Money) or self.principal.minor <= 0:
-            raise InvalidArgumentError("principal", expected="a positive amount of Money", got=self.principal)
+            raise InvalidArgumentError(
+                "principal", expected="a positive amount of Money", got=self.principal
+            )
         rate = to_decimal(self.annual_rate, field="annual_rate")
         if not Decimal(0) <= rate <= Decimal(10):
-            raise InvalidArgumentError("annual_rate", expected="a rate from 0 to 10 a year", got=self.annual_rate)
+            raise InvalidArgumentError(
+                "annual_rate", expected="a rate from 0 to 10 a year", got=self.annual_rate
+            )
         if rate != rate.quantize(Decimal(1).scaleb(-RATE_PLACES)):
-            raise InvalidArgumentError("annual_rate", expected=f"at most {RATE_PLACES} decimal places", got=self.annual_rate)
+            raise InvalidArgumentError(
+                "annual_rate",
+                expected=f"at most {RATE_PLACES} decimal places",
+                got=self.annual_rate,
+            )
         object.__setattr__(self, "annual_rate", rate)
         self.product.check_term(self.term)
         if self.first_due_on is not None and self.first_due_on <= self.disbursed_on:
             raise InvalidArgumentError(
-                "first_due_on", expected=f"a date after disbursement on {self.disbursed_on}", got=self.first_due_on
+                "first_due_on",
+                expected=f"a date after disbursement on {self.disbursed_on}",
+                got=self.first_due_on,
             )
 
     @property
@@ -130,7 +152,11 @@ class LoanTerms:
     @property
     def net_disbursed(self) -> Money:
         """What the borrower actually receives: principal less any deducted upfront fee."""
-        return self.principal - self.upfront_fee if self.product.upfront_fee_deducted else self.principal
+        return (
+            self.principal - self.upfront_fee
+            if self.product.upfront_fee_deducted
+            else self.principal
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,11 +184,15 @@ class Schedule:
 
     @property
     def total_principal(self) -> Money:
-        return sum((i.principal for i in self.instalments), Money.zero(self.terms.principal.currency))
+        return sum(
+            (i.principal for i in self.instalments), Money.zero(self.terms.principal.currency)
+        )
 
     @property
     def total_interest(self) -> Money:
-        return sum((i.interest for i in self.instalments), Money.zero(self.terms.principal.currency))
+        return sum(
+            (i.interest for i in self.instalments), Money.zero(self.terms.principal.currency)
+        )
 
     @property
     def total_fees(self) -> Money:
@@ -175,7 +205,9 @@ class Schedule:
 
 def _interest(balance: int, rate: Decimal, day_count: str, start: dt.date, end: dt.date) -> int:
     days, basis = days_and_basis(day_count, start, end)
-    return int((Decimal(balance) * rate * days / basis).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    return int(
+        (Decimal(balance) * rate * days / basis).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+    )
 
 
 def _level_instalment(terms: LoanTerms, periods: int) -> int:
@@ -223,7 +255,11 @@ def build_schedule(terms: LoanTerms) -> Schedule:
     dates = due_dates(terms.disbursed_on, terms.term, terms.first_due_on)
     for k, due in enumerate(dates, start=1):
         interest = _interest(balance, terms.annual_rate, product.day_count, start, due)
-        principal = balance if k == terms.term else min(max(strategy(terms, k, balance, interest), 0), balance)
+        principal = (
+            balance
+            if k == terms.term
+            else min(max(strategy(terms, k, balance, interest), 0), balance)
+        )
         balance -= principal
         rows.append(
             Instalment(

@@ -23,7 +23,10 @@ def usd(x):
 
 
 def monthly(first, count, amount, step=1):
-    return [CashFlow(add_months(first, k * step, anchor_day=first.day), -usd(amount)) for k in range(count)]
+    return [
+        CashFlow(add_months(first, k * step, anchor_day=first.day), -usd(amount))
+        for k in range(count)
+    ]
 
 
 def every(first, count, amount, days):
@@ -41,42 +44,76 @@ def semimonthly(first, count, amount):
 
 # 12 CFR 1026 Appendix J (c): the published examples of the actuarial method.
 APPENDIX_J = {
-    "(c)(1)(i) monthly, regular first period": ([CashFlow(D(1978, 1, 10), usd(5000))] + monthly(D(1978, 2, 10), 24, 230), "month", "9.69"),
-    "(c)(1)(ii) monthly, long first period": ([CashFlow(D(1978, 2, 10), usd(6000))] + monthly(D(1978, 4, 1), 36, 200), "month", "11.82"),
-    "(c)(1)(iii) semimonthly, short first period": ([CashFlow(D(1978, 2, 23), usd(5000))] + semimonthly(D(1978, 3, 1), 24, "219.17"), "semimonth", "10.34"),
-    "(c)(1)(iv) quarterly, long first period": ([CashFlow(D(1978, 5, 23), usd(10000))] + monthly(D(1978, 10, 1), 40, 385, step=3), "quarter", "8.97"),
-    "(c)(1)(v) weekly, long first period": ([CashFlow(D(1978, 3, 20), usd(500))] + every(D(1978, 4, 21), 30, "17.60", 7), "week", "14.96"),
+    "(c)(1)(i) monthly, regular first period": (
+        [CashFlow(D(1978, 1, 10), usd(5000))] + monthly(D(1978, 2, 10), 24, 230),
+        "month",
+        "9.69",
+    ),
+    "(c)(1)(ii) monthly, long first period": (
+        [CashFlow(D(1978, 2, 10), usd(6000))] + monthly(D(1978, 4, 1), 36, 200),
+        "month",
+        "11.82",
+    ),
+    "(c)(1)(iii) semimonthly, short first period": (
+        [CashFlow(D(1978, 2, 23), usd(5000))] + semimonthly(D(1978, 3, 1), 24, "219.17"),
+        "semimonth",
+        "10.34",
+    ),
+    "(c)(1)(iv) quarterly, long first period": (
+        [CashFlow(D(1978, 5, 23), usd(10000))] + monthly(D(1978, 10, 1), 40, 385, step=3),
+        "quarter",
+        "8.97",
+    ),
+    "(c)(1)(v) weekly, long first period": (
+        [CashFlow(D(1978, 3, 20), usd(500))] + every(D(1978, 4, 21), 30, "17.60", 7),
+        "week",
+        "14.96",
+    ),
     "(c)(2)(i) monthly, irregular first payment": (
-        [CashFlow(D(1978, 1, 10), usd(5000)), CashFlow(D(1978, 2, 10), -usd(250))] + monthly(D(1978, 3, 10), 23, 230),
+        [CashFlow(D(1978, 1, 10), usd(5000)), CashFlow(D(1978, 2, 10), -usd(250))]
+        + monthly(D(1978, 3, 10), 23, 230),
         "month",
         "10.08",
     ),
     "(c)(2)(ii) every 4 weeks, long first period, irregular first payment": (
-        [CashFlow(D(1978, 3, 18), usd(400)), CashFlow(D(1978, 4, 20), -usd("39.50"))] + every(D(1978, 5, 18), 11, "38.31", 28),
+        [CashFlow(D(1978, 3, 18), usd(400)), CashFlow(D(1978, 4, 20), -usd("39.50"))]
+        + every(D(1978, 5, 18), 11, "38.31", 28),
         "fourweek",
         "28.50",
     ),
     "(c)(3)(i) monthly, irregular final payment": (
-        [CashFlow(D(1978, 1, 10), usd(5000))] + monthly(D(1978, 2, 10), 23, 230) + [CashFlow(D(1980, 1, 10), -usd(280))],
+        [CashFlow(D(1978, 1, 10), usd(5000))]
+        + monthly(D(1978, 2, 10), 23, 230)
+        + [CashFlow(D(1980, 1, 10), -usd(280))],
         "month",
         "10.50",
     ),
     "(c)(3)(ii) every 2 weeks, short first period, irregular final payment": (
-        [CashFlow(D(1978, 4, 3), usd(200))] + every(D(1978, 4, 11), 19, "9.50", 14) + [CashFlow(D(1978, 4, 11) + dt.timedelta(days=14 * 19), -usd(30))],
+        [CashFlow(D(1978, 4, 3), usd(200))]
+        + every(D(1978, 4, 11), 19, "9.50", 14)
+        + [CashFlow(D(1978, 4, 11) + dt.timedelta(days=14 * 19), -usd(30))],
         "biweek",
         "12.22",
     ),
     "(c)(4)(i) monthly, irregular first and final payments": (
-        [CashFlow(D(1978, 1, 10), usd(5000)), CashFlow(D(1978, 2, 10), -usd(250))] + monthly(D(1978, 3, 10), 22, 230) + [CashFlow(D(1980, 1, 10), -usd(280))],
+        [CashFlow(D(1978, 1, 10), usd(5000)), CashFlow(D(1978, 2, 10), -usd(250))]
+        + monthly(D(1978, 3, 10), 22, 230)
+        + [CashFlow(D(1980, 1, 10), -usd(280))],
         "month",
         "10.90",
     ),
     "(c)(4)(ii) every 2 months, short first period, irregular first and final payments": (
-        [CashFlow(D(1978, 1, 10), usd(8000)), CashFlow(D(1978, 3, 1), -usd("449.36"))] + monthly(D(1978, 5, 1), 18, 465, step=2) + [CashFlow(D(1981, 5, 1), -usd(200))],
+        [CashFlow(D(1978, 1, 10), usd(8000)), CashFlow(D(1978, 3, 1), -usd("449.36"))]
+        + monthly(D(1978, 5, 1), 18, 465, step=2)
+        + [CashFlow(D(1981, 5, 1), -usd(200))],
         "bimonth",
         "7.30",
     ),
-    "(c)(5)(i) single advance, single payment": ([CashFlow(D(1978, 1, 3), usd(1000)), CashFlow(D(1978, 9, 15), -usd(1080))], "month", "11.45"),
+    "(c)(5)(i) single advance, single payment": (
+        [CashFlow(D(1978, 1, 3), usd(1000)), CashFlow(D(1978, 9, 15), -usd(1080))],
+        "month",
+        "11.45",
+    ),
 }
 
 
@@ -100,7 +137,9 @@ def test_equal_instalment_at_one_percent_a_month_is_twelve_percent():
 
 def test_a_flat_fee_of_0_6_percent_a_month_costs_about_13_percent_a_year():
     """The 分期手续费 illusion: 0.6 % a month looks like 7.2 % a year but the IRR is ~13 %."""
-    terms = LoanTerms(CATALOGUE["flat_fee_instalment"], Money.of("10000"), Decimal(0), 12, D(2026, 1, 1))
+    terms = LoanTerms(
+        CATALOGUE["flat_fee_instalment"], Money.of("10000"), Decimal(0), 12, D(2026, 1, 1)
+    )
     result = apr(schedule_cash_flows(build_schedule(terms)))
     expected = npf.rate(12, -893.33, 10000, 0) * 12
     assert abs(float(result.annual) - expected) < 0.0005
@@ -108,20 +147,36 @@ def test_a_flat_fee_of_0_6_percent_a_month_costs_about_13_percent_a_year():
 
 
 def test_upfront_deduction_raises_the_apr():
-    product = CATALOGUE["cash_loan"].model_copy(update={"upfront_fee_rate": Decimal("0.1"), "upfront_fee_deducted": True})
+    product = CATALOGUE["cash_loan"].model_copy(
+        update={"upfront_fee_rate": Decimal("0.1"), "upfront_fee_deducted": True}
+    )
     clean = LoanTerms(CATALOGUE["cash_loan"], Money.of("10000"), Decimal("0.12"), 12, D(2026, 1, 1))
     cut = LoanTerms(product, Money.of("10000"), Decimal("0.12"), 12, D(2026, 1, 1))
     assert cut.net_disbursed == Money.of("9000")
-    assert apr(schedule_cash_flows(build_schedule(cut))).annual > apr(schedule_cash_flows(build_schedule(clean))).annual + Decimal("0.15")
+    assert apr(schedule_cash_flows(build_schedule(cut))).annual > apr(
+        schedule_cash_flows(build_schedule(clean))
+    ).annual + Decimal("0.15")
 
 
 def test_bad_cash_flows_are_refused():
     with pytest.raises(InvalidArgumentError, match="at least one advance"):
         apr([CashFlow(D(2026, 1, 1), Money.of("100"))])
     with pytest.raises(InvalidArgumentError, match="unit"):
-        apr([CashFlow(D(2026, 1, 1), Money.of("100")), CashFlow(D(2026, 2, 1), -Money.of("101")), CashFlow(D(2026, 3, 1), -Money.of("1"))], unit="fortnight")
+        apr(
+            [
+                CashFlow(D(2026, 1, 1), Money.of("100")),
+                CashFlow(D(2026, 2, 1), -Money.of("101")),
+                CashFlow(D(2026, 3, 1), -Money.of("1")),
+            ],
+            unit="fortnight",
+        )
     with pytest.raises(InvalidArgumentError, match="one currency"):
-        apr([CashFlow(D(2026, 1, 1), Money.of("100")), CashFlow(D(2026, 2, 1), -Money.of("101", "USD"))])
+        apr(
+            [
+                CashFlow(D(2026, 1, 1), Money.of("100")),
+                CashFlow(D(2026, 2, 1), -Money.of("101", "USD")),
+            ]
+        )
 
 
 @settings(max_examples=200, deadline=None)
@@ -137,7 +192,9 @@ def test_agrees_with_numpy_financial_on_equal_periods(principal, rate_bp, term, 
     payment_fen = int(round(payment)) + 1  # a positive finance charge
     start = D(2025, 1, day)
     flows = [CashFlow(start, Money.from_minor(principal))]
-    flows += [CashFlow(add_months(start, k + 1), -Money.from_minor(payment_fen)) for k in range(term)]
+    flows += [
+        CashFlow(add_months(start, k + 1), -Money.from_minor(payment_fen)) for k in range(term)
+    ]
     ours = float(apr(flows).annual)
     theirs = npf.rate(term, -payment_fen, principal, 0, guess=0.01, tol=1e-14, maxiter=500) * 12
     assume(not np.isnan(theirs))  # numpy-financial's Newton gives up near zero rates; ours does not
@@ -154,12 +211,18 @@ def test_batch_equals_scalar_on_irregular_dates():
         pays = [add_months(first, k, anchor_day=first.day) for k in range(term)]
         principal = int(rng.integers(100_000, 5_000_000))
         payment = int(principal * (1 + rng.uniform(0.01, 0.4)) / term)
-        flows = [CashFlow(start, Money.from_minor(principal))] + [CashFlow(p, -Money.from_minor(payment)) for p in pays]
+        flows = [CashFlow(start, Money.from_minor(principal))] + [
+            CashFlow(p, -Money.from_minor(payment)) for p in pays
+        ]
         if term == 1:
             continue  # single payment uses the term as its unit: not the monthly batch path
         expected.append(float(apr(flows).annual))
         starts.append(np.datetime64(start))
-        dates.append([np.datetime64(start)] + [np.datetime64(p) for p in pays] + [np.datetime64(start)] * (12 - term))
+        dates.append(
+            [np.datetime64(start)]
+            + [np.datetime64(p) for p in pays]
+            + [np.datetime64(start)] * (12 - term)
+        )
         amounts.append([principal] + [-payment] * term + [0] * (12 - term))
     simple, effective = apr_batch(np.array(starts), np.array(dates), np.array(amounts))
     assert simple == pytest.approx(np.array(expected), abs=1e-9)

@@ -22,7 +22,14 @@ CATALOGUE = load_products()
 
 CASES = {
     "cash_loan_10000_12pct_12m": ("cash_loan", "10000", "0.12", 12, dt.date(2026, 1, 1), None),
-    "cash_loan_odd_first_period": ("cash_loan", "6000", "0.18", 6, dt.date(2026, 1, 20), dt.date(2026, 3, 5)),
+    "cash_loan_odd_first_period": (
+        "cash_loan",
+        "6000",
+        "0.18",
+        6,
+        dt.date(2026, 1, 20),
+        dt.date(2026, 3, 5),
+    ),
     "small_business_act365": ("small_business", "50000", "0.0725", 12, dt.date(2026, 1, 31), None),
     "consumer_bullet": ("consumer_bullet", "8000", "0.15", 6, dt.date(2026, 3, 15), None),
     "payday": ("payday", "1000", "0.24", 1, dt.date(2026, 2, 10), None),
@@ -75,8 +82,15 @@ def test_odd_first_period_accrues_for_its_length():
 
 
 def test_month_end_dates_clamp_and_recover():
-    assert due_dates(dt.date(2026, 1, 31), 3) == (dt.date(2026, 2, 28), dt.date(2026, 3, 31), dt.date(2026, 4, 30))
-    assert due_dates(dt.date(2026, 1, 15), 2, dt.date(2026, 1, 31)) == (dt.date(2026, 1, 31), dt.date(2026, 2, 28))
+    assert due_dates(dt.date(2026, 1, 31), 3) == (
+        dt.date(2026, 2, 28),
+        dt.date(2026, 3, 31),
+        dt.date(2026, 4, 30),
+    )
+    assert due_dates(dt.date(2026, 1, 15), 2, dt.date(2026, 1, 31)) == (
+        dt.date(2026, 1, 31),
+        dt.date(2026, 2, 28),
+    )
     assert add_months(dt.date(2024, 1, 31), 1) == dt.date(2024, 2, 29)
 
 
@@ -87,8 +101,12 @@ def test_flat_fee_charges_the_same_fee_every_period():
 
 
 def test_grace_and_multiples():
-    product = CATALOGUE["cash_loan"].model_copy(update={"principal_grace_periods": 2, "instalment_multiple_fen": 100})
-    s = build_schedule(LoanTerms(product, Money.of("12000"), Decimal("0.1"), 12, dt.date(2026, 1, 1)))
+    product = CATALOGUE["cash_loan"].model_copy(
+        update={"principal_grace_periods": 2, "instalment_multiple_fen": 100}
+    )
+    s = build_schedule(
+        LoanTerms(product, Money.of("12000"), Decimal("0.1"), 12, dt.date(2026, 1, 1))
+    )
     assert [i.principal.minor for i in s.instalments[:2]] == [0, 0]
     assert all(i.total.minor % 100 == 0 for i in s.instalments[2:-1])
 
@@ -107,7 +125,13 @@ def test_grace_and_multiples():
     ],
 )
 def test_bad_contracts_name_the_field(kwargs, field):
-    base = {"product": CATALOGUE["cash_loan"], "principal": Money.of("1000"), "annual_rate": Decimal("0.1"), "term": 12, "disbursed_on": dt.date(2026, 1, 1)}
+    base = {
+        "product": CATALOGUE["cash_loan"],
+        "principal": Money.of("1000"),
+        "annual_rate": Decimal("0.1"),
+        "term": 12,
+        "disbursed_on": dt.date(2026, 1, 1),
+    }
     with pytest.raises(InvalidArgumentError) as info:
         LoanTerms(**{**base, **kwargs})
     assert info.value.field == field
@@ -129,7 +153,11 @@ def contracts(draw):
     method = draw(st.sampled_from(METHODS))
     day_count = draw(st.sampled_from(["30/360", "ACT/360", "ACT/365"]))
     term = 1 if method == "single_payment" else draw(st.integers(1, 40))
-    grace = draw(st.integers(0, term - 1)) if method in ("equal_instalment", "equal_principal", "flat_fee") and term > 1 else 0
+    grace = (
+        draw(st.integers(0, term - 1))
+        if method in ("equal_instalment", "equal_principal", "flat_fee") and term > 1
+        else 0
+    )
     product = Product(
         name="p",
         method=method,
