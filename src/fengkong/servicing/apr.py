@@ -134,7 +134,7 @@ def unit_times(start: dt.date, on: dt.date, unit: str) -> tuple[int, float]:
     return months // months_per, ((months % months_per) + days / 30.0) / months_per
 
 
-def _solve(t: F64, f: F64, amount: F64, per_year: npt.NDArray[np.int64] | int) -> F64:
+def _solve(t: F64, f: F64, amount: F64) -> F64:
     """Unit-period rates solving the general equation row by row (rows padded with zero amounts)."""
     rate = np.full(t.shape[0], 0.01)
     for _ in range(100):
@@ -178,18 +178,17 @@ def apr(cash_flows: Sequence[CashFlow], *, unit: Unit = "month") -> AprResult:
             )
         ratio = Decimal(-payments[0].amount.minor) / Decimal(advances[0].amount.minor)
         periodic = ratio - 1
-        per_year = Decimal(365) / days
-        annual = periodic * per_year
-        effective = Decimal(float(ratio) ** float(per_year) - 1.0)
-        return AprResult(
-            periodic, int(per_year) if per_year == int(per_year) else 0, _q(annual), _q(effective)
-        )
+        terms_a_year = Decimal(365) / days
+        annual = periodic * terms_a_year
+        effective = Decimal(float(ratio) ** float(terms_a_year) - 1.0)
+        whole = int(terms_a_year) if terms_a_year == int(terms_a_year) else 0
+        return AprResult(_q(periodic), whole, _q(annual), _q(effective))
     times = [unit_times(start, c.on, unit) for c in flows]
     t = np.array([[x[0] for x in times]], dtype=np.float64)
     f = np.array([[x[1] for x in times]], dtype=np.float64)
     amount = np.array([[c.amount.minor for c in flows]], dtype=np.float64)
     per_year = UNITS[unit][2]
-    i = float(_solve(t, f, amount, per_year)[0])
+    i = float(_solve(t, f, amount)[0])
     return AprResult(
         _q(Decimal(i)), per_year, _q(Decimal(i) * per_year), _q(Decimal((1 + i) ** per_year - 1))
     )
@@ -236,12 +235,12 @@ def apr_batch(
         length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(
             np.int64
         )
-        return target.astype("datetime64[D]") + (np.minimum(day_on, length) - 1)
+        return np.asarray(target.astype("datetime64[D]") + (np.minimum(day_on, length) - 1))
 
     months = np.where(back(months) < start_d, months - 1, months)
     months = np.maximum(months, 0)
     odd = (back(months) - start_d).astype(np.int64)
     t = months.astype(np.float64)
     f = odd / 30.0
-    rate = _solve(t, f, amounts.astype(np.float64), 12)
+    rate = _solve(t, f, amounts.astype(np.float64))
     return rate * 12, (1 + rate) ** 12 - 1

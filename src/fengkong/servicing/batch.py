@@ -68,7 +68,7 @@ def _muldiv(a: I64, b: I64, c: I64, denominator: I64 | int) -> I64:
     den = np.broadcast_to(np.asarray(denominator), num.shape).astype(object)
     q, r = num // den, num % den
     bump = (2 * r > den) | ((2 * r == den) & (q % 2 == 1))
-    return (q + bump).astype(np.int64)
+    return np.asarray(q + bump, dtype=np.int64)
 
 
 def _ymd(dates: npt.NDArray[np.datetime64]) -> tuple[I64, I64, I64]:
@@ -84,7 +84,7 @@ def _add_months(
 ) -> npt.NDArray[np.datetime64]:
     start = dates.astype("datetime64[M]") + months
     length = ((start + 1).astype("datetime64[D]") - start.astype("datetime64[D]")).astype(np.int64)
-    return start.astype("datetime64[D]") + (np.minimum(anchor, length) - 1)
+    return np.asarray(start.astype("datetime64[D]") + (np.minimum(anchor, length) - 1))
 
 
 def _days(

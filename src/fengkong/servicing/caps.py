@@ -202,7 +202,8 @@ def check_contract(
     figures = contract_figures(schedule)
     breaches = []
     for rule in rule_set.rules:
-        limit = rule.limit if rule.lpr_multiple is None else (rule.lpr_multiple * lpr_on(day))
+        bound = rule.limit if rule.lpr_multiple is None else (rule.lpr_multiple * lpr_on(day))
+        limit: Decimal = bound if bound is not None else Decimal(0)
         actual: Decimal | None = None
         broken = False
         if rule.kind == "all_in_apr":  # rates compare at 0.01 percentage point, as disclosed
