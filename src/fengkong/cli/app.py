@@ -9,6 +9,7 @@ import typer
 from fengkong import __version__
 from fengkong.cli._console import configure_logging, console
 from fengkong.cli.demo import demo
+from fengkong.cli.loan import app as loan_app
 from fengkong.cli.synth import synth
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.command()(synth)
 app.command()(demo)
+app.add_typer(loan_app, name="loan")
 
 
 def _version(value: bool) -> None:

@@ -118,6 +118,7 @@ class LoanTerms:
     term: int
     disbursed_on: dt.date
     first_due_on: dt.date | None = None
+    upfront_fee_amount: Money | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.principal, Money) or self.principal.minor <= 0:
@@ -137,6 +138,15 @@ class LoanTerms:
             )
         object.__setattr__(self, "annual_rate", rate)
         self.product.check_term(self.term)
+        fee = self.upfront_fee_amount
+        if fee is not None and (
+            fee.currency != self.principal.currency or not 0 <= fee.minor < self.principal.minor
+        ):
+            raise InvalidArgumentError(
+                "upfront_fee",
+                expected=f"an amount from 0 to below the principal {self.principal}",
+                got=str(fee),
+            )
         if self.first_due_on is not None and self.first_due_on <= self.disbursed_on:
             raise InvalidArgumentError(
                 "first_due_on",
@@ -146,7 +156,9 @@ class LoanTerms:
 
     @property
     def upfront_fee(self) -> Money:
-        """The product's upfront fee on this principal."""
+        """The upfront fee: the contract's own amount, else the product's rate on the principal."""
+        if self.upfront_fee_amount is not None:
+            return self.upfront_fee_amount
         return self.principal.multiply(self.product.upfront_fee_rate)
 
     @property

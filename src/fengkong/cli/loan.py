@@ -1,0 +1,220 @@
+"""``fengkong loan``: quote a loan (schedule, true APR, cap breaches) and state what is owed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fengkong.cli._console import console, user_errors
+from fengkong.errors import InvalidArgumentError
+from fengkong.money import Money, to_decimal
+from fengkong.servicing.apr import apr, schedule_cash_flows
+from fengkong.servicing.caps import check_contract
+from fengkong.servicing.ledger import Repayment, replay
+from fengkong.servicing.products import METHODS, Product, get_product, load_products
+from fengkong.servicing.schedule import LoanTerms, Schedule, build_schedule
+from fengkong.servicing.statement import legal_statement
+
+app = typer.Typer(help="Quote loans and answer what a borrower owes.", no_args_is_help=True)
+
+Principal = Annotated[
+    str, typer.Option(help="Principal in yuan (the amount the contract says is lent).")
+]
+Rate = Annotated[str, typer.Option(help="Nominal annual interest rate, e.g. 0.12.")]
+Term = Annotated[int, typer.Option(help="Number of monthly instalments.")]
+MethodOpt = Annotated[
+    str, typer.Option(help=f"Repayment method: {', '.join(m.replace('_', '-') for m in METHODS)}.")
+]
+ProductOpt = Annotated[str | None, typer.Option(help="A catalogue product instead of --method.")]
+UpfrontFee = Annotated[str | None, typer.Option(help="Upfront fee in yuan.")]
+Separate = Annotated[
+    bool,
+    typer.Option(
+        "--fee-paid-separately", help="The upfront fee is paid, not deducted from the principal."
+    ),
+]
+Jurisdiction = Annotated[str, typer.Option(help="Jurisdiction of the legal caps: cn, us, uk.")]
+LenderType = Annotated[
+    str, typer.Option(help="Lender type: private, licensed (cn); any (us); hcstc (uk).")
+]
+DateOpt = Annotated[
+    str | None,
+    typer.Option("--date", help="Contract and disbursement date, YYYY-MM-DD (default: today)."),
+]
+Fee = Annotated[
+    str, typer.Option(help="Flat fee per instalment as a rate of the principal (flat-fee method).")
+]
+
+
+def _date(value: str | None, field: str) -> dt.date:
+    if value is None:
+        return dt.date.today()  # the edge reads the clock; the core never does
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidArgumentError(field, expected="a date as YYYY-MM-DD", got=value) from None
+
+
+def _terms(
+    principal: str,
+    rate: str,
+    term: int,
+    method: str,
+    product: str | None,
+    upfront_fee: str | None,
+    separate: bool,
+    date: str | None,
+    fee: str,
+) -> LoanTerms:
+    if product:
+        chosen = get_product(load_products(), product)
+    else:
+        name = method.replace("-", "_")
+        if name not in METHODS:
+            raise InvalidArgumentError(
+                "--method", expected=f"one of {[m.replace('_', '-') for m in METHODS]}", got=method
+            )
+        chosen = Product(
+            name=method,
+            method=name,
+            max_term=1 if name == "single_payment" else 480,
+            instalment_fee_rate=to_decimal(fee, field="--fee"),
+        )
+    chosen = chosen.model_copy(update={"upfront_fee_deducted": not separate})
+    fee_amount = Money.of(upfront_fee) if upfront_fee else None
+    return LoanTerms(
+        chosen,
+        Money.of(principal),
+        to_decimal(rate, field="--rate"),
+        term,
+        _date(date, "--date"),
+        upfront_fee_amount=fee_amount,
+    )
+
+
+def _schedule_table(schedule: Schedule) -> Table:
+    table = Table(
+        title=f"Schedule: {schedule.terms.product.method.replace('_', ' ')}, {schedule.terms.principal} over {schedule.terms.term} months"
+    )
+    for name in ("#", "due", "principal", "interest", "fee", "total", "balance"):
+        table.add_column(name, justify="right")
+    for i in schedule.instalments:
+        table.add_row(
+            str(i.number),
+            i.due_on.isoformat(),
+            f"{i.principal.amount:,}",
+            f"{i.interest.amount:,}",
+            f"{i.fee.amount:,}",
+            f"{i.total.amount:,}",
+            f"{i.balance.amount:,}",
+        )
+    table.add_row(
+        "",
+        "total",
+        f"{schedule.total_principal.amount:,}",
+        f"{schedule.total_interest.amount:,}",
+        f"{schedule.total_fees.amount:,}",
+        f"{schedule.total_due.amount:,}",
+        "",
+        style="bold",
+    )
+    return table
+
+
+@app.command()
+def quote(
+    principal: Principal,
+    rate: Rate,
+    term: Term,
+    method: MethodOpt = "equal-instalment",
+    product: ProductOpt = None,
+    upfront_fee: UpfrontFee = None,
+    fee_paid_separately: Separate = False,
+    fee: Fee = "0",
+    jurisdiction: Jurisdiction = "cn",
+    lender_type: LenderType = "private",
+    date: DateOpt = None,
+) -> None:
+    """Print the schedule, the true APR (simple and compound) and every legal-cap breach."""
+    with user_errors():
+        terms = _terms(
+            principal, rate, term, method, product, upfront_fee, fee_paid_separately, date, fee
+        )
+        schedule = build_schedule(terms)
+        result = apr(schedule_cash_flows(schedule))
+        breaches = check_contract(schedule, jurisdiction=jurisdiction, lender_type=lender_type)
+    console.print(_schedule_table(schedule))
+    console.print(
+        f"Received by the borrower: {terms.net_disbursed}   nominal rate: {terms.annual_rate * 100:.2f} %   "
+        f"true APR: [bold]{result.annual * 100:.2f} %[/] (simple, IRR x 12)   {result.effective * 100:.2f} % (compound)"
+    )
+    if not breaches:
+        console.print(
+            f"[green]No breach of the {jurisdiction}/{lender_type} rules in force on {terms.disbursed_on}.[/]"
+        )
+        return
+    table = Table(title="Legal-cap breaches", title_style="bold red")
+    for name in ("rule", "severity", "limit", "contract", "what it says", "source"):
+        table.add_column(name)
+    for b in breaches:
+        table.add_row(b.rule_id, b.severity, f"{b.limit}", f"{b.actual}", b.message, b.source)
+    console.print(table)
+
+
+@app.command()
+def statement(
+    principal: Principal,
+    rate: Rate,
+    term: Term,
+    as_of: Annotated[str, typer.Option("--as-of", help="Date of the statement, YYYY-MM-DD.")],
+    paid: Annotated[
+        list[str] | None,
+        typer.Option("--paid", help="A payment as YYYY-MM-DD=AMOUNT; repeat for more."),
+    ] = None,
+    method: MethodOpt = "equal-instalment",
+    product: ProductOpt = None,
+    upfront_fee: UpfrontFee = None,
+    fee_paid_separately: Separate = False,
+    fee: Fee = "0",
+    jurisdiction: Jurisdiction = "cn",
+    lender_type: LenderType = "private",
+    date: DateOpt = None,
+) -> None:
+    """What is owed under the contract, what is enforceable under the cap, and the difference."""
+    with user_errors():
+        terms = _terms(
+            principal, rate, term, method, product, upfront_fee, fee_paid_separately, date, fee
+        )
+        events = []
+        for n, item in enumerate(paid or []):
+            day, sep, amount = item.partition("=")
+            if not sep:
+                raise InvalidArgumentError("--paid", expected="YYYY-MM-DD=AMOUNT", got=item)
+            events.append(Repayment(_date(day, "--paid"), Money.of(amount), key=f"cli-{n}"))
+        state = replay(build_schedule(terms), events, as_of=_date(as_of, "--as-of"))
+        result = legal_statement(state, jurisdiction=jurisdiction, lender_type=lender_type)
+    table = Table(
+        title=f"Statement at {result.as_of} ({result.rule_set}: all-in cap {result.cap * 100:.2f} %)"
+    )
+    for name in ("item", "under the contract", "enforceable", "difference"):
+        table.add_column(name, justify="left" if name == "item" else "right")
+    for line in result.lines:
+        table.add_row(
+            line.item,
+            f"{line.contract.amount:,}",
+            f"{line.enforceable.amount:,}",
+            f"{line.difference.amount:,}",
+            style="bold" if line.item == "owed" else None,
+        )
+    console.print(table)
+    console.print(
+        f"Status: {state.status}, {state.dpd} days past due ({state.bucket}).  Source: {result.source}"
+    )
+    for note in result.notes:
+        console.print(f"- {note}")
+
+
+__all__ = ["app"]
