@@ -38,6 +38,7 @@ __all__ = [
     "Money",
     "div_round_half_even",
     "from_fen",
+    "mul_div_round_half_even",
     "to_decimal",
     "to_fen",
 ]
@@ -292,3 +293,31 @@ def div_round_half_even(numerator: Any, denominator: Any) -> Any:
     doubled = 2 * remainder
     bump = (doubled > den) | ((doubled == den) & (quotient % 2 == 1))
     return quotient + bump.astype(np.int64)
+
+
+_INT64_SAFE = 9_000_000_000_000_000_000
+
+
+def mul_div_round_half_even(
+    a: IntArray, b: IntArray, c: IntArray, denominator: IntArray | int
+) -> IntArray:
+    """``round_half_even(a * b * c / denominator)`` element-wise, exact.
+
+    Uses int64 when the product cannot overflow, else exact Python integers.
+
+    >>> import numpy as np
+    >>> mul_div_round_half_even(np.array([10**9]), np.array([10**7]), np.array([1_500_000]), 365 * 10**12).tolist()
+    [41095890]
+    """
+    bound = (
+        int(np.abs(a).max(initial=0))
+        * int(np.abs(b).max(initial=0))
+        * int(np.abs(c).max(initial=0))
+    )
+    if bound < _INT64_SAFE:
+        return div_round_half_even(np.asarray(a, dtype=np.int64) * b * c, denominator)
+    num = np.asarray(a).astype(object) * np.asarray(b).astype(object) * np.asarray(c).astype(object)
+    den = np.broadcast_to(np.asarray(denominator), num.shape).astype(object)
+    q, r = num // den, num % den
+    bump = (2 * r > den) | ((2 * r == den) & (q % 2 == 1))
+    return np.asarray(q + bump, dtype=np.int64)

@@ -30,7 +30,7 @@ import numpy.typing as npt
 import polars as pl
 
 from fengkong.errors import InvalidArgumentError
-from fengkong.money import div_round_half_even
+from fengkong.money import mul_div_round_half_even
 from fengkong.servicing.daycount import DAY_COUNTS
 from fengkong.servicing.products import METHODS
 from fengkong.servicing.schedule import FACTOR_PLACES, LoanTerms, annuity_factor
@@ -38,7 +38,6 @@ from fengkong.servicing.schedule import FACTOR_PLACES, LoanTerms, annuity_factor
 __all__ = ["SCHEDULE_SCHEMA", "schedules", "terms_frame"]
 
 I64 = npt.NDArray[np.int64]
-_INT64_SAFE = 9_000_000_000_000_000_000
 _FACTOR_SCALE = 10**FACTOR_PLACES
 
 SCHEDULE_SCHEMA = pl.Schema(
@@ -53,22 +52,6 @@ SCHEDULE_SCHEMA = pl.Schema(
         "balance_fen": pl.Int64(),
     }
 )
-
-
-def _muldiv(a: I64, b: I64, c: I64, denominator: I64 | int) -> I64:
-    """``round_half_even(a * b * c / denominator)``, exact, in int64 when it fits."""
-    bound = (
-        int(np.abs(a).max(initial=0))
-        * int(np.abs(b).max(initial=0))
-        * int(np.abs(c).max(initial=0))
-    )
-    if bound < _INT64_SAFE:
-        return div_round_half_even(a * b * c, denominator)
-    num = a.astype(object) * b.astype(object) * c.astype(object)
-    den = np.broadcast_to(np.asarray(denominator), num.shape).astype(object)
-    q, r = num // den, num % den
-    bump = (2 * r > den) | ((2 * r == den) & (q % 2 == 1))
-    return np.asarray(q + bump, dtype=np.int64)
 
 
 def _ymd(dates: npt.NDArray[np.datetime64]) -> tuple[I64, I64, I64]:
@@ -122,7 +105,7 @@ def _level(principal: I64, rate_ppm: I64, periods: I64, multiple: I64) -> I64:
         dtype=np.int64,
     )[inverse.ravel()]
     ones = np.ones_like(principal)
-    emi = _muldiv(principal, factors, ones, _FACTOR_SCALE)
+    emi = mul_div_round_half_even(principal, factors, ones, _FACTOR_SCALE)
     return -(-emi // multiple) * multiple
 
 
@@ -181,7 +164,7 @@ def schedules(book: pl.DataFrame) -> pl.DataFrame:
             principal[annuity], rate[annuity], regular_periods[annuity], multiple[annuity]
         )
     base = principal // regular_periods
-    fee = _muldiv(principal, fee_ppm, np.ones_like(principal), 1_000_000)
+    fee = mul_div_round_half_even(principal, fee_ppm, np.ones_like(principal), 1_000_000)
 
     balance = principal.copy()
     previous = disbursed.copy()
@@ -192,7 +175,7 @@ def schedules(book: pl.DataFrame) -> pl.DataFrame:
         due = _add_months(first[idx], k - 1, anchor[idx])
         days, basis = _days(day_code[idx], previous[idx], due)
         bal = balance[idx]
-        interest = _muldiv(bal, rate[idx], days, basis * 1_000_000)
+        interest = mul_div_round_half_even(bal, rate[idx], days, basis * 1_000_000)
         regular = np.where(annuity[idx], emi[idx] - interest, np.where(level[idx], base[idx], 0))
         regular = np.where(k <= grace[idx], 0, regular)
         paid = np.where(term[idx] == k, bal, np.clip(regular, 0, bal))

@@ -213,7 +213,9 @@ def test_agrees_with_numpy_financial_on_equal_periods(principal, rate_bp, term, 
     ]
     ours = float(apr(flows).annual)
     theirs = npf.rate(term, -payment_fen, principal, 0, guess=0.01, tol=1e-14, maxiter=500) * 12
-    assume(not np.isnan(theirs))  # numpy-financial's Newton gives up near zero rates; ours does not
+    # numpy-financial's Newton gives up near zero rates (NaN) and can land on a root below -100 %
+    # a month; ours does neither. Compare where its answer is a rate at all.
+    assume(not np.isnan(theirs) and theirs > -12)
     assert ours == pytest.approx(theirs, abs=1e-7)
 
 
