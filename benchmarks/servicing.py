@@ -5,7 +5,10 @@
    ``ppmt`` on the equal-instalment loans, float, no rounding rules) and the per-loan
    ``Decimal`` engine (``build_schedule``, a straightforward loop) timed on a sample and
    scaled to the same count.
-2. True APR for 100,000 loans with irregular dates (odd first periods, an upfront fee):
+2. End of day for 1,000,000 loans (8.8M instalment lines) on one business date, the loans
+   due that day paying (90 %): ``run_eod`` against replaying each loan with the per-loan
+   fold (``ledger.replay``; sample, scaled). Peak RSS of the whole run is reported.
+3. True APR for 100,000 loans with irregular dates (odd first periods, an upfront fee):
    ``apr_batch`` against the per-loan ``apr`` loop (sample, scaled) and numpy-financial's
    vectorised ``rate`` on the same loans taken as regular (it cannot see the dates).
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import resource
 import time
 from decimal import Decimal
 
@@ -27,6 +31,8 @@ from benchmarks._harness import report
 from fengkong.money import Money
 from fengkong.servicing.apr import CashFlow, apr, apr_batch
 from fengkong.servicing.batch import schedules
+from fengkong.servicing.eod import open_book, run_eod
+from fengkong.servicing.ledger import Repayment, replay
 from fengkong.servicing.products import Product
 from fengkong.servicing.schedule import LoanTerms, build_schedule
 from fengkong.synth import generate
@@ -133,6 +139,47 @@ def main() -> None:
     sample = book.sample(args.loop_sample, seed=0)
     t_loop = _decimal_loop(sample) * book.height / sample.height
 
+    day = dt.date(2026, 1, 1)
+    loans = book.select(
+        "loan_id",
+        (pl.col("loan_id") // 2).alias("borrower_id"),
+        "disbursed_on",
+        "rate_ppm",
+        pl.lit(1_500_000).alias("penalty_multiplier_ppm"),
+        pl.lit(0).alias("late_fee_fen"),
+        pl.lit(3).alias("grace_days"),
+    )
+    state = open_book(loans, rows)
+    paying = rows.filter(pl.col("due_on") == day).sample(fraction=0.9, seed=1)
+    pay = paying.select("loan_id", pl.col("due_fen").alias("amount_fen"))
+    t_eod, _ = _timed(lambda: run_eod(state, pay, day))
+    k_eod = min(2_000, book.height)
+    sample_eod = book.head(k_eod)
+    paid_by = dict(zip(pay["loan_id"].to_list(), pay["amount_fen"].to_list(), strict=True))
+    t0 = time.perf_counter()
+    for row in sample_eod.iter_rows(named=True):
+        single = row["method"] == "single_payment"
+        product = Product(
+            name=row["method"],
+            method=row["method"],
+            max_term=1 if single else 480,
+            instalment_fee_rate=Decimal(row["fee_ppm"]) / 1_000_000,
+        )
+        terms = LoanTerms(
+            product,
+            Money.from_minor(row["principal_fen"]),
+            Decimal(row["rate_ppm"]) / 1_000_000,
+            row["term"],
+            row["disbursed_on"],
+        )
+        events = (
+            [Repayment(day, Money.from_minor(paid_by[row["loan_id"]]), key="p")]
+            if row["loan_id"] in paid_by
+            else []
+        )
+        replay(build_schedule(terms), events, as_of=day)
+    t_eod_loop = (time.perf_counter() - t0) * book.height / k_eod
+
     apr_sample, dates, amounts = _apr_inputs(book, args.apr_loans, rng)
     start = apr_sample["disbursed_on"].to_numpy().astype("datetime64[D]")
     t_apr, (simple, _) = _timed(lambda: apr_batch(start, dates, amounts))
@@ -152,56 +199,82 @@ def main() -> None:
     pmt = -amounts[np.arange(len(term)), 1] / 100
     t_npf_rate, _ = _timed(lambda: npf.rate(term, pmt, amounts[:, 0] / 100, 0))
 
+    def row(
+        workload: str, engine: str, seconds: float, base: float, rows: int = 0
+    ) -> dict[str, object]:
+        return {
+            "workload": workload,
+            "engine": engine,
+            "seconds": seconds,
+            "rows": rows,
+            "ratio": seconds / base,
+        }
+
+    loops = f"({args.loop_sample:,} timed, scaled)"
     rows_out = [
-        {
-            "workload": f"schedules, {book.height:,} loans",
-            "engine": "fengkong batch (int fen, exact)",
-            "seconds": t_batch,
-            "rows": rows.height,
-            "ratio": 1.0,
-        },
-        {
-            "workload": f"schedules, {n_ann:,} equal-instalment loans",
-            "engine": "peer: numpy-financial ipmt/ppmt (float)",
-            "seconds": t_npf,
-            "rows": 0,
-            "ratio": t_npf / t_batch,
-        },
-        {
-            "workload": f"schedules, {book.height:,} loans",
-            "engine": f"peer: per-loan Decimal loop ({args.loop_sample:,} timed, scaled)",
-            "seconds": t_loop,
-            "rows": 0,
-            "ratio": t_loop / t_batch,
-        },
-        {
-            "workload": f"APR, {apr_sample.height:,} loans, irregular dates",
-            "engine": "fengkong apr_batch",
-            "seconds": t_apr,
-            "rows": apr_sample.height,
-            "ratio": 1.0,
-        },
-        {
-            "workload": f"APR, {apr_sample.height:,} loans, irregular dates",
-            "engine": f"peer: per-loan apr() loop ({k:,} timed, scaled)",
-            "seconds": t_apr_loop,
-            "rows": 0,
-            "ratio": t_apr_loop / t_apr,
-        },
-        {
-            "workload": f"APR, {apr_sample.height:,} loans as regular",
-            "engine": "peer: numpy-financial rate (vectorised, no dates)",
-            "seconds": t_npf_rate,
-            "rows": 0,
-            "ratio": t_npf_rate / t_apr,
-        },
+        row(
+            f"schedules, {book.height:,} loans",
+            "fengkong batch (int fen, exact)",
+            t_batch,
+            t_batch,
+            rows.height,
+        ),
+        row(
+            f"schedules, {n_ann:,} equal-instalment loans",
+            "peer: numpy-financial ipmt/ppmt (float)",
+            t_npf,
+            t_batch,
+        ),
+        row(
+            f"schedules, {book.height:,} loans",
+            f"peer: per-loan Decimal loop {loops}",
+            t_loop,
+            t_batch,
+        ),
+        row(
+            f"end of day, {book.height:,} loans",
+            "fengkong run_eod (vectorised)",
+            t_eod,
+            t_eod,
+            state.lines.height,
+        ),
+        row(
+            f"end of day, {book.height:,} loans",
+            f"peer: per-loan replay loop ({k_eod:,} timed, scaled)",
+            t_eod_loop,
+            t_eod,
+        ),
+        row(
+            f"APR, {apr_sample.height:,} loans, irregular dates",
+            "fengkong apr_batch",
+            t_apr,
+            t_apr,
+            apr_sample.height,
+        ),
+        row(
+            f"APR, {apr_sample.height:,} loans, irregular dates",
+            f"peer: per-loan apr() loop ({k:,} timed, scaled)",
+            t_apr_loop,
+            t_apr,
+        ),
+        row(
+            f"APR, {apr_sample.height:,} loans as regular",
+            "peer: numpy-financial rate (vectorised, no dates)",
+            t_npf_rate,
+            t_apr,
+        ),
     ]
-    print(f"apr_batch vs scalar apr(): max difference {agree:.2e}")
-    path = report(
-        "servicing",
-        rows_out,
-        {"loans": book.height, "apr_loans": apr_sample.height, "apr_max_difference": agree},
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    print(
+        f"apr_batch vs scalar apr(): max difference {agree:.2e}; peak RSS of the whole run {peak:.2f} GB"
     )
+    meta = {
+        "loans": book.height,
+        "apr_loans": apr_sample.height,
+        "apr_max_difference": agree,
+        "peak_gb": peak,
+    }
+    path = report("servicing", rows_out, meta)
     print(f"written {path}")
 
 

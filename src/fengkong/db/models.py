@@ -1,0 +1,120 @@
+"""Tables of the servicing book. Money is integer minor units (fen) plus an ISO currency."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """The one declarative base, with a naming convention for constraints."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        int: BigInteger().with_variant(Integer(), "sqlite"),
+        dict[str, Any]: JSON,
+    }
+
+
+class LoanRecord(Base):
+    """A booked loan: its contract and its servicing state after the last end of day."""
+
+    __tablename__ = "loans"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    borrower_id: Mapped[str] = mapped_column(String(64), index=True)
+    product: Mapped[dict[str, Any]] = mapped_column(JSON)
+    currency: Mapped[str] = mapped_column(String(3))
+    principal_minor: Mapped[int]
+    upfront_fee_minor: Mapped[int | None]
+    rate_ppm: Mapped[int]
+    term: Mapped[int] = mapped_column(Integer)
+    disbursed_on: Mapped[dt.date] = mapped_column(Date)
+    first_due_on: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    dpd: Mapped[int] = mapped_column(Integer, default=0)
+    bucket: Mapped[str] = mapped_column(String(8), default="M0")
+    npa: Mapped[bool] = mapped_column(Boolean, default=False)
+    npa_contagion: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_eod: Mapped[dt.date] = mapped_column(Date)
+
+
+class InstalmentRecord(Base):
+    """One instalment of a loan: amounts due and paid per component, in minor units."""
+
+    __tablename__ = "instalments"
+
+    loan_id: Mapped[int] = mapped_column(
+        ForeignKey("loans.id", ondelete="CASCADE"), primary_key=True
+    )
+    instalment: Mapped[int] = mapped_column(Integer, primary_key=True)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    due_penalty: Mapped[int] = mapped_column(default=0)
+    due_fee: Mapped[int]
+    due_interest: Mapped[int]
+    due_principal: Mapped[int]
+    paid_penalty: Mapped[int] = mapped_column(default=0)
+    paid_fee: Mapped[int] = mapped_column(default=0)
+    paid_interest: Mapped[int] = mapped_column(default=0)
+    paid_principal: Mapped[int] = mapped_column(default=0)
+    late_fee_charged: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LoanEventRecord(Base):
+    """The append-only event log of a loan; ``key`` makes every posting idempotent."""
+
+    __tablename__ = "loan_events"
+    __table_args__ = (UniqueConstraint("loan_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    on: Mapped[dt.date] = mapped_column(Date)
+    amount_minor: Mapped[int | None]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    posted_eod: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class BucketHistoryRecord(Base):
+    """When a loan entered and left each delinquency bucket."""
+
+    __tablename__ = "bucket_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id", ondelete="CASCADE"), index=True)
+    bucket: Mapped[str] = mapped_column(String(8))
+    entered_on: Mapped[dt.date] = mapped_column(Date)
+    left_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class EodRunRecord(Base):
+    """One completed end of day; its presence makes re-running the date a no-op."""
+
+    __tablename__ = "eod_runs"
+
+    business_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    loans: Mapped[int]
+    payments: Mapped[int]

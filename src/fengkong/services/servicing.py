@@ -1,0 +1,351 @@
+"""Servicing use cases over the database: book a loan, post a repayment, run end of day.
+
+Each function works inside the caller's ``Session`` (one unit of work): on any error nothing
+is written. End of day writes the whole book for a business date in one transaction and
+records the date, so a crash leaves the old state and a second run of the date is a no-op.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import cast
+
+import polars as pl
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from fengkong.db.models import (
+    BucketHistoryRecord,
+    EodRunRecord,
+    InstalmentRecord,
+    LoanEventRecord,
+    LoanRecord,
+)
+from fengkong.errors import InvalidArgumentError, NotFoundError
+from fengkong.money import Money
+from fengkong.servicing.eod import Book, run_eod
+from fengkong.servicing.ledger import LoanState, Repayment, replay
+from fengkong.servicing.products import Product
+from fengkong.servicing.schedule import LoanTerms, build_schedule
+from fengkong.servicing.statement import LegalStatement, legal_statement
+
+__all__ = [
+    "EodSummary",
+    "book_loan",
+    "loan_state",
+    "loan_statement",
+    "post_repayment",
+    "run_end_of_day",
+]
+
+_LOAN_STATE = ("status", "dpd", "bucket", "npa", "npa_contagion", "last_eod")
+_LINE_STATE = (
+    "due_penalty",
+    "due_fee",
+    "due_interest",
+    "due_principal",
+    "paid_penalty",
+    "paid_fee",
+    "paid_interest",
+    "paid_principal",
+    "late_fee_charged",
+)
+
+
+def _terms(record: LoanRecord) -> LoanTerms:
+    fee = (
+        Money.from_minor(record.upfront_fee_minor, record.currency)
+        if record.upfront_fee_minor is not None
+        else None
+    )
+    return LoanTerms(
+        Product.model_validate(record.product),
+        Money.from_minor(record.principal_minor, record.currency),
+        Decimal(record.rate_ppm) / 1_000_000,
+        record.term,
+        record.disbursed_on,
+        record.first_due_on,
+        fee,
+    )
+
+
+def book_loan(session: Session, terms: LoanTerms, *, external_id: str, borrower_id: str) -> int:
+    """Book a loan and its schedule; returns the loan's id."""
+    if (
+        session.scalar(select(LoanRecord.id).where(LoanRecord.external_id == external_id))
+        is not None
+    ):
+        raise InvalidArgumentError(
+            "external_id", expected="an id not already booked", got=external_id
+        )
+    schedule = build_schedule(terms)
+    record = LoanRecord(
+        external_id=external_id,
+        borrower_id=borrower_id,
+        product=terms.product.model_dump(mode="json"),
+        currency=terms.principal.currency,
+        principal_minor=terms.principal.minor,
+        upfront_fee_minor=terms.upfront_fee_amount.minor
+        if terms.upfront_fee_amount is not None
+        else None,
+        rate_ppm=int(terms.annual_rate * 1_000_000),
+        term=terms.term,
+        disbursed_on=terms.disbursed_on,
+        first_due_on=terms.first_due_on,
+        status="active",
+        dpd=0,
+        bucket="M0",
+        npa=False,
+        npa_contagion=False,
+        last_eod=terms.disbursed_on - dt.timedelta(days=1),
+    )
+    session.add(record)
+    session.flush()
+    session.add_all(
+        InstalmentRecord(
+            loan_id=record.id,
+            instalment=i.number,
+            due_on=i.due_on,
+            due_penalty=0,
+            due_fee=i.fee.minor,
+            due_interest=i.interest.minor,
+            due_principal=i.principal.minor,
+            paid_penalty=0,
+            paid_fee=0,
+            paid_interest=0,
+            paid_principal=0,
+            late_fee_charged=False,
+        )
+        for i in schedule.instalments
+    )
+    session.add(
+        BucketHistoryRecord(
+            loan_id=record.id, bucket="M0", entered_on=terms.disbursed_on, left_on=None
+        )
+    )
+    return record.id
+
+
+def _loan(session: Session, loan_id: int) -> LoanRecord:
+    record = session.get(LoanRecord, loan_id)
+    if record is None:
+        raise NotFoundError("loan", loan_id)
+    return record
+
+
+def _events(session: Session, loan_id: int) -> list[Repayment]:
+    rows = session.scalars(
+        select(LoanEventRecord)
+        .where(LoanEventRecord.loan_id == loan_id)
+        .order_by(LoanEventRecord.id)
+    )
+    events = []
+    for row in rows:
+        if row.kind == "repayment" and row.amount_minor is not None:
+            events.append(
+                Repayment(
+                    row.on,
+                    Money.from_minor(row.amount_minor, row.payload.get("currency", "CNY")),
+                    key=row.key,
+                )
+            )
+    return events
+
+
+def loan_state(session: Session, loan_id: int, as_of: dt.date) -> LoanState:
+    """The loan replayed from its contract and event log to ``as_of``."""
+    record = _loan(session, loan_id)
+    return replay(build_schedule(_terms(record)), _events(session, loan_id), as_of=as_of)
+
+
+def post_repayment(
+    session: Session, loan_id: int, on: dt.date, amount: Money, *, key: str
+) -> LoanState:
+    """Post a repayment once: the same key and content again is a no-op; anything invalid writes nothing."""
+    record = _loan(session, loan_id)
+    existing = session.scalar(
+        select(LoanEventRecord).where(
+            LoanEventRecord.loan_id == loan_id, LoanEventRecord.key == key
+        )
+    )
+    if existing is not None:
+        if (existing.kind, existing.on, existing.amount_minor) != ("repayment", on, amount.minor):
+            raise InvalidArgumentError(
+                "key", expected="a key not used by another event of this loan", got=key
+            )
+        return loan_state(session, loan_id, on)
+    if on <= record.last_eod:
+        raise InvalidArgumentError(
+            "on", expected=f"a date after the last end of day ({record.last_eod})", got=on
+        )
+    events = [*_events(session, loan_id), Repayment(on, amount, key=key)]
+    state = replay(
+        build_schedule(_terms(record)), events, as_of=on
+    )  # refuses overpayment, settled loans...
+    session.add(
+        LoanEventRecord(
+            loan_id=loan_id,
+            key=key,
+            kind="repayment",
+            on=on,
+            amount_minor=amount.minor,
+            payload={"currency": amount.currency},
+            posted_eod=False,
+        )
+    )
+    session.flush()
+    return state
+
+
+def loan_statement(
+    session: Session, loan_id: int, as_of: dt.date, *, jurisdiction: str, lender_type: str
+) -> LegalStatement:
+    """The legal statement of a booked loan (see :func:`fengkong.servicing.legal_statement`)."""
+    return legal_statement(
+        loan_state(session, loan_id, as_of), jurisdiction=jurisdiction, lender_type=lender_type
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EodSummary:
+    business_date: dt.date
+    already_done: bool
+    loans: int
+    payments: int
+    bucket_changes: int
+
+
+def _load(session: Session) -> Book:
+    connection = session.connection()
+    loans = pl.read_database(
+        select(
+            LoanRecord.id.label("loan_id"),
+            LoanRecord.borrower_id,
+            LoanRecord.disbursed_on,
+            LoanRecord.rate_ppm,
+            LoanRecord.product,
+            LoanRecord.status,
+            LoanRecord.dpd,
+            LoanRecord.bucket,
+            LoanRecord.npa,
+            LoanRecord.npa_contagion,
+            LoanRecord.last_eod,
+        ),
+        connection,
+        schema_overrides={
+            "loan_id": pl.Int64,
+            "rate_ppm": pl.Int64,
+            "dpd": pl.Int32,
+            "disbursed_on": pl.Date,
+            "last_eod": pl.Date,
+        },
+    )
+    products = loans["product"].to_list()
+    loans = loans.drop("product").with_columns(
+        pl.Series(
+            "penalty_multiplier_ppm",
+            [int(Decimal(str(p["penalty_rate_multiplier"])) * 1_000_000) for p in products],
+            dtype=pl.Int64,
+        ),
+        pl.Series("late_fee_fen", [int(p["late_fee_fen"]) for p in products], dtype=pl.Int64),
+        pl.Series("grace_days", [int(p["grace_days"]) for p in products], dtype=pl.Int64),
+    )
+    lines = pl.read_database(
+        select(
+            InstalmentRecord.loan_id,
+            InstalmentRecord.instalment,
+            InstalmentRecord.due_on,
+            *(getattr(InstalmentRecord, c) for c in _LINE_STATE),
+        ),
+        connection,
+        schema_overrides={
+            "loan_id": pl.Int64,
+            "instalment": pl.Int64,
+            "due_on": pl.Date,
+            **{c: pl.Int64 for c in _LINE_STATE[:-1]},
+            "late_fee_charged": pl.Boolean,
+        },
+    )
+    order = [
+        "loan_id",
+        "borrower_id",
+        "disbursed_on",
+        "rate_ppm",
+        "penalty_multiplier_ppm",
+        "late_fee_fen",
+        "grace_days",
+        *_LOAN_STATE,
+    ]
+    return Book(loans.select(order), lines.sort("loan_id", "instalment"))
+
+
+def run_end_of_day(
+    session: Session, business_date: dt.date, *, progress: Callable[[str], None] | None = None
+) -> EodSummary:
+    """Run end of day for ``business_date`` (catching up any missed days first), in one transaction."""
+    if session.get(EodRunRecord, business_date) is not None:
+        return EodSummary(business_date, True, 0, 0, 0)
+    say = progress or (lambda _stage: None)
+    say("loading the book")
+    book = _load(session)
+    before = book.loans.select("loan_id", "bucket")
+    first = book.loans["last_eod"].min()
+    events = pl.read_database(
+        select(
+            LoanEventRecord.loan_id,
+            LoanEventRecord.on,
+            LoanEventRecord.amount_minor.label("amount_fen"),
+        ).where(
+            LoanEventRecord.kind == "repayment",
+            LoanEventRecord.posted_eod.is_(False),
+            LoanEventRecord.on <= business_date,
+        ),
+        session.connection(),
+        schema_overrides={"loan_id": pl.Int64, "on": pl.Date, "amount_fen": pl.Int64},
+    )
+    day = business_date if first is None else cast(dt.date, first) + dt.timedelta(days=1)
+    while day <= business_date:
+        say(f"end of day {day}")
+        book = run_eod(
+            book, events.filter(pl.col("on") == day).select("loan_id", "amount_fen"), day
+        )
+        day += dt.timedelta(days=1)
+
+    say("writing the book")
+    loan_rows = book.loans.select(pl.col("loan_id").alias("id"), *_LOAN_STATE).to_dicts()
+    session.execute(update(LoanRecord), loan_rows)
+    line_rows = book.lines.select("loan_id", "instalment", *_LINE_STATE).to_dicts()
+    session.execute(update(InstalmentRecord), line_rows)
+    changed = before.join(
+        book.loans.select("loan_id", pl.col("bucket").alias("new")), on="loan_id"
+    ).filter(pl.col("bucket") != pl.col("new"))
+    for row in changed.iter_rows(named=True):
+        session.execute(
+            update(BucketHistoryRecord)
+            .where(
+                BucketHistoryRecord.loan_id == row["loan_id"], BucketHistoryRecord.left_on.is_(None)
+            )
+            .values(left_on=business_date)
+        )
+        session.add(
+            BucketHistoryRecord(
+                loan_id=row["loan_id"], bucket=row["new"], entered_on=business_date, left_on=None
+            )
+        )
+    session.execute(
+        update(LoanEventRecord)
+        .where(
+            LoanEventRecord.kind == "repayment",
+            LoanEventRecord.posted_eod.is_(False),
+            LoanEventRecord.on <= business_date,
+        )
+        .values(posted_eod=True)
+    )
+    session.add(
+        EodRunRecord(business_date=business_date, loans=book.loans.height, payments=events.height)
+    )
+    session.flush()
+    return EodSummary(business_date, False, book.loans.height, events.height, changed.height)

@@ -1,0 +1,171 @@
+"""Servicing use cases on SQLite and PostgreSQL: booking, idempotent payments, end of day."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+from fengkong.db import BucketHistoryRecord, InstalmentRecord, LoanEventRecord, LoanRecord
+from fengkong.db.engine import downgrade
+from fengkong.errors import InvalidArgumentError, NotFoundError
+from fengkong.money import Money
+from fengkong.services import servicing as svc
+from fengkong.servicing import LoanTerms, load_products
+from fengkong.servicing.ledger import COMPONENTS
+
+CATALOGUE = load_products()
+START = dt.date(2026, 1, 10)
+
+
+def _terms(principal="3000", rate="0.18", term=3, product="cash_loan", **update):
+    p = CATALOGUE[product].model_copy(update=update) if update else CATALOGUE[product]
+    return LoanTerms(p, Money.of(principal), Decimal(rate), term, START)
+
+
+def _book(sessions):
+    with sessions.begin() as s:
+        a = svc.book_loan(
+            s, _terms(late_fee_fen=2000, grace_days=3), external_id="L1", borrower_id="B1"
+        )
+        b = svc.book_loan(
+            s,
+            _terms("1200", "0", product="flat_fee_instalment"),
+            external_id="L2",
+            borrower_id="B1",
+        )
+        c = svc.book_loan(
+            s,
+            _terms("6000", "0.12", term=6, product="small_business"),
+            external_id="L3",
+            borrower_id="B2",
+        )
+    return a, b, c
+
+
+def test_migrations_create_the_tables_and_downgrade_cleanly(engine):
+    names = set(inspect(engine).get_table_names())
+    assert {
+        "loans",
+        "instalments",
+        "loan_events",
+        "bucket_history",
+        "eod_runs",
+        "alembic_version",
+    } <= names
+    downgrade(engine, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+
+
+def test_booking_writes_the_schedule_and_refuses_a_duplicate(sessions):
+    a, _, _ = _book(sessions)
+    with sessions() as s:
+        rows = s.scalars(
+            select(InstalmentRecord)
+            .where(InstalmentRecord.loan_id == a)
+            .order_by(InstalmentRecord.instalment)
+        ).all()
+        assert sum(r.due_principal for r in rows) == 300_000 and len(rows) == 3
+    with pytest.raises(InvalidArgumentError, match="external_id"), sessions.begin() as s:
+        svc.book_loan(s, _terms(), external_id="L1", borrower_id="B9")
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(LoanRecord)) == 3
+
+
+def test_repayments_are_idempotent_and_bad_ones_write_nothing(sessions):
+    a, _, _ = _book(sessions)
+    with sessions.begin() as s:
+        svc.post_repayment(s, a, dt.date(2026, 2, 10), Money.of("1000"), key="pay-1")
+    with sessions.begin() as s:  # the same request again: no second posting
+        svc.post_repayment(s, a, dt.date(2026, 2, 10), Money.of("1000"), key="pay-1")
+    for bad, message in [
+        (
+            lambda s: svc.post_repayment(s, a, dt.date(2026, 2, 10), Money.of("5"), key="pay-1"),
+            "key",
+        ),
+        (
+            lambda s: svc.post_repayment(
+                s, a, dt.date(2026, 2, 11), Money.of("99999"), key="pay-2"
+            ),
+            "payoff",
+        ),
+        (
+            lambda s: svc.post_repayment(s, 999, dt.date(2026, 2, 11), Money.of("1"), key="x"),
+            "loan not found",
+        ),
+    ]:
+        with (
+            pytest.raises((InvalidArgumentError, NotFoundError), match=message),
+            sessions.begin() as s,
+        ):
+            bad(s)
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(LoanEventRecord)) == 1
+
+
+def test_end_of_day_matches_the_fold_is_idempotent_and_keeps_bucket_history(sessions):
+    a, b, c = _book(sessions)
+    with sessions.begin() as s:
+        svc.post_repayment(s, b, dt.date(2026, 2, 10), Money.of("407.20"), key="b1")
+    as_of = dt.date(2026, 6, 1)
+    with sessions.begin() as s:
+        summary = svc.run_end_of_day(s, as_of)
+    assert not summary.already_done and summary.payments == 1
+    with sessions.begin() as s:
+        again = svc.run_end_of_day(s, as_of)
+    assert again.already_done
+    with sessions() as s:
+        for loan_id in (a, b, c):
+            state = svc.loan_state(s, loan_id, as_of)
+            record = s.get(LoanRecord, loan_id)
+            assert (record.dpd, record.status, record.bucket, record.last_eod) == (
+                state.dpd,
+                state.status,
+                state.bucket,
+                as_of,
+            )
+            rows = s.scalars(
+                select(InstalmentRecord)
+                .where(InstalmentRecord.loan_id == loan_id)
+                .order_by(InstalmentRecord.instalment)
+            ).all()
+            for inst, row in zip(state.instalments, rows, strict=True):
+                for comp in COMPONENTS:
+                    assert (getattr(row, f"due_{comp}"), getattr(row, f"paid_{comp}")) == (
+                        inst.due[comp],
+                        inst.paid[comp],
+                    )
+        assert s.get(LoanRecord, a).npa_contagion == s.get(LoanRecord, b).npa_contagion
+        history = s.scalars(
+            select(BucketHistoryRecord)
+            .where(BucketHistoryRecord.loan_id == a)
+            .order_by(BucketHistoryRecord.id)
+        ).all()
+        assert [h.bucket for h in history] == ["M0", s.get(LoanRecord, a).bucket]
+        assert history[0].left_on == as_of and history[-1].left_on is None
+
+
+def test_a_crash_midway_leaves_the_old_state(sessions, monkeypatch):
+    a, _, _ = _book(sessions)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(
+        svc, "EodSummary", boom
+    )  # fails after the whole book was written and flushed
+    with pytest.raises(RuntimeError), sessions.begin() as s:
+        svc.run_end_of_day(s, dt.date(2026, 3, 1))
+    monkeypatch.undo()
+    with sessions() as s:
+        record = s.get(LoanRecord, a)
+        assert record.last_eod == START - dt.timedelta(days=1) and record.dpd == 0
+
+
+def test_the_statement_of_a_booked_loan(sessions):
+    a, _, _ = _book(sessions)
+    with sessions() as s:
+        st = svc.loan_statement(
+            s, a, dt.date(2026, 5, 1), jurisdiction="cn", lender_type="licensed"
+        )
+    assert st.line("principal").contract == Money.of("3000")
