@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import cast
 
 import polars as pl
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from fengkong.db.models import (
@@ -218,6 +218,12 @@ class EodSummary:
     bucket_changes: int
 
 
+def first_pending_day(session: Session) -> dt.date | None:
+    """The first business date some loan still needs (``None`` for an empty book)."""
+    last = session.scalar(select(func.min(LoanRecord.last_eod)))
+    return None if last is None else last + dt.timedelta(days=1)
+
+
 def _load(session: Session) -> Book:
     connection = session.connection()
     loans = pl.read_database(
@@ -291,7 +297,6 @@ def run_end_of_day(
     say = progress or (lambda _stage: None)
     say("loading the book")
     book = _load(session)
-    before = book.loans.select("loan_id", "bucket")
     first = book.loans["last_eod"].min()
     events = pl.read_database(
         select(
@@ -307,10 +312,18 @@ def run_end_of_day(
         schema_overrides={"loan_id": pl.Int64, "on": pl.Date, "amount_fen": pl.Int64},
     )
     day = business_date if first is None else cast(dt.date, first) + dt.timedelta(days=1)
+    transitions = []
     while day <= business_date:
         say(f"end of day {day}")
+        previous = book.loans.select("loan_id", "bucket")
         book = run_eod(
             book, events.filter(pl.col("on") == day).select("loan_id", "amount_fen"), day
+        )
+        moved = previous.join(
+            book.loans.select("loan_id", pl.col("bucket").alias("new")), on="loan_id"
+        )
+        transitions.append(
+            moved.filter(pl.col("bucket") != pl.col("new")).with_columns(pl.lit(day).alias("day"))
         )
         day += dt.timedelta(days=1)
 
@@ -319,22 +332,25 @@ def run_end_of_day(
     session.execute(update(LoanRecord), loan_rows)
     line_rows = book.lines.select("loan_id", "instalment", *_LINE_STATE).to_dicts()
     session.execute(update(InstalmentRecord), line_rows)
-    changed = before.join(
-        book.loans.select("loan_id", pl.col("bucket").alias("new")), on="loan_id"
-    ).filter(pl.col("bucket") != pl.col("new"))
-    for row in changed.iter_rows(named=True):
+    changed = (
+        pl.concat(transitions)
+        if transitions
+        else pl.DataFrame({"loan_id": [], "new": [], "day": []})
+    )
+    for row in changed.iter_rows(named=True):  # in date order: close the open row, open the next
         session.execute(
             update(BucketHistoryRecord)
             .where(
                 BucketHistoryRecord.loan_id == row["loan_id"], BucketHistoryRecord.left_on.is_(None)
             )
-            .values(left_on=business_date)
+            .values(left_on=row["day"])
         )
         session.add(
             BucketHistoryRecord(
-                loan_id=row["loan_id"], bucket=row["new"], entered_on=business_date, left_on=None
+                loan_id=row["loan_id"], bucket=row["new"], entered_on=row["day"], left_on=None
             )
         )
+        session.flush()
     session.execute(
         update(LoanEventRecord)
         .where(

@@ -141,8 +141,14 @@ def test_end_of_day_matches_the_fold_is_idempotent_and_keeps_bucket_history(sess
             .where(BucketHistoryRecord.loan_id == a)
             .order_by(BucketHistoryRecord.id)
         ).all()
-        assert [h.bucket for h in history] == ["M0", s.get(LoanRecord, a).bucket]
-        assert history[0].left_on == as_of and history[-1].left_on is None
+        assert [h.bucket for h in history] == ["M0", "M1", "M2", "M3", "M4"][: len(history)]
+        assert history[-1].bucket == s.get(LoanRecord, a).bucket and history[-1].left_on is None
+        assert all(
+            h.left_on == nxt.entered_on for h, nxt in zip(history, history[1:], strict=False)
+        )
+        assert history[1].entered_on == dt.date(
+            2026, 2, 11
+        )  # the day after the first missed due date
 
 
 def test_a_crash_midway_leaves_the_old_state(sessions, monkeypatch):

@@ -1,0 +1,131 @@
+"""``fengkong servicing``: create the database, book the synthetic loans, run end of day."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from sqlalchemy.orm import Session, sessionmaker
+
+from fengkong.cli._console import console, progress_bar, user_errors
+from fengkong.db import make_engine, migrate, session_factory
+from fengkong.errors import InvalidArgumentError
+from fengkong.money import Money
+from fengkong.services import servicing as svc
+from fengkong.servicing import LoanTerms, load_products
+from fengkong.settings import Settings
+
+app = typer.Typer(
+    help="Servicing over the database (FENGKONG_DATABASE_URL; SQLite under FENGKONG_DATA_DIR by default).",
+    no_args_is_help=True,
+)
+
+#: The synthetic book's products and the catalogue products that service them.
+SYNTH_PRODUCTS = {
+    "cash_loan": "cash_loan",
+    "small_business": "small_business",
+    "consumer_instalment": "consumer_bullet",
+    "payday": "payday",
+    "flat_fee_instalment": "flat_fee_instalment",
+}
+
+
+def _sessions() -> sessionmaker[Session]:
+    engine = make_engine(Settings())
+    migrate(engine)
+    return session_factory(engine)
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    with user_errors():
+        settings = Settings()
+        migrate(make_engine(settings))
+    console.print(f"database ready: {settings.resolved_database_url()}")
+
+
+@app.command()
+def load(
+    book: Annotated[Path, typer.Argument(help="A synthetic book written by `fengkong synth`.")],
+    limit: Annotated[int | None, typer.Option(help="Book at most this many loans.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Book the synthetic book's loans into the servicing database."""
+    with user_errors():
+        if not (book / "loans").is_dir():
+            raise InvalidArgumentError(
+                "book", expected="a folder written by `fengkong synth`", got=str(book)
+            )
+        loans = pl.read_parquet(book / "loans" / "*.parquet")
+        if limit is not None:
+            loans = loans.head(limit)
+        catalogue = load_products()
+        sessions = _sessions()
+        with (
+            progress_bar("booking loans", loans.height, quiet=quiet) as advance,
+            sessions.begin() as session,
+        ):
+            for row in loans.iter_rows(named=True):
+                product = catalogue[SYNTH_PRODUCTS[row["product"]]]
+                rate = Decimal(row["rate_bp"]) / 10_000
+                if product.method == "flat_fee":
+                    product = product.model_copy(update={"instalment_fee_rate": rate / 100})
+                    rate = Decimal(0)
+                product = product.model_copy(
+                    update={"min_term": 1, "max_term": max(product.max_term, row["term"])}
+                )
+                terms = LoanTerms(
+                    product,
+                    Money.from_minor(row["principal_fen"]),
+                    rate,
+                    row["term"],
+                    row["disbursed_on"],
+                )
+                svc.book_loan(
+                    session,
+                    terms,
+                    external_id=f"synth-{row['loan_id']}",
+                    borrower_id=f"P{row['person_id']}",
+                )
+                advance(1)
+    if not quiet:
+        console.print(f"booked {loans.height:,} loans")
+
+
+@app.command()
+def eod(
+    date: Annotated[str, typer.Option("--date", help="Business date, YYYY-MM-DD.")],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Run end of day for a business date over the whole book (catching up missed days)."""
+    with user_errors():
+        try:
+            day = dt.date.fromisoformat(date)
+        except ValueError:
+            raise InvalidArgumentError(
+                "--date", expected="a date as YYYY-MM-DD", got=date
+            ) from None
+        sessions = _sessions()
+        with sessions() as session:
+            first = svc.first_pending_day(session)
+        days = max((day - first).days + 1, 1) if first else 1
+        with (
+            progress_bar(f"end of day to {day}", days, quiet=quiet) as advance,
+            sessions.begin() as session,
+        ):
+            summary = svc.run_end_of_day(
+                session,
+                day,
+                progress=lambda stage: advance(1) if stage.startswith("end of day") else None,
+            )
+    if summary.already_done:
+        console.print(f"end of day {day} was already done: nothing changed")
+    elif not quiet:
+        console.print(
+            f"end of day {day}: {summary.loans:,} loans, {summary.payments:,} payments, {summary.bucket_changes:,} bucket changes"
+        )
