@@ -1,6 +1,7 @@
 """Servicing use cases on SQLite and PostgreSQL: booking, idempotent payments, end of day."""
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -143,9 +144,7 @@ def test_end_of_day_matches_the_fold_is_idempotent_and_keeps_bucket_history(sess
         ).all()
         assert [h.bucket for h in history] == ["M0", "M1", "M2", "M3", "M4"][: len(history)]
         assert history[-1].bucket == s.get(LoanRecord, a).bucket and history[-1].left_on is None
-        assert all(
-            h.left_on == nxt.entered_on for h, nxt in zip(history, history[1:], strict=False)
-        )
+        assert all(h.left_on == nxt.entered_on for h, nxt in itertools.pairwise(history))
         assert history[1].entered_on == dt.date(
             2026, 2, 11
         )  # the day after the first missed due date
