@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import cast
 
 import polars as pl
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from fengkong.db.models import (
@@ -27,7 +27,20 @@ from fengkong.db.models import (
 from fengkong.errors import InvalidArgumentError, NotFoundError
 from fengkong.money import Money
 from fengkong.servicing.eod import Book, run_eod
-from fengkong.servicing.ledger import LoanState, Repayment, replay
+from fengkong.servicing.ledger import (
+    COMPONENTS,
+    Event,
+    FeeCharge,
+    LoanState,
+    Prepayment,
+    Recovery,
+    Repayment,
+    Reschedule,
+    Reversal,
+    Waiver,
+    WriteOff,
+    replay,
+)
 from fengkong.servicing.products import Product
 from fengkong.servicing.schedule import LoanTerms, build_schedule
 from fengkong.servicing.statement import LegalStatement, legal_statement
@@ -136,23 +149,49 @@ def _loan(session: Session, loan_id: int) -> LoanRecord:
     return record
 
 
-def _events(session: Session, loan_id: int) -> list[Repayment]:
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (Repayment, Reversal, FeeCharge, Waiver, Prepayment, Reschedule, WriteOff, Recovery)
+}
+
+
+def _encode(loan_id: int, event: Event) -> LoanEventRecord:
+    values = {f.name: getattr(event, f.name) for f in fields(event)}
+    on, key, amount = values.pop("on"), values.pop("key"), values.pop("amount", None)
+    payload = {**values, "currency": amount.currency if amount is not None else None}
+    minor = amount.minor if amount is not None else None
+    return LoanEventRecord(
+        loan_id=loan_id,
+        key=key,
+        kind=type(event).__name__,
+        on=on,
+        amount_minor=minor,
+        payload=payload,
+        posted_eod=False,
+    )
+
+
+def _decode(row: LoanEventRecord, currency: str) -> Event:
+    cls = EVENT_TYPES[row.kind]
+    kwargs = dict(row.payload)
+    money_currency = kwargs.pop("currency", None) or currency
+    if "amount" in {f.name for f in fields(cls)}:
+        kwargs["amount"] = (
+            Money.from_minor(row.amount_minor, money_currency)
+            if row.amount_minor is not None
+            else None
+        )
+    return cls(on=row.on, key=row.key, **kwargs)
+
+
+def _events(session: Session, loan_id: int) -> list[Event]:
+    record = _loan(session, loan_id)
     rows = session.scalars(
         select(LoanEventRecord)
         .where(LoanEventRecord.loan_id == loan_id)
         .order_by(LoanEventRecord.id)
     )
-    events = []
-    for row in rows:
-        if row.kind == "repayment" and row.amount_minor is not None:
-            events.append(
-                Repayment(
-                    row.on,
-                    Money.from_minor(row.amount_minor, row.payload.get("currency", "CNY")),
-                    key=row.key,
-                )
-            )
-    return events
+    return [_decode(row, record.currency) for row in rows]
 
 
 def loan_state(session: Session, loan_id: int, as_of: dt.date) -> LoanState:
@@ -161,43 +200,41 @@ def loan_state(session: Session, loan_id: int, as_of: dt.date) -> LoanState:
     return replay(build_schedule(_terms(record)), _events(session, loan_id), as_of=as_of)
 
 
-def post_repayment(
-    session: Session, loan_id: int, on: dt.date, amount: Money, *, key: str
-) -> LoanState:
-    """Post a repayment once: the same key and content again is a no-op; anything invalid writes nothing."""
+def post_event(session: Session, loan_id: int, event: Event) -> LoanState:
+    """Post a ledger event once: the same key and content again is a no-op; anything invalid writes nothing.
+
+    The loan is replayed with the event before anything is written, so the core's checks
+    (payoff, settled loans, unknown reversals, reused keys) refuse bad events.
+    """
     record = _loan(session, loan_id)
     existing = session.scalar(
         select(LoanEventRecord).where(
-            LoanEventRecord.loan_id == loan_id, LoanEventRecord.key == key
+            LoanEventRecord.loan_id == loan_id, LoanEventRecord.key == event.key
         )
     )
     if existing is not None:
-        if (existing.kind, existing.on, existing.amount_minor) != ("repayment", on, amount.minor):
+        if _decode(existing, record.currency) != event:
             raise InvalidArgumentError(
-                "key", expected="a key not used by another event of this loan", got=key
+                "key", expected="a key not used by another event of this loan", got=event.key
             )
-        return loan_state(session, loan_id, on)
-    if on <= record.last_eod:
+        return loan_state(session, loan_id, event.on)
+    if event.on <= record.last_eod:
         raise InvalidArgumentError(
-            "on", expected=f"a date after the last end of day ({record.last_eod})", got=on
+            "on", expected=f"a date after the last end of day ({record.last_eod})", got=event.on
         )
-    events = [*_events(session, loan_id), Repayment(on, amount, key=key)]
     state = replay(
-        build_schedule(_terms(record)), events, as_of=on
-    )  # refuses overpayment, settled loans...
-    session.add(
-        LoanEventRecord(
-            loan_id=loan_id,
-            key=key,
-            kind="repayment",
-            on=on,
-            amount_minor=amount.minor,
-            payload={"currency": amount.currency},
-            posted_eod=False,
-        )
+        build_schedule(_terms(record)), [*_events(session, loan_id), event], as_of=event.on
     )
+    session.add(_encode(loan_id, event))
     session.flush()
     return state
+
+
+def post_repayment(
+    session: Session, loan_id: int, on: dt.date, amount: Money, *, key: str
+) -> LoanState:
+    """Post a repayment (see :func:`post_event`)."""
+    return post_event(session, loan_id, Repayment(on, amount, key=key))
 
 
 def loan_statement(
@@ -288,6 +325,51 @@ def _load(session: Session) -> Book:
     return Book(loans.select(order), lines.sort("loan_id", "instalment"))
 
 
+def _fold_path(
+    session: Session, loan_ids: list[int], business_date: dt.date
+) -> tuple[list[dict[str, object]], pl.DataFrame]:
+    """Loans with events beyond repayments (reversals, prepayments, re-ages...) are serviced by
+    the per-loan fold, the reference the vectorised engine is proven against; their instalment
+    rows are rewritten from it (a re-age changes their number)."""
+    states: list[dict[str, object]] = []
+    transitions: list[dict[str, object]] = []
+    for loan_id in loan_ids:
+        record = _loan(session, loan_id)
+        schedule, events = build_schedule(_terms(record)), _events(session, loan_id)
+        bucket, day = record.bucket, record.last_eod + dt.timedelta(days=1)
+        while day <= business_date:
+            state = replay(schedule, events, as_of=day)
+            if state.bucket != bucket:
+                transitions.append({"loan_id": loan_id, "new": state.bucket, "day": day})
+                bucket = state.bucket
+            day += dt.timedelta(days=1)
+        state = replay(schedule, events, as_of=business_date)
+        states.append(
+            {
+                "id": loan_id,
+                "status": state.status,
+                "dpd": state.dpd,
+                "bucket": state.bucket,
+                "npa": state.npa,
+                "last_eod": business_date,
+            }
+        )
+        session.execute(delete(InstalmentRecord).where(InstalmentRecord.loan_id == loan_id))
+        session.add_all(
+            InstalmentRecord(
+                loan_id=loan_id,
+                instalment=i.number,
+                due_on=i.due_on,
+                **{f"due_{c}": i.due[c] for c in COMPONENTS},
+                **{f"paid_{c}": i.paid[c] for c in COMPONENTS},
+                late_fee_charged=i.late_fee_charged,
+            )
+            for i in state.instalments
+        )
+    schema = {"loan_id": pl.Int64, "new": pl.String, "day": pl.Date}
+    return states, pl.DataFrame(transitions, schema=schema)
+
+
 def run_end_of_day(
     session: Session, business_date: dt.date, *, progress: Callable[[str], None] | None = None
 ) -> EodSummary:
@@ -296,18 +378,26 @@ def run_end_of_day(
         return EodSummary(business_date, True, 0, 0, 0)
     say = progress or (lambda _stage: None)
     say("loading the book")
+    special = sorted(
+        set(
+            session.scalars(
+                select(LoanEventRecord.loan_id).where(LoanEventRecord.kind != "Repayment")
+            )
+        )
+    )
     book = _load(session)
+    book = Book(
+        book.loans.filter(~pl.col("loan_id").is_in(special)),
+        book.lines.filter(~pl.col("loan_id").is_in(special)),
+    )
     first = book.loans["last_eod"].min()
+    pending = (LoanEventRecord.posted_eod.is_(False), LoanEventRecord.on <= business_date)
     events = pl.read_database(
         select(
             LoanEventRecord.loan_id,
             LoanEventRecord.on,
             LoanEventRecord.amount_minor.label("amount_fen"),
-        ).where(
-            LoanEventRecord.kind == "repayment",
-            LoanEventRecord.posted_eod.is_(False),
-            LoanEventRecord.on <= business_date,
-        ),
+        ).where(LoanEventRecord.kind == "Repayment", *pending),
         session.connection(),
         schema_overrides={"loan_id": pl.Int64, "on": pl.Date, "amount_fen": pl.Int64},
     )
@@ -323,20 +413,31 @@ def run_end_of_day(
             book.loans.select("loan_id", pl.col("bucket").alias("new")), on="loan_id"
         )
         transitions.append(
-            moved.filter(pl.col("bucket") != pl.col("new")).with_columns(pl.lit(day).alias("day"))
+            moved.filter(pl.col("bucket") != pl.col("new")).select(
+                "loan_id", "new", pl.lit(day).alias("day")
+            )
         )
         day += dt.timedelta(days=1)
 
     say("writing the book")
-    loan_rows = book.loans.select(pl.col("loan_id").alias("id"), *_LOAN_STATE).to_dicts()
-    session.execute(update(LoanRecord), loan_rows)
-    line_rows = book.lines.select("loan_id", "instalment", *_LINE_STATE).to_dicts()
-    session.execute(update(InstalmentRecord), line_rows)
-    changed = (
-        pl.concat(transitions)
-        if transitions
-        else pl.DataFrame({"loan_id": [], "new": [], "day": []})
+    folded, fold_moves = _fold_path(session, special, business_date)
+    loan_rows = (
+        book.loans.select(pl.col("loan_id").alias("id"), *_LOAN_STATE)
+        .drop("npa_contagion")
+        .to_dicts()
+        + folded
     )
+    if loan_rows:
+        session.execute(update(LoanRecord), loan_rows)
+    line_rows = book.lines.select("loan_id", "instalment", *_LINE_STATE).to_dicts()
+    if line_rows:
+        session.execute(update(InstalmentRecord), line_rows)
+    # NPA contagion across each borrower's loans, over the whole book.
+    npa_borrowers = select(LoanRecord.borrower_id).where(LoanRecord.npa.is_(True))
+    session.execute(
+        update(LoanRecord).values(npa_contagion=LoanRecord.borrower_id.in_(npa_borrowers))
+    )
+    changed = pl.concat([*transitions, fold_moves]).sort("day", maintain_order=True)
     for row in changed.iter_rows(named=True):  # in date order: close the open row, open the next
         session.execute(
             update(BucketHistoryRecord)
@@ -351,17 +452,8 @@ def run_end_of_day(
             )
         )
         session.flush()
-    session.execute(
-        update(LoanEventRecord)
-        .where(
-            LoanEventRecord.kind == "repayment",
-            LoanEventRecord.posted_eod.is_(False),
-            LoanEventRecord.on <= business_date,
-        )
-        .values(posted_eod=True)
-    )
-    session.add(
-        EodRunRecord(business_date=business_date, loans=book.loans.height, payments=events.height)
-    )
+    session.execute(update(LoanEventRecord).where(*pending).values(posted_eod=True))
+    loans = book.loans.height + len(special)
+    session.add(EodRunRecord(business_date=business_date, loans=loans, payments=events.height))
     session.flush()
-    return EodSummary(business_date, False, book.loans.height, events.height, changed.height)
+    return EodSummary(business_date, False, loans, events.height, changed.height)

@@ -190,6 +190,7 @@ class InstalmentState:
     due_on: dt.date
     due: dict[str, int]
     paid: dict[str, int]
+    late_fee_charged: bool = False
 
     @property
     def unpaid(self) -> int:
@@ -465,7 +466,9 @@ def replay(
         terms=terms,
         as_of=as_of,
         instalments=tuple(
-            InstalmentState(line.number, line.due_on, dict(line.due), dict(line.paid))
+            InstalmentState(
+                line.number, line.due_on, dict(line.due), dict(line.paid), line.late_fee_charged
+            )
             for line in book.lines
         ),
         status=status,  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from fengkong.errors import InvalidArgumentError, NotFoundError
 from fengkong.money import Money
 from fengkong.services import servicing as svc
 from fengkong.servicing import LoanTerms, load_products
-from fengkong.servicing.ledger import COMPONENTS
+from fengkong.servicing.ledger import COMPONENTS, Prepayment, Reversal, WriteOff
 
 CATALOGUE = load_products()
 START = dt.date(2026, 1, 10)
@@ -174,3 +174,61 @@ def test_the_statement_of_a_booked_loan(sessions):
             s, a, dt.date(2026, 5, 1), jurisdiction="cn", lender_type="licensed"
         )
     assert st.line("principal").contract == Money.of("3000")
+
+
+def test_every_event_kind_goes_through_the_service_and_end_of_day(sessions):
+    a, b, c = _book(sessions)
+    with sessions.begin() as s:
+        svc.post_repayment(s, a, dt.date(2026, 2, 10), Money.of("1000"), key="a1")
+        svc.post_repayment(s, b, dt.date(2026, 2, 10), Money.of("407.20"), key="b1")
+    with sessions.begin() as s:
+        svc.run_end_of_day(s, dt.date(2026, 2, 20))
+    with sessions.begin() as s:
+        svc.post_event(s, a, Reversal(dt.date(2026, 2, 21), reverses="a1", key="a1-bounced"))
+        svc.post_event(s, b, Prepayment(dt.date(2026, 2, 25), key="b-payoff"))
+        svc.post_event(s, c, WriteOff(dt.date(2026, 3, 1), key="c-wo"))
+        svc.post_event(s, c, WriteOff(dt.date(2026, 3, 1), key="c-wo"))  # idempotent
+    for bad, message in [
+        (
+            lambda s: svc.post_event(
+                s, a, Reversal(dt.date(2026, 2, 22), reverses="nope", key="r9")
+            ),
+            "reverses",
+        ),
+        (
+            lambda s: svc.post_event(s, a, Reversal(dt.date(2026, 2, 10), reverses="a1", key="r8")),
+            "after the last end of day",
+        ),
+    ]:
+        with pytest.raises(InvalidArgumentError, match=message), sessions.begin() as s:
+            bad(s)
+    as_of = dt.date(2026, 4, 30)
+    with sessions.begin() as s:
+        svc.run_end_of_day(s, as_of)
+    with sessions() as s:
+        for loan_id, status in ((a, "overdue"), (b, "settled"), (c, "written_off")):
+            state = svc.loan_state(s, loan_id, as_of)
+            record = s.get(LoanRecord, loan_id)
+            assert (record.status, record.dpd, record.bucket) == (
+                state.status,
+                state.dpd,
+                state.bucket,
+            )
+            assert record.status == status
+            rows = s.scalars(
+                select(InstalmentRecord)
+                .where(InstalmentRecord.loan_id == loan_id)
+                .order_by(InstalmentRecord.instalment)
+            ).all()
+            assert [(r.due_principal, r.paid_principal, r.due_penalty) for r in rows] == [
+                (i.due["principal"], i.paid["principal"], i.due["penalty"])
+                for i in state.instalments
+            ]
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(LoanEventRecord)
+                .where(LoanEventRecord.posted_eod.is_(False))
+            )
+            == 0
+        )
