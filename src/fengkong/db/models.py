@@ -58,6 +58,7 @@ class LoanRecord(Base):
     bucket: Mapped[str] = mapped_column(String(8), default="M0")
     npa: Mapped[bool] = mapped_column(Boolean, default=False)
     npa_contagion: Mapped[bool] = mapped_column(Boolean, default=False)
+    accrued_interest_minor: Mapped[int] = mapped_column(default=0)
     last_eod: Mapped[dt.date] = mapped_column(Date)
 
 

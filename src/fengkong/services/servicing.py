@@ -54,7 +54,15 @@ __all__ = [
     "run_end_of_day",
 ]
 
-_LOAN_STATE = ("status", "dpd", "bucket", "npa", "npa_contagion", "last_eod")
+_LOAN_STATE = (
+    "status",
+    "dpd",
+    "bucket",
+    "npa",
+    "npa_contagion",
+    "accrued_interest_fen",
+    "last_eod",
+)
 _LINE_STATE = (
     "due_penalty",
     "due_fee",
@@ -113,6 +121,7 @@ def book_loan(session: Session, terms: LoanTerms, *, external_id: str, borrower_
         bucket="M0",
         npa=False,
         npa_contagion=False,
+        accrued_interest_minor=0,
         last_eod=terms.disbursed_on - dt.timedelta(days=1),
     )
     session.add(record)
@@ -275,12 +284,14 @@ def _load(session: Session) -> Book:
             LoanRecord.bucket,
             LoanRecord.npa,
             LoanRecord.npa_contagion,
+            LoanRecord.accrued_interest_minor.label("accrued_interest_fen"),
             LoanRecord.last_eod,
         ),
         connection,
         schema_overrides={
             "loan_id": pl.Int64,
             "rate_ppm": pl.Int64,
+            "accrued_interest_fen": pl.Int64,
             "dpd": pl.Int32,
             "disbursed_on": pl.Date,
             "last_eod": pl.Date,
@@ -351,6 +362,7 @@ def _fold_path(
                 "dpd": state.dpd,
                 "bucket": state.bucket,
                 "npa": state.npa,
+                "accrued_interest_minor": state.accrued_interest.minor,
                 "last_eod": business_date,
             }
         )
@@ -424,6 +436,7 @@ def run_end_of_day(
     loan_rows = (
         book.loans.select(pl.col("loan_id").alias("id"), *_LOAN_STATE)
         .drop("npa_contagion")
+        .rename({"accrued_interest_fen": "accrued_interest_minor"})
         .to_dicts()
         + folded
     )

@@ -61,6 +61,7 @@ def open_book(loans: pl.DataFrame, schedule_rows: pl.DataFrame) -> Book:
         pl.lit("M0").alias("bucket"),
         pl.lit(False).alias("npa"),
         pl.lit(False).alias("npa_contagion"),
+        pl.lit(0, pl.Int64).alias("accrued_interest_fen"),
     )
     return Book(state, lines)
 
@@ -258,6 +259,33 @@ def run_eod(
         (pl.col("late_fee_charged") | charge).alias("late_fee_charged"),
     ).drop("rate_ppm", "penalty_multiplier_ppm", "late_fee_fen", "grace_days")
 
+    # Interest accrued to date: periods fallen due plus the current one pro rata by days.
+    prev_due = pl.col("due_on").shift(1).over("loan_id")
+    previous = (
+        pl.when(pl.col("instalment") == pl.col("instalment").min().over("loan_id"))
+        .then(pl.col("disbursed_on"))
+        .otherwise(prev_due)
+    )
+    accrued = (
+        lines.join(due_today.select("loan_id", "disbursed_on"), on="loan_id")
+        .sort("loan_id", "instalment")
+        .with_columns(previous.alias("_prev"))
+        .with_columns(
+            pl.when(pl.col("due_on") <= day)
+            .then(pl.col("due_interest"))
+            .when(pl.col("_prev") <= day)
+            .then(
+                pl.col("due_interest")
+                * (pl.lit(day) - pl.col("_prev")).dt.total_days()
+                // (pl.col("due_on") - pl.col("_prev")).dt.total_days().clip(lower_bound=1)
+            )
+            .otherwise(0)
+            .alias("_accrued")
+        )
+        .group_by("loan_id")
+        .agg(pl.col("_accrued").sum().alias("accrued_interest_fen"))
+    )
+
     # DPD, bucket, status, NPA and contagion across a borrower's loans.
     settled = lines.group_by("loan_id").agg(
         (pl.sum_horizontal(*(_unpaid(c) for c in COMPONENTS)).sum() == 0).alias("settled")
@@ -265,7 +293,8 @@ def run_eod(
     uppers = [u for _, u in BUCKETS[:-1]]
     names = [n for n, _ in BUCKETS]
     updated = (
-        due_today.drop("dpd")
+        due_today.drop("dpd", "accrued_interest_fen")
+        .join(accrued, on="loan_id", how="left")
         .join(_dpd(lines, day), on="loan_id", how="left")
         .join(settled, on="loan_id", how="left")
         .with_columns(pl.col("dpd").fill_null(0).cast(pl.Int32))

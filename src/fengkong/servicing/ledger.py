@@ -238,6 +238,19 @@ class LoanState:
         total = sum(i.unpaid for i in self.instalments if i.due_on < self.as_of)
         return Money.from_minor(total, currency)
 
+    @property
+    def accrued_interest(self) -> Money:
+        """Interest earned to ``as_of``: every period fallen due plus the current one pro rata by days."""
+        total, previous = 0, self.terms.disbursed_on
+        for i in self.instalments:
+            if i.due_on <= self.as_of:
+                total += i.due["interest"]
+            elif previous <= self.as_of:
+                span = max((i.due_on - previous).days, 1)
+                total += i.due["interest"] * (self.as_of - previous).days // span
+            previous = i.due_on
+        return Money.from_minor(total, self.terms.principal.currency)
+
     def charged(self, component: Component) -> Money:
         """Everything charged so far under ``component`` (penalties and fees to date included)."""
         return self._sum(

@@ -119,6 +119,7 @@ def test_end_of_day_matches_the_fold_is_idempotent_and_keeps_bucket_history(sess
         for loan_id in (a, b, c):
             state = svc.loan_state(s, loan_id, as_of)
             record = s.get(LoanRecord, loan_id)
+            assert record.accrued_interest_minor == state.accrued_interest.minor
             assert (record.dpd, record.status, record.bucket, record.last_eod) == (
                 state.dpd,
                 state.status,

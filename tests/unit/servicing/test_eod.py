@@ -69,6 +69,8 @@ def _compare(book, terms, events, as_of):
             state.status,
             state.bucket,
         ), loan_id
+        if state.status != "settled":
+            assert loan["accrued_interest_fen"] == state.accrued_interest.minor, loan_id
 
 
 payment_plans = st.lists(

@@ -49,6 +49,11 @@ def upgrade() -> None:
         sa.Column("bucket", sa.String(length=8), nullable=False),
         sa.Column("npa", sa.Boolean(), nullable=False),
         sa.Column("npa_contagion", sa.Boolean(), nullable=False),
+        sa.Column(
+            "accrued_interest_minor",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            nullable=False,
+        ),
         sa.Column("last_eod", sa.Date(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_loans")),
         sa.UniqueConstraint("external_id", name=op.f("uq_loans_external_id")),
