@@ -13,10 +13,10 @@ from fengkong.errors import InvalidArgumentError
 from fengkong.money import Money, to_decimal
 from fengkong.servicing.apr import apr, schedule_cash_flows
 from fengkong.servicing.caps import check_contract
-from fengkong.servicing.ledger import Repayment, replay
+from fengkong.servicing.ledger import LoanState, Repayment, replay
 from fengkong.servicing.products import METHODS, Product, get_product, load_products
 from fengkong.servicing.schedule import LoanTerms, Schedule, build_schedule
-from fengkong.servicing.statement import legal_statement
+from fengkong.servicing.statement import LegalStatement, legal_statement
 
 app = typer.Typer(help="Quote loans and answer what a borrower owes.", no_args_is_help=True)
 
@@ -196,6 +196,11 @@ def statement(
             events.append(Repayment(_date(day, "--paid"), Money.of(amount), key=f"cli-{n}"))
         state = replay(build_schedule(terms), events, as_of=_date(as_of, "--as-of"))
         result = legal_statement(state, jurisdiction=jurisdiction, lender_type=lender_type)
+    print_statement(result, state)
+
+
+def print_statement(result: LegalStatement, state: LoanState) -> None:
+    """Print a legal statement as a table with its notes (shared by ``loan`` and ``servicing``)."""
     table = Table(
         title=f"Statement at {result.as_of} ({result.rule_set}: all-in cap {result.cap * 100:.2f} %)"
     )
@@ -217,4 +222,4 @@ def statement(
         console.print(f"- {note}")
 
 
-__all__ = ["app"]
+__all__ = ["app", "print_statement"]

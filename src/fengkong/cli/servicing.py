@@ -12,6 +12,7 @@ import typer
 from sqlalchemy.orm import Session, sessionmaker
 
 from fengkong.cli._console import console, progress_bar, user_errors
+from fengkong.cli.loan import print_statement
 from fengkong.db import make_engine, migrate, session_factory
 from fengkong.errors import InvalidArgumentError
 from fengkong.money import Money
@@ -129,3 +130,31 @@ def eod(
         console.print(
             f"end of day {day}: {summary.loans:,} loans, {summary.payments:,} payments, {summary.bucket_changes:,} bucket changes"
         )
+
+
+@app.command()
+def statement(
+    loan: Annotated[str, typer.Option("--loan", help="The loan's external id.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Date of the statement, YYYY-MM-DD.")],
+    jurisdiction: Annotated[
+        str, typer.Option(help="Jurisdiction of the legal caps: cn, us, uk.")
+    ] = "cn",
+    lender_type: Annotated[
+        str, typer.Option(help="Lender type: private, licensed (cn); any (us); hcstc (uk).")
+    ] = "private",
+) -> None:
+    """The legal statement of a booked loan: owed under the contract against enforceable."""
+    with user_errors():
+        try:
+            day = dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise InvalidArgumentError(
+                "--as-of", expected="a date as YYYY-MM-DD", got=as_of
+            ) from None
+        with _sessions()() as session:
+            loan_id = svc.loan_id_for(session, loan)
+            result = svc.loan_statement(
+                session, loan_id, day, jurisdiction=jurisdiction, lender_type=lender_type
+            )
+            state = svc.loan_state(session, loan_id, day)
+    print_statement(result, state)

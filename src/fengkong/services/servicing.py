@@ -48,6 +48,7 @@ from fengkong.servicing.statement import LegalStatement, legal_statement
 __all__ = [
     "EodSummary",
     "book_loan",
+    "loan_id_for",
     "loan_state",
     "loan_statement",
     "post_repayment",
@@ -149,6 +150,14 @@ def book_loan(session: Session, terms: LoanTerms, *, external_id: str, borrower_
         )
     )
     return record.id
+
+
+def loan_id_for(session: Session, external_id: str) -> int:
+    """The id of the loan booked under ``external_id``."""
+    loan_id = session.scalar(select(LoanRecord.id).where(LoanRecord.external_id == external_id))
+    if loan_id is None:
+        raise NotFoundError("loan", external_id)
+    return loan_id
 
 
 def _loan(session: Session, loan_id: int) -> LoanRecord:
