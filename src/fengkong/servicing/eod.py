@@ -2,7 +2,7 @@
 
 ``run_eod(book, payments, business_date)`` takes the book's state at the end of the previous
 business day and returns it at the end of ``business_date``: the day's repayments allocated
-by the waterfall (the NPA order from ``npa_dpd``), a full payoff cancelling unearned interest,
+by the waterfall (switching to its NPA order at ``allocation.npa_dpd``), a full payoff cancelling unearned interest,
 penalty interest on overdue principal, late fees after the grace days, DPD, bucket, status
 and NPA contagion across a borrower's loans. A loan already at ``business_date`` is left as
 it is, so running the same date twice changes nothing. A property test requires every
@@ -19,13 +19,14 @@ The book is two frames: ``loans`` (``loan_id``, ``borrower_id``, ``disbursed_on`
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from fengkong.money import mul_div_round_half_even
-from fengkong.servicing.ledger import BUCKETS, DEFAULT_ORDER, NPA_ORDER
+from fengkong.servicing.ledger import BUCKETS, Allocation
 
 __all__ = ["Book", "open_book", "run_eod"]
 
@@ -81,10 +82,10 @@ def _dpd(lines: pl.DataFrame, day: dt.date) -> pl.DataFrame:
     )
 
 
-def _rank_table(npa_dpd: int) -> pl.DataFrame:
+def _rank_table(allocation: Allocation) -> pl.DataFrame:
     """Priority of (npa, when, component): the position of the pair in the waterfall."""
     rows = []
-    for npa, order in ((False, DEFAULT_ORDER), (True, NPA_ORDER)):
+    for npa, order in ((False, allocation.order), (True, allocation.npa_order)):
         for rank, (when, component) in enumerate(order):
             rows.append(
                 {"npa": npa, "when": _WHEN[when], "component": component, "pair_rank": rank}
@@ -95,7 +96,9 @@ def _rank_table(npa_dpd: int) -> pl.DataFrame:
     )
 
 
-def _allocate(lines: pl.DataFrame, pay: pl.DataFrame, day: dt.date, npa_dpd: int) -> pl.DataFrame:
+def _allocate(
+    lines: pl.DataFrame, pay: pl.DataFrame, day: dt.date, allocation: Allocation
+) -> pl.DataFrame:
     """Add each loan's payment to ``paid_*`` following the waterfall; returns updated lines."""
     if pay.is_empty():
         return lines
@@ -118,7 +121,7 @@ def _allocate(lines: pl.DataFrame, pay: pl.DataFrame, day: dt.date, npa_dpd: int
         )
         .with_columns(pl.col("component").str.strip_prefix("unpaid_"))
         .join(
-            _rank_table(npa_dpd),
+            _rank_table(allocation),
             left_on=["npa_now", "when", "component"],
             right_on=["npa", "when", "component"],
         )
@@ -152,9 +155,20 @@ def _allocate(lines: pl.DataFrame, pay: pl.DataFrame, day: dt.date, npa_dpd: int
 
 
 def run_eod(
-    book: Book, payments: pl.DataFrame, business_date: dt.date, *, npa_dpd: int = 90
+    book: Book,
+    payments: pl.DataFrame,
+    business_date: dt.date,
+    *,
+    allocation: Allocation | None = None,
+    buckets: Sequence[tuple[str, int | None]] = BUCKETS,
 ) -> Book:
-    """The book at the end of ``business_date`` (loans already past it are unchanged)."""
+    """The book at the end of ``business_date`` (loans already past it are unchanged).
+
+    ``allocation`` is the payment waterfall and its NPA switch (default :class:`Allocation`);
+    ``buckets`` the delinquency ranges as (name, upper DPD) pairs, the last open-ended.
+    """
+    allocation = allocation or Allocation()
+    npa_dpd = allocation.npa_dpd
     day = business_date
     loans = book.loans
     due_today = loans.filter(
@@ -219,7 +233,7 @@ def run_eod(
             .alias("due_fee"),
         )
     lines = lines.with_columns(*(_unpaid(c).alias(f"unpaid_{c}") for c in COMPONENTS))
-    lines = _allocate(lines, pay, day, npa_dpd).drop(
+    lines = _allocate(lines, pay, day, allocation).drop(
         [f"unpaid_{c}" for c in COMPONENTS] + ["_prev", "_payoff_part", "disbursed_on"]
     )
 
@@ -290,8 +304,8 @@ def run_eod(
     settled = lines.group_by("loan_id").agg(
         (pl.sum_horizontal(*(_unpaid(c) for c in COMPONENTS)).sum() == 0).alias("settled")
     )
-    uppers = [u for _, u in BUCKETS[:-1]]
-    names = [n for n, _ in BUCKETS]
+    uppers = [u for _, u in buckets[:-1]]
+    names = [n for n, _ in buckets]
     updated = (
         due_today.drop("dpd", "accrued_interest_fen")
         .join(accrued, on="loan_id", how="left")

@@ -28,7 +28,19 @@ def test_load_the_synthetic_book_and_run_end_of_day_twice(tmp_path):
     assert "50 loans" in first.stdout
     second = _run(["servicing", "eod", "--date", "2025-06-30"], env)
     assert "already done" in second.stdout
-    statement = _run(["servicing", "statement", "--loan", "synth-0", "--as-of", "2025-06-30", "--lender-type", "licensed"], env)
+    statement = _run(
+        [
+            "servicing",
+            "statement",
+            "--loan",
+            "synth-0",
+            "--as-of",
+            "2025-06-30",
+            "--lender-type",
+            "licensed",
+        ],
+        env,
+    )
     assert statement.returncode == 0, statement.stderr
     assert "under the contract" in statement.stdout and "enforceable" in statement.stdout
     missing = _run(["servicing", "statement", "--loan", "nope", "--as-of", "2025-06-30"], env)

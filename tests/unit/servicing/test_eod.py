@@ -11,7 +11,7 @@ from fengkong.errors import InvalidArgumentError
 from fengkong.money import Money
 from fengkong.servicing.batch import schedules, terms_frame
 from fengkong.servicing.eod import open_book, run_eod
-from fengkong.servicing.ledger import COMPONENTS, Repayment, replay
+from fengkong.servicing.ledger import COMPONENTS, Allocation, Repayment, replay
 from fengkong.servicing.products import load_products
 from fengkong.servicing.schedule import LoanTerms, build_schedule
 
@@ -126,3 +126,30 @@ def test_running_a_date_twice_changes_nothing_and_contagion_flags_the_borrower()
     assert loans[0]["npa"] and loans[0]["bucket"] == "M4"
     assert loans[1]["npa_contagion"]  # same borrower as loan 0
     assert not loans[3]["npa_contagion"] or loans[3]["npa"]
+
+
+def test_allocation_and_buckets_are_configurable():
+    terms = _contracts()[:1]
+    book = _book(terms)
+    first_due = book.lines.filter(instalment=1)["due_on"][0]
+    empty = pl.DataFrame(schema={"loan_id": pl.Int64, "amount_fen": pl.Int64})
+    day = START
+    while day < first_due + dt.timedelta(days=20):
+        day += dt.timedelta(days=1)
+        book = run_eod(book, empty, day, buckets=(("current", 0), ("early", 15), ("late", None)))
+    assert book.loans["bucket"][0] == "late"
+    principal_first = Allocation(
+        order=tuple(
+            (w, c)
+            for w in ("past_due", "due", "in_advance")
+            for c in ("principal", "interest", "fee", "penalty")
+        )
+    )
+    paid = run_eod(
+        book,
+        pl.DataFrame({"loan_id": [0], "amount_fen": [10_000]}),
+        day + dt.timedelta(days=1),
+        allocation=principal_first,
+    )
+    first = paid.lines.filter(instalment=1).row(0, named=True)
+    assert first["paid_principal"] == 10_000 and first["paid_penalty"] == 0
