@@ -39,15 +39,23 @@ def weighted_index(rng: np.random.Generator, weights: npt.ArrayLike, n: int) -> 
     )
 
 
-def splitmix64(x: npt.ArrayLike, salt: int = 0) -> U64:
-    """A stable 64-bit mixing function (SplitMix64 finaliser) for deterministic identifiers."""
-    z = np.asarray(x).astype(np.uint64) + np.uint64(salt & 0xFFFFFFFFFFFFFFFF)
+def _mix(z: U64) -> U64:
     with np.errstate(over="ignore"):
         z = z + np.uint64(0x9E3779B97F4A7C15)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         z = z ^ (z >> np.uint64(31))
     return z & _MASK64
+
+
+def splitmix64(x: npt.ArrayLike, salt: int = 0) -> U64:
+    """A stable 64-bit hash (SplitMix64 finaliser) of ``x`` in the stream named by ``salt``.
+
+    The salt is mixed before it meets ``x``, so different streams never line up (with an
+    additive salt, ``(x, s)`` and ``(x + 1, s - 1)`` would collide).
+    """
+    key = _mix(np.asarray([salt & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64))[0]
+    return _mix(np.asarray(x).astype(np.uint64) ^ key)
 
 
 def hex_strings(values: U64, prefix: str = "") -> pl.Series:

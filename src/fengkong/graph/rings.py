@@ -1,0 +1,196 @@
+"""Fraud-ring detection in batch: candidates, a transparent score, evidence; risk propagation.
+
+Candidates are the components of a *suspicious-sharing* graph: applicants linked by a device
+or bank card they share (2 to ``cap`` holders) form cores; a phone or emergency contact shared
+by at least ``min_phone_holders`` (5) applicants merges cores (a ring shares one organiser's
+number) but never pulls in an applicant without a hard link (a popular friend, a household
+contact). A candidate of at least ``min_size`` applicants is scored from four
+parts, each in [0, 1], so an analyst can read why it was flagged:
+
+- ``sharing``: density of the sharing graph inside the candidate;
+- ``burst``: 1 when the members' first applications (10th to 90th percentile) fall within
+  ``burst_days``, decaying to 0 over the following 30 days;
+- ``early_default``: share of members with a known early default (first-payment default or
+  confirmed fraud), when outcomes are given;
+- ``device_sharing``: share of members on a device another member also uses.
+
+``score = 0.35 sharing + 0.25 burst + 0.25 early_default + 0.15 device_sharing``; flagged at
+``threshold`` (0.5). The evidence lists the identifiers that link the members and a timeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from fengkong.graph.build import IdentifierGraph
+
+__all__ = ["RingConfig", "detect_rings", "propagate_risk"]
+
+
+@dataclass(frozen=True, slots=True)
+class RingConfig:
+    min_size: int = 3
+    min_phone_holders: int = 5
+    burst_days: int = 7
+    threshold: float = 0.5
+
+
+def _links(
+    graph: IdentifierGraph, cols: npt.NDArray[np.int64], rows: npt.NDArray[np.bool_] | None = None
+) -> sp.csr_matrix:
+    s = graph.incidence[:, cols].astype(np.int32)
+    if rows is not None:
+        s = sp.diags(rows.astype(np.int32), dtype=np.int32) @ s
+    a = (s @ s.T).tocsr()
+    a.setdiag(0)
+    a.eliminate_zeros()
+    a.data[:] = 1
+    return a
+
+
+def _suspicious(
+    graph: IdentifierGraph, config: RingConfig
+) -> tuple[sp.csr_matrix, npt.NDArray[np.bool_]]:
+    """Hard links (shared device or card) make cores; a widely shared phone joins cores only.
+
+    A phone shared by many is weak evidence on its own (a popular friend, a family contact), so
+    it never pulls in an applicant without a hard link: it only merges cores.
+    """
+    keys = graph.keys
+    id_type = keys["id_type"].to_numpy()
+    holders = keys["holders"].to_numpy()
+    capped = keys["capped"].to_numpy()
+    hard = _links(
+        graph, np.flatnonzero(np.isin(id_type, ["device", "bank_card"]) & (holders >= 2) & ~capped)
+    )
+    core = np.asarray(hard.sum(axis=1)).ravel() > 0
+    phones = (
+        np.isin(id_type, ["mobile", "emergency_phone"])
+        & (holders >= config.min_phone_holders)
+        & ~capped
+    )
+    links = (hard + _links(graph, np.flatnonzero(phones), core)).tocsr()
+    links.data[:] = 1
+    device_cols = np.flatnonzero((id_type == "device") & (holders >= 2) & ~capped)
+    on_shared_device = np.asarray(graph.incidence[:, device_cols].sum(axis=1)).ravel() > 0
+    return links, on_shared_device
+
+
+def detect_rings(
+    graph: IdentifierGraph,
+    applications: pl.DataFrame,
+    *,
+    early_default: pl.DataFrame | None = None,
+    config: RingConfig | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rank candidate rings; returns ``(rings, members)``.
+
+    ``applications`` needs ``person_id`` and ``applied_at``; ``early_default`` (optional) has
+    ``person_id`` and a boolean ``bad``. ``rings`` has one row per candidate with its score
+    parts, ``flagged`` and evidence; ``members`` maps ``person_id`` to ``ring_id``.
+    """
+    config = config or RingConfig()
+    a, shared_device = _suspicious(graph, config)
+    _, labels = connected_components(a, directed=False)
+    sizes = np.bincount(labels)
+    keep = sizes[labels] >= config.min_size
+    members = pl.DataFrame(
+        {"person_id": graph.persons[keep], "ring_id": labels[keep], "row": np.flatnonzero(keep)}
+    )
+    if members.is_empty():
+        empty = pl.DataFrame(
+            schema={
+                "ring_id": pl.Int64,
+                "size": pl.Int64,
+                "score": pl.Float64,
+                "flagged": pl.Boolean,
+            }
+        )
+        return empty, members.select("person_id", "ring_id")
+    inside = a[members["row"].to_numpy()][:, members["row"].to_numpy()]
+    degree = np.asarray(inside.sum(axis=1)).ravel()
+    first_app = applications.group_by("person_id").agg(
+        pl.col("applied_at").min().alias("first_app")
+    )
+    outcome = early_default.select("person_id", "bad") if early_default is not None else None
+    frame = members.with_columns(
+        pl.Series("degree", degree),
+        pl.Series("shared_device", shared_device[members["row"].to_numpy()]),
+    )
+    frame = frame.join(first_app, on="person_id", how="left")
+    if outcome is not None:
+        frame = frame.join(outcome, on="person_id", how="left")
+    else:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Boolean).alias("bad"))
+    seconds = pl.col("first_app").dt.epoch("s")
+    span_days = (seconds.quantile(0.9, "nearest") - seconds.quantile(0.1, "nearest")) / 86_400
+    rings = (
+        frame.group_by("ring_id")
+        .agg(
+            pl.len().alias("size"),
+            (pl.col("degree").sum() / (pl.len() * (pl.len() - 1))).alias("sharing"),
+            span_days.alias("span_days"),
+            pl.col("bad").mean().fill_null(0.0).alias("early_default"),
+            pl.col("shared_device").mean().alias("device_sharing"),
+            pl.col("first_app").min().alias("first_application"),
+            pl.col("first_app").max().alias("last_application"),
+        )
+        .with_columns(
+            (1.0 - ((pl.col("span_days") - config.burst_days).clip(lower_bound=0) / 30.0))
+            .clip(lower_bound=0.0)
+            .alias("burst")
+        )
+        .with_columns(
+            (
+                0.35 * pl.col("sharing")
+                + 0.25 * pl.col("burst")
+                + 0.25 * pl.col("early_default")
+                + 0.15 * pl.col("device_sharing")
+            ).alias("score")
+        )
+        .with_columns((pl.col("score") >= config.threshold).alias("flagged"))
+        .sort("score", "size", descending=True)
+    )
+    return rings.join(_evidence(graph, members), on="ring_id", how="left"), members.select(
+        "person_id", "ring_id"
+    )
+
+
+def _evidence(graph: IdentifierGraph, members: pl.DataFrame) -> pl.DataFrame:
+    coo = graph.incidence[members["row"].to_numpy()].tocoo()
+    links = pl.DataFrame(
+        {
+            "ring_id": members["ring_id"].to_numpy()[coo.row],
+            "key": graph.keys["key"].to_numpy()[coo.col],
+        }
+    )
+    shared = links.group_by("ring_id", "key").len().filter(pl.col("len") >= 2)
+    return (
+        shared.sort("len", descending=True)
+        .group_by("ring_id")
+        .agg(pl.format("{} ({} applicants)", "key", "len").head(10).alias("evidence"))
+    )
+
+
+def propagate_risk(
+    graph: IdentifierGraph, bad: npt.ArrayLike, *, alpha: float = 0.5, iterations: int = 20
+) -> npt.NDArray[np.float64]:
+    """Label propagation: ``r = (1 - alpha) bad + alpha W r`` over the strong graph (W row-normalised).
+
+    A person with no link keeps their own label; risk flows along shared identifiers and fades
+    by ``alpha`` each hop.
+    """
+    a = graph.adjacency().astype(np.float64)
+    degree = np.asarray(a.sum(axis=1)).ravel()
+    w = sp.diags(np.divide(1.0, degree, out=np.zeros_like(degree), where=degree > 0)) @ a
+    seed = np.asarray(bad, dtype=np.float64)
+    r = seed.copy()
+    for _ in range(iterations):
+        r = (1 - alpha) * seed + alpha * (w @ r)
+    return r

@@ -1,0 +1,109 @@
+"""The batch identifier graph: networkx agreement, caps, bad input, features."""
+
+import datetime as dt
+
+import networkx as nx
+import numpy as np
+import polars as pl
+import pytest
+
+from fengkong.errors import InvalidArgumentError
+from fengkong.graph.build import GraphConfig, IdentifierGraph
+
+T0 = dt.datetime(2026, 1, 1)
+
+
+def _frame(rows):
+    return pl.DataFrame(
+        rows, schema=["person_id", "id_type", "id_value"], orient="row"
+    ).with_columns(first_seen=pl.lit(T0))
+
+
+@pytest.fixture(scope="module")
+def sample(small_book):
+    return small_book.person_identifiers
+
+
+def _reference(ids: pl.DataFrame, config: GraphConfig) -> nx.Graph:
+    """networkx on the person projection: persons linked by a shared strong identifier within the cap."""
+    strong = ids.filter(pl.col("id_type").is_in(list(config.strong))).with_columns(
+        key=pl.col("id_type") + "|" + pl.col("id_value").str.to_lowercase()
+    )
+    groups = (
+        strong.group_by("key")
+        .agg(pl.col("person_id").unique())
+        .filter(pl.col("person_id").list.len() <= config.cap)
+    )
+    g = nx.Graph()
+    g.add_nodes_from(ids["person_id"].unique().to_list())
+    for members in groups["person_id"].to_list():
+        g.add_edges_from((members[0], m) for m in members[1:])
+        g.add_edges_from((a, b) for i, a in enumerate(members) for b in members[i + 1 :])
+    return g
+
+
+def test_components_and_hop_counts_equal_networkx(sample):
+    config = GraphConfig()
+    graph = IdentifierGraph.build(sample, config)
+    ref = _reference(sample, config)
+    sizes = dict(zip(graph.persons.tolist(), graph.component_sizes().tolist(), strict=True))
+    for component in nx.connected_components(ref):
+        for person in list(component)[:3]:
+            assert sizes[person] == len(component)
+    rng = np.random.default_rng(0)
+    bad = rng.random(len(graph.persons)) < 0.05
+    one, two = graph.bad_within_hops(bad)
+    bad_ids = set(graph.persons[bad].tolist())
+    for row in rng.choice(len(graph.persons), 400, replace=False):
+        person = int(graph.persons[row])
+        lengths = nx.single_source_shortest_path_length(ref, person, cutoff=2)
+        assert one[row] == sum(1 for p, d in lengths.items() if d == 1 and p in bad_ids)
+        assert two[row] == sum(1 for p, d in lengths.items() if 1 <= d <= 2 and p in bad_ids)
+
+
+def test_hubs_are_capped_and_never_merge_the_graph():
+    rows = [(p, "device", "shared-by-all") for p in range(100)] + [
+        (p, "ip", "1.2.3.4") for p in range(100)
+    ]
+    graph = IdentifierGraph.build(_frame(rows), GraphConfig(cap=50))
+    assert graph.component_sizes().max() == 1
+    assert any("capped at 50" in p.message for p in graph.problems)
+    features = graph.features(as_of=T0)
+    assert features["shared_device"].max() == 99  # still counted
+
+
+def test_bad_identifiers_are_reported_not_fatal():
+    rows = [
+        (1, "mobile", "+86 138 0013 8000"),
+        (2, "mobile", "138-0013-8000"),
+        (3, "mobile", "12345"),
+        (4, "shoe", "x"),
+        (5, "device", ""),
+    ]
+    graph = IdentifierGraph.build(_frame(rows))
+    assert graph.persons.tolist() == [1, 2]
+    assert graph.component_sizes().tolist() == [2, 2]  # the two spellings of one phone meet
+    assert {p.path for p in graph.problems} == {
+        "person 3.mobile",
+        "person 4.shoe",
+        "person 5.device",
+    }
+    with pytest.raises(InvalidArgumentError, match="person_id"):
+        graph.index_of([99])
+    empty = IdentifierGraph.build(_frame([(9, "mobile", "bad")]))
+    assert len(empty.persons) == 0 and any(
+        "no usable identifier" in p.message for p in empty.problems
+    )
+
+
+def test_features_on_the_synthetic_book(small_book):
+    graph = IdentifierGraph.build(small_book.person_identifiers)
+    f = graph.features(as_of=dt.datetime(2026, 1, 1), applications=small_book.applications)
+    assert f.height == small_book.persons.height
+    ring_members = f.filter(pl.col("person_id").is_in(small_book.rings["person_id"].to_list()))
+    others = f.join(small_book.rings.select("person_id"), on="person_id", how="anti")
+    assert ring_members["persons_per_device"].mean() > 3 > others["persons_per_device"].mean()
+    assert (f["component_size"] >= 1).all() and (f["component_age_days"] >= 0).all()
+    assert (f["component_apps_7d"] >= f["component_apps_1d"]).all()
+    with pytest.raises(InvalidArgumentError, match="cap"):
+        GraphConfig(cap=1)
