@@ -186,7 +186,10 @@ class IdentifierGraph:
         wide = shared.pivot(on="id_type", index="row", values="others")
         per_type = pl.DataFrame({"row": np.arange(n)}).join(wide, on="row", how="left")
         strong_first = (
-            frame.filter(pl.col("id_type").is_in(list(self.config.strong)))
+            frame.filter(
+                pl.col("id_type").is_in(list(self.config.strong))
+                & (pl.col("holders") <= self.config.cap)
+            )
             .group_by("row")
             .agg(pl.col("first_seen").min())
         )
