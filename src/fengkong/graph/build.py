@@ -154,16 +154,26 @@ class IdentifierGraph:
         """Size of each person's component."""
         return np.bincount(self.labels)[self.labels].astype(np.int64)
 
-    def bad_within_hops(self, bad: B) -> tuple[I64, I64]:
-        """Distinct known-bad applicants within 1 and within 2 hops of each person (self excluded)."""
-        a = self.adjacency()
-        b = np.asarray(bad, dtype=np.int64)
-        one = a @ b
-        two_hop = (a @ a + a).tocsr()
-        two_hop.setdiag(0)
-        two_hop.eliminate_zeros()
-        two_hop.data[:] = 1
-        return np.asarray(one, dtype=np.int64), np.asarray(two_hop @ b, dtype=np.int64)
+    def bad_within_hops(self, bad: B, *, adjacency: sp.csr_matrix | None = None) -> tuple[I64, I64]:
+        """Distinct known-bad applicants within 1 and within 2 hops of each person (self excluded).
+
+        Only the columns of bad applicants are multiplied (``A @ A[:, bad]``), so the cost
+        follows the number of known-bad applicants, not the square of the graph.
+        """
+        a = self.adjacency() if adjacency is None else adjacency
+        flags = np.asarray(bad, dtype=bool)
+        cols = np.flatnonzero(flags)
+        one = np.asarray(a @ flags.astype(np.int64), dtype=np.int64)
+        to_bad = a[:, cols]
+        reach = (a @ to_bad + to_bad).tocsr()
+        reach.data[:] = 1
+        two = np.diff(reach.indptr).astype(np.int64)
+        if len(cols):  # a bad applicant reaches itself through any neighbour: not a neighbour
+            self_hit = np.zeros(len(flags), dtype=np.int64)
+            diagonal = reach[cols, np.arange(len(cols))]
+            self_hit[cols] = np.asarray(diagonal).ravel().astype(np.int64)
+            two -= self_hit
+        return one, two
 
     # -- features -----------------------------------------------------------------------------
     def features(

@@ -1,13 +1,15 @@
 """The identifier graph kept current per application: union-find with per-root counters.
 
 ``OnlineGraph.add(person_id, identifiers, applied_at)`` links a new application in amortised
-near-constant time — path-halving union by size, never a traversal of a component — and
-returns its graph features. Each root keeps its component's size, first-seen time, known-bad
-count and application times; each identifier keeps its holders until it passes the cap, after
-which it only counts. Features equal the batch graph's (:meth:`IdentifierGraph.features`) on
-the same applications, as long as no identifier crossed the cap since the last seed (a union
-cannot be undone: re-seed periodically from a batch build with :meth:`OnlineGraph.seed`,
-which also applies deletions and label changes).
+near-constant time (path-halving union by size, never a traversal of a component) and
+returns its graph features. Each root keeps its component's size, first-seen time,
+known-bad count and recent application times; each identifier keeps its holders until it
+passes the cap, after which it only counts. Application times are kept for the last 7 days
+only (the longest window any feature looks at), so merging components never copies long
+histories. Features equal the batch graph's (:meth:`IdentifierGraph.features`) on the same
+applications as long as no identifier crossed the cap since the last seed: a union cannot be
+undone, so re-seed periodically from a batch build with :meth:`OnlineGraph.seed`, which also
+applies deletions and label changes.
 
 >>> g = OnlineGraph()
 >>> t = dt.datetime(2026, 1, 1)
@@ -35,6 +37,7 @@ _PHONE_STRIP = re.compile(r"[\s\-()]")
 _PHONE_OK = re.compile(r"^1[3-9]\d{9}$")
 _SPACES = re.compile(r"\s+")
 Identifier = tuple[str, str, dt.datetime]
+_WINDOW = dt.timedelta(days=7)  # the longest look-back of any feature
 
 
 def _normalise(id_type: str, value: str) -> str | None:
@@ -62,6 +65,8 @@ class OnlineGraph:
         self.bad_count: dict[int, int] = {}
         self.apps: dict[int, list[dt.datetime]] = {}
         self.holders: dict[str, set[int] | int] = {}  # a set until capped, then a count
+        self.key_type: dict[str, str] = {}
+        self.linking: dict[int, list[str]] = {}  # each person's strong keys
         self.person_keys: dict[int, dict[str, dt.datetime]] = {}
         self.bad: set[int] = set()
         self.rejected = 0
@@ -87,9 +92,8 @@ class OnlineGraph:
         if fb is not None and (fa is None or fb < fa):
             self.first_seen[ra] = fb
         small = self.apps.pop(rb)
-        big = self.apps[ra]
-        for t in small:
-            bisect.insort(big, t)
+        if small:
+            self.apps[ra] = sorted(self.apps[ra] + small)  # both hold one window: small lists
         return ra
 
     def _ensure(self, person: int) -> None:
@@ -99,6 +103,7 @@ class OnlineGraph:
             self.bad_count[person] = 1 if person in self.bad else 0
             self.apps[person] = []
             self.person_keys[person] = {}
+            self.linking[person] = []
 
     # -- updates ------------------------------------------------------------------------------
     def add(
@@ -123,6 +128,9 @@ class OnlineGraph:
                 self._note_seen(person, key, keys[key])
                 continue
             keys[key] = seen
+            if id_type in self._strong:
+                self.linking[person].append(key)
+            self.key_type[key] = id_type
             members = self.holders.get(key)
             if members is None:
                 self.holders[key] = {person}
@@ -139,11 +147,15 @@ class OnlineGraph:
                 self.holders[key] = members + 1
             self._note_seen(person, key, seen)
         root = self.find(person)
-        bisect.insort(self.apps[root], applied_at)
+        apps = self.apps[root]
+        bisect.insort(apps, applied_at)
+        horizon = applied_at - _WINDOW
+        if apps[0] <= horizon:  # keep only the window the features look at
+            del apps[: bisect.bisect_right(apps, horizon)]
         return self.features(person, as_of=applied_at)
 
     def _note_seen(self, person: int, key: str, seen: dt.datetime) -> None:
-        if key.split("|", 1)[0] in self._strong and isinstance(self.holders.get(key), set):
+        if self.key_type[key] in self._strong and isinstance(self.holders.get(key), set):
             root = self.find(person)
             current = self.first_seen.get(root)
             if current is None or seen < current:
@@ -161,9 +173,10 @@ class OnlineGraph:
     # -- features -----------------------------------------------------------------------------
     def _neighbours(self, person: int) -> set[int]:
         out: set[int] = set()
-        for key in self.person_keys[person]:
-            members = self.holders[key]
-            if isinstance(members, set) and key.split("|", 1)[0] in self._strong:
+        holders = self.holders
+        for key in self.linking[person]:
+            members = holders[key]
+            if members.__class__ is set and len(members) > 1:
                 out |= members
         out.discard(person)
         return out
@@ -179,14 +192,15 @@ class OnlineGraph:
         for n in one:
             two |= self._neighbours(n)
         two.discard(person)
+        bad = self.bad
         apps = self.apps[root]
         keys = self.person_keys[person]
         out: dict[str, Any] = {
             "person_id": person,
             "component_size": size,
             "component_age_days": (as_of - first).days if first is not None else 0,
-            "bad_1hop": len(one & self.bad),
-            "bad_2hop": len(two & self.bad),
+            "bad_1hop": len(one & bad) if bad and one else 0,
+            "bad_2hop": len(two & bad) if bad and two else 0,
             "component_bad_share": self.bad_count[root] / size,
             "component_apps_1d": len(apps)
             - bisect.bisect_right(apps, as_of - dt.timedelta(days=1)),
@@ -195,9 +209,10 @@ class OnlineGraph:
         }
         shared = dict.fromkeys(self.config.strong + self.config.weak, 0)
         devices, per_device = 0, 0
+        key_type, holders = self.key_type, self.holders
         for key in keys:
-            id_type = key.split("|", 1)[0]
-            members = self.holders[key]
+            id_type = key_type[key]
+            members = holders[key]
             count = len(members) if isinstance(members, set) else members
             shared[id_type] = max(shared[id_type], count - 1)
             if id_type == "device":
@@ -232,6 +247,7 @@ class OnlineGraph:
             root = roots.setdefault(labels[row], person)
             online.parent[person] = root
             online.person_keys[person] = {}
+            online.linking[person] = []
         for root in roots.values():
             online.size[root] = 0
             online.bad_count[root] = 0
@@ -248,13 +264,17 @@ class OnlineGraph:
         for row, col in zip(coo.row.tolist(), coo.col.tolist(), strict=True):
             person, key = persons[row], key_names[col]
             online.person_keys[person][key] = first_seen[col]
+            id_type = key.split("|", 1)[0]
+            online.key_type[key] = id_type
+            if id_type in online._strong:
+                online.linking[person].append(key)
             if capped[col]:
                 online.holders[key] = holders[col]
             else:
                 members = online.holders.setdefault(key, set())
                 assert isinstance(members, set)
                 members.add(person)
-                if key.split("|", 1)[0] in online._strong:
+                if id_type in online._strong:
                     root = online.parent[person]
                     current = online.first_seen.get(root)
                     if current is None or first_seen[col] < current:
