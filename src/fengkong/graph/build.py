@@ -6,8 +6,8 @@ phone) join components; weak types (IP, address, employer) only feed counts. An 
 held by more than ``cap`` applicants (carrier IPs, big employers, a leaked test phone) is
 *capped*: it feeds counts but never joins anything, so one hub can never merge the graph.
 
-Everything is SciPy sparse algebra: components by ``connected_components`` on the bipartite
-graph; known-bad applicants within 1 and 2 hops by boolean products of the person-person
+Everything is SciPy sparse algebra: components by ``connected_components`` on the person
+adjacency ``S Sᵀ``; known-bad applicants within 1 and 2 hops by boolean products of the person-person
 adjacency ``S Sᵀ`` (distinct neighbours, not paths), which a test checks against networkx.
 
 >>> ids = pl.DataFrame({"person_id": [1, 2, 2, 3, 4], "id_type": ["device"] * 4 + ["ip"],
@@ -33,10 +33,20 @@ from scipy.sparse.csgraph import connected_components
 from fengkong.errors import InvalidArgumentError, Problem
 from fengkong.graph.normalize import ID_TYPES, normalize_frame
 
-__all__ = ["GraphConfig", "IdentifierGraph"]
+__all__ = ["GraphConfig", "IdentifierGraph", "person_links"]
 
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
+
+
+def person_links(strong: sp.csr_matrix) -> sp.csr_matrix:
+    """Boolean person-person adjacency ``S Sᵀ`` without self loops, from a persons x identifiers matrix."""
+    s = strong.astype(np.int32)
+    a = (s @ s.T).tocsr()
+    a = (a - sp.diags(a.diagonal(), format="csr", dtype=a.dtype)).tocsr()
+    a.eliminate_zeros()
+    a.data[:] = 1
+    return a
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +76,7 @@ class IdentifierGraph:
     keys: pl.DataFrame  # identifier index: key, id_type, holders, capped, first_seen
     incidence: sp.csr_matrix  # persons x identifiers (all types)
     labels: I64  # component of each person (strong, uncapped identifiers)
+    links: sp.csr_matrix  # person-person adjacency through strong, uncapped identifiers
     problems: list[Problem] = field(default_factory=list)
 
     @classmethod
@@ -108,16 +119,10 @@ class IdentifierGraph:
             (np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(len(persons), keys.height)
         )
         joins = keys["id_type"].is_in(list(config.strong)).to_numpy() & ~keys["capped"].to_numpy()
-        strong = incidence[:, np.flatnonzero(joins)]
-        n, m = strong.shape
-        bipartite = (
-            sp.bmat([[None, strong], [strong.T, None]], format="csr")
-            if n and m
-            else sp.csr_matrix((n + m, n + m))
-        )
-        _, labels = connected_components(bipartite, directed=False)
+        links = person_links(incidence[:, np.flatnonzero(joins)])
+        _, labels = connected_components(links, directed=False)
         return cls(
-            config, persons, keys.drop("k"), incidence, labels[:n].astype(np.int64), problems
+            config, persons, keys.drop("k"), incidence, labels.astype(np.int64), links, problems
         )
 
     # -- structure ---------------------------------------------------------------------------
@@ -134,21 +139,9 @@ class IdentifierGraph:
             )
         return pos.astype(np.int64)
 
-    def _joining(self) -> sp.csr_matrix:
-        mask = (
-            self.keys["id_type"].is_in(list(self.config.strong)).to_numpy()
-            & ~self.keys["capped"].to_numpy()
-        )
-        return self.incidence[:, np.flatnonzero(mask)].astype(np.int32)
-
     def adjacency(self) -> sp.csr_matrix:
         """Person-person adjacency through strong, uncapped identifiers (boolean, no self loops)."""
-        s = self._joining()
-        a = (s @ s.T).tocsr()
-        a.setdiag(0)
-        a.eliminate_zeros()
-        a.data[:] = 1
-        return a
+        return self.links
 
     def component_sizes(self) -> I64:
         """Size of each person's component."""

@@ -28,7 +28,7 @@ import polars as pl
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from fengkong.graph.build import IdentifierGraph
+from fengkong.graph.build import IdentifierGraph, person_links
 
 __all__ = ["RingConfig", "detect_rings", "propagate_risk"]
 
@@ -44,14 +44,10 @@ class RingConfig:
 def _links(
     graph: IdentifierGraph, cols: npt.NDArray[np.int64], rows: npt.NDArray[np.bool_] | None = None
 ) -> sp.csr_matrix:
-    s = graph.incidence[:, cols].astype(np.int32)
+    s = graph.incidence[:, cols]
     if rows is not None:
         s = sp.diags(rows.astype(np.int32), dtype=np.int32) @ s
-    a = (s @ s.T).tocsr()
-    a.setdiag(0)
-    a.eliminate_zeros()
-    a.data[:] = 1
-    return a
+    return person_links(s)
 
 
 def _suspicious(
