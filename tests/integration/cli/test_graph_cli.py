@@ -20,14 +20,24 @@ def book(tmp_path_factory):
 
 
 def test_build_writes_features(book, tmp_path):
-    result = runner.invoke(app, ["graph", "build", str(book), "--out", str(tmp_path / "f.parquet"), "-q"], env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app,
+        ["graph", "build", str(book), "--out", str(tmp_path / "f.parquet"), "-q"],
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.output
     features = pl.read_parquet(tmp_path / "f.parquet")
-    assert {"component_size", "bad_1hop", "bad_2hop", "shared_device", "component_apps_7d"} <= set(features.columns)
+    assert {"component_size", "bad_1hop", "bad_2hop", "shared_device", "component_apps_7d"} <= set(
+        features.columns
+    )
 
 
 def test_rings_prints_flagged_rings_with_evidence(book, tmp_path):
-    result = runner.invoke(app, ["graph", "rings", str(book), "--out", str(tmp_path / "r.parquet"), "-q"], env={"COLUMNS": "220"})
+    result = runner.invoke(
+        app,
+        ["graph", "rings", str(book), "--out", str(tmp_path / "r.parquet"), "-q"],
+        env={"COLUMNS": "220"},
+    )
     assert result.exit_code == 0, result.output
     assert "flagged" in result.output and "device|" in result.output
     assert pl.read_parquet(tmp_path / "r.parquet")["flagged"].any()
@@ -35,7 +45,19 @@ def test_rings_prints_flagged_rings_with_evidence(book, tmp_path):
 
 def test_explain_writes_json_graphml_and_csv(book, tmp_path):
     person = pl.read_parquet(book / "rings" / "*.parquet")["person_id"][0]
-    args = ["graph", "explain", str(book), "--person", str(person), "--out", str(tmp_path / "n.json"), "--graphml", str(tmp_path / "n.graphml"), "--csv", str(tmp_path / "csv")]
+    args = [
+        "graph",
+        "explain",
+        str(book),
+        "--person",
+        str(person),
+        "--out",
+        str(tmp_path / "n.json"),
+        "--graphml",
+        str(tmp_path / "n.graphml"),
+        "--csv",
+        str(tmp_path / "csv"),
+    ]
     result = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     view = json.loads((tmp_path / "n.json").read_text())
