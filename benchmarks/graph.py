@@ -32,6 +32,7 @@ from fengkong.graph.build import IdentifierGraph, person_links
 from fengkong.graph.online import OnlineGraph
 from fengkong.graph.rings import detect_rings
 from fengkong.synth import generate
+from fengkong.synth.outcomes import observed_early_defaults
 
 
 def _timed(fn):  # type: ignore[no-untyped-def]
@@ -165,15 +166,7 @@ def main() -> None:
         latencies.max() / 1e3,
     )
 
-    fpd = (
-        book.oracle.join(
-            book.applications.select("application_id", "person_id", "baseline_decision"),
-            on="application_id",
-        )
-        .filter(baseline_decision="approve")
-        .group_by("person_id")
-        .agg(pl.col("first_payment_default").any().alias("bad"))
-    )
+    fpd = observed_early_defaults(book.applications, book.oracle)
     t_rings, (rings, members) = _timed(
         lambda: detect_rings(graph, book.applications, early_default=fpd)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from fengkong.errors import FengkongError
+from fengkong.errors import FengkongError, InvalidArgumentError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -60,3 +61,13 @@ def user_errors() -> Iterator[None]:
     except FengkongError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
         raise typer.Exit(code=2) from None
+
+
+def parse_date(value: str | None, field: str) -> dt.date:
+    """A YYYY-MM-DD option as a date (today when omitted: the edge reads the clock, the core never does)."""
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidArgumentError(field, expected="a date as YYYY-MM-DD", got=value) from None

@@ -21,6 +21,7 @@ from fengkong.graph import (
     write_csv,
     write_graphml,
 )
+from fengkong.synth.outcomes import observed_early_defaults
 
 app = typer.Typer(
     help="The applicant-identifier graph: components, features, fraud rings.", no_args_is_help=True
@@ -101,16 +102,7 @@ def rings(
         applications = _read(book, "applications")
         early = None
         if (book / "oracle").is_dir():  # the synthetic book's outcomes stand in for known defaults
-            early = (
-                _read(book, "oracle")
-                .join(
-                    applications.select("application_id", "person_id", "baseline_decision"),
-                    on="application_id",
-                )
-                .filter(baseline_decision="approve")
-                .group_by("person_id")
-                .agg(pl.col("first_payment_default").any().alias("bad"))
-            )
+            early = observed_early_defaults(applications, _read(book, "oracle"))
         ranked, _ = detect_rings(graph, applications, early_default=early)
         if out is not None:
             ranked.write_parquet(out)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from fengkong.cli._console import console, user_errors
+from fengkong.cli._console import console, parse_date, user_errors
 from fengkong.errors import InvalidArgumentError
 from fengkong.money import Money, to_decimal
 from fengkong.servicing.apr import apr, schedule_cash_flows
@@ -49,15 +48,6 @@ Fee = Annotated[
 ]
 
 
-def _date(value: str | None, field: str) -> dt.date:
-    if value is None:
-        return dt.date.today()  # the edge reads the clock; the core never does
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidArgumentError(field, expected="a date as YYYY-MM-DD", got=value) from None
-
-
 def _terms(
     principal: str,
     rate: str,
@@ -90,7 +80,7 @@ def _terms(
         Money.of(principal),
         to_decimal(rate, field="--rate"),
         term,
-        _date(date, "--date"),
+        parse_date(date, "--date"),
         upfront_fee_amount=fee_amount,
     )
 
@@ -193,8 +183,8 @@ def statement(
             day, sep, amount = item.partition("=")
             if not sep:
                 raise InvalidArgumentError("--paid", expected="YYYY-MM-DD=AMOUNT", got=item)
-            events.append(Repayment(_date(day, "--paid"), Money.of(amount), key=f"cli-{n}"))
-        state = replay(build_schedule(terms), events, as_of=_date(as_of, "--as-of"))
+            events.append(Repayment(parse_date(day, "--paid"), Money.of(amount), key=f"cli-{n}"))
+        state = replay(build_schedule(terms), events, as_of=parse_date(as_of, "--as-of"))
         result = legal_statement(state, jurisdiction=jurisdiction, lender_type=lender_type)
     print_statement(result, state)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +10,7 @@ import polars as pl
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
-from fengkong.cli._console import console, progress_bar, user_errors
+from fengkong.cli._console import console, parse_date, progress_bar, user_errors
 from fengkong.cli.loan import print_statement
 from fengkong.db import make_engine, migrate, session_factory
 from fengkong.errors import InvalidArgumentError
@@ -105,12 +104,7 @@ def eod(
 ) -> None:
     """Run end of day for a business date over the whole book (catching up missed days)."""
     with user_errors():
-        try:
-            day = dt.date.fromisoformat(date)
-        except ValueError:
-            raise InvalidArgumentError(
-                "--date", expected="a date as YYYY-MM-DD", got=date
-            ) from None
+        day = parse_date(date, "--date")
         sessions = _sessions()
         with sessions() as session:
             first = svc.first_pending_day(session)
@@ -145,12 +139,7 @@ def statement(
 ) -> None:
     """The legal statement of a booked loan: owed under the contract against enforceable."""
     with user_errors():
-        try:
-            day = dt.date.fromisoformat(as_of)
-        except ValueError:
-            raise InvalidArgumentError(
-                "--as-of", expected="a date as YYYY-MM-DD", got=as_of
-            ) from None
+        day = parse_date(as_of, "--as-of")
         with _sessions()() as session:
             loan_id = svc.loan_id_for(session, loan)
             result = svc.loan_statement(

@@ -7,19 +7,12 @@ import polars as pl
 
 from fengkong.graph.build import IdentifierGraph
 from fengkong.graph.rings import RingConfig, detect_rings, propagate_risk
+from fengkong.synth.outcomes import observed_early_defaults
 
 
 def test_planted_rings_are_found_with_precision_and_recall_above_0_9(small_book):
     graph = IdentifierGraph.build(small_book.person_identifiers)
-    outcomes = (
-        small_book.oracle.join(
-            small_book.applications.select("application_id", "person_id", "baseline_decision"),
-            on="application_id",
-        )
-        .filter(baseline_decision="approve")
-        .group_by("person_id")
-        .agg(pl.col("first_payment_default").any().alias("bad"))
-    )
+    outcomes = observed_early_defaults(small_book.applications, small_book.oracle)
     rings, members = detect_rings(graph, small_book.applications, early_default=outcomes)
     flagged = set(
         members.join(rings.filter("flagged").select("ring_id"), on="ring_id")["person_id"].to_list()
