@@ -279,6 +279,15 @@ def first_pending_day(session: Session) -> dt.date | None:
     return None if last is None else last + dt.timedelta(days=1)
 
 
+def _custom_allocation(product: dict[str, object]) -> bool:
+    """A product with its own waterfall is serviced by the fold, which reads it per loan."""
+    return (
+        product.get("allocation") is not None
+        or product.get("npa_allocation") is not None
+        or product.get("npa_dpd", 90) != 90
+    )
+
+
 def _load(session: Session) -> Book:
     connection = session.connection()
     loans = pl.read_database(
@@ -315,6 +324,7 @@ def _load(session: Session) -> Book:
         ),
         pl.Series("late_fee_fen", [int(p["late_fee_fen"]) for p in products], dtype=pl.Int64),
         pl.Series("grace_days", [int(p["grace_days"]) for p in products], dtype=pl.Int64),
+        pl.Series("custom_allocation", [_custom_allocation(p) for p in products], dtype=pl.Boolean),
     )
     lines = pl.read_database(
         select(
@@ -341,6 +351,7 @@ def _load(session: Session) -> Book:
         "late_fee_fen",
         "grace_days",
         *_LOAN_STATE,
+        "custom_allocation",
     ]
     return Book(loans.select(order), lines.sort("loan_id", "instalment"))
 
@@ -407,8 +418,10 @@ def run_end_of_day(
         )
     )
     book = _load(session)
+    custom = book.loans.filter("custom_allocation")["loan_id"].to_list()
+    special = sorted(set(special) | set(custom))
     book = Book(
-        book.loans.filter(~pl.col("loan_id").is_in(special)),
+        book.loans.filter(~pl.col("loan_id").is_in(special)).drop("custom_allocation"),
         book.lines.filter(~pl.col("loan_id").is_in(special)),
     )
     first = book.loans["last_eod"].min()

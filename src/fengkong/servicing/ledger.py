@@ -38,6 +38,7 @@ from typing import Literal
 
 from fengkong.errors import InvalidArgumentError
 from fengkong.money import Money
+from fengkong.servicing.products import Product
 from fengkong.servicing.schedule import LoanTerms, Schedule, build_schedule
 
 __all__ = [
@@ -100,6 +101,23 @@ class Allocation:
     order: tuple[tuple[When, Component], ...] = DEFAULT_ORDER
     npa_order: tuple[tuple[When, Component], ...] = NPA_ORDER
     npa_dpd: int = 90
+
+    @classmethod
+    def of(cls, product: Product) -> Allocation:
+        """The product's waterfall (its ``allocation`` fields), defaults where it sets none."""
+
+        def pairs(
+            order: tuple[str, ...] | None, default: tuple[tuple[When, Component], ...]
+        ) -> tuple[tuple[When, Component], ...]:
+            if order is None:
+                return default
+            return tuple(tuple(p.split(".")) for p in order)  # type: ignore[misc]
+
+        return cls(
+            pairs(product.allocation, DEFAULT_ORDER),
+            pairs(product.npa_allocation, NPA_ORDER),
+            product.npa_dpd,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,7 +471,7 @@ def replay(
     allocation: Allocation | None = None,
 ) -> LoanState:
     """Fold ``events`` over ``schedule`` up to the end of ``as_of``."""
-    book = _Book(schedule, allocation or Allocation())
+    book = _Book(schedule, allocation or Allocation.of(schedule.terms.product))
     terms = schedule.terms
     effective = sorted(_check_keys(events), key=lambda e: e.on)
     applied: list[str] = []

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from fengkong.errors import ConfigError, InvalidArgumentError, Problem
 from fengkong.servicing.daycount import DayCount
 
-__all__ = ["METHODS", "Method", "Product", "get_product", "load_products"]
+__all__ = ["ALLOCATION_PAIRS", "METHODS", "Method", "Product", "get_product", "load_products"]
 
 Method = Literal[
     "equal_instalment", "equal_principal", "interest_only", "single_payment", "flat_fee"
@@ -40,6 +40,12 @@ METHODS: tuple[str, ...] = (
 )
 
 Rate = Annotated[Decimal, Field(ge=0, le=10)]
+#: The payment waterfall's slots: when a charge fell due x what it is.
+ALLOCATION_PAIRS: tuple[str, ...] = tuple(
+    f"{when}.{component}"
+    for when in ("past_due", "due", "in_advance")
+    for component in ("penalty", "fee", "interest", "principal")
+)
 
 
 class Product(BaseModel):
@@ -60,6 +66,9 @@ class Product(BaseModel):
     late_fee_fen: Annotated[int, Field(ge=0)] = 0
     penalty_rate_multiplier: Annotated[Decimal, Field(ge=0, le=10)] = Decimal("1.5")
     grace_days: Annotated[int, Field(ge=0, le=365)] = 0
+    allocation: tuple[str, ...] | None = None
+    npa_allocation: tuple[str, ...] | None = None
+    npa_dpd: Annotated[int, Field(ge=1, le=3650)] = 90
     description: str = ""
 
     @model_validator(mode="after")
@@ -70,6 +79,13 @@ class Product(BaseModel):
             raise ValueError("single_payment products have max_term 1")
         if self.principal_grace_periods and self.method in ("single_payment", "interest_only"):
             raise ValueError(f"principal_grace_periods does not apply to {self.method}")
+        for name in ("allocation", "npa_allocation"):
+            order = getattr(self, name)
+            if order is not None and sorted(order) != sorted(ALLOCATION_PAIRS):
+                raise ValueError(
+                    f"{name} must list each of {len(ALLOCATION_PAIRS)} pairs once "
+                    f"({', '.join(ALLOCATION_PAIRS)}), got {list(order)}"
+                )
         for name in ("instalment_fee_rate", "upfront_fee_rate", "penalty_rate_multiplier"):
             value: Decimal = getattr(self, name)
             if value != value.quantize(Decimal("0.000001")):

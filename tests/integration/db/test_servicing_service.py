@@ -233,3 +233,36 @@ def test_every_event_kind_goes_through_the_service_and_end_of_day(sessions):
             )
             == 0
         )
+
+
+def test_a_product_waterfall_is_honoured_by_end_of_day(sessions):
+    principal_first = tuple(
+        f"{w}.{c}"
+        for w in ("past_due", "due", "in_advance")
+        for c in ("principal", "interest", "fee", "penalty")
+    )
+    with sessions.begin() as s:
+        loan = svc.book_loan(
+            s, _terms(allocation=principal_first), external_id="W1", borrower_id="B7"
+        )
+        plain = svc.book_loan(s, _terms(), external_id="W2", borrower_id="B8")
+    with sessions.begin() as s:
+        for loan_id in (loan, plain):
+            svc.post_repayment(
+                s, loan_id, dt.date(2026, 3, 1), Money.of("300"), key=f"late-{loan_id}"
+            )
+    with sessions.begin() as s:
+        svc.run_end_of_day(s, dt.date(2026, 3, 5))
+    with sessions() as s:
+        rows = {
+            loan_id: s.scalars(
+                select(InstalmentRecord).where(
+                    InstalmentRecord.loan_id == loan_id, InstalmentRecord.instalment == 1
+                )
+            ).one()
+            for loan_id in (loan, plain)
+        }
+        assert rows[loan].paid_principal > rows[plain].paid_principal
+        assert rows[loan].paid_interest == 0 and rows[plain].paid_interest > 0
+        state = svc.loan_state(s, loan, dt.date(2026, 3, 5))
+        assert rows[loan].paid_principal == state.instalments[0].paid["principal"]

@@ -212,3 +212,20 @@ def test_allocation_conserves_cash_and_replay_equals_incremental(raw):
     assert replay(s, events, as_of=midpoint) == replay(
         s, [e for e in events if e.on <= midpoint], as_of=midpoint
     )
+
+
+def test_a_product_can_carry_its_own_waterfall():
+    principal_first = tuple(
+        f"{w}.{c}"
+        for w in ("past_due", "due", "in_advance")
+        for c in ("principal", "interest", "fee", "penalty")
+    )
+    s = cash_loan(allocation=principal_first)
+    late = s.instalments[0].due_on + dt.timedelta(days=20)
+    state = replay(s, [Repayment(late, Money.of("100"), key="p")], as_of=late)
+    first = state.instalments[0]
+    assert first.paid["principal"] == 10_000 and first.paid["penalty"] == 0
+    with pytest.raises(ValueError, match="each of 12 pairs once"):
+        CATALOGUE["cash_loan"].model_validate(
+            {**CATALOGUE["cash_loan"].model_dump(), "allocation": ["due.principal"]}
+        )
