@@ -66,7 +66,10 @@ class OnlineGraph:
         self.apps: dict[int, list[dt.datetime]] = {}
         self.holders: dict[str, set[int] | int] = {}  # a set until capped, then a count
         self.key_type: dict[str, str] = {}
+        self.count: dict[str, int] = {}  # holders of each key, capped or not
+        self._shared_names = {t: f"shared_{t}" for t in self.config.strong + self.config.weak}
         self.linking: dict[int, list[str]] = {}  # each person's strong keys
+        self.bad_holders: dict[str, set[int]] = {}  # known-bad holders of each strong key
         self.person_keys: dict[int, dict[str, dt.datetime]] = {}
         self.bad: set[int] = set()
         self.rejected = 0
@@ -130,7 +133,10 @@ class OnlineGraph:
             keys[key] = seen
             if id_type in self._strong:
                 self.linking[person].append(key)
+                if person in self.bad:
+                    self.bad_holders.setdefault(key, set()).add(person)
             self.key_type[key] = id_type
+            self.count[key] = self.count.get(key, 0) + 1
             members = self.holders.get(key)
             if members is None:
                 self.holders[key] = {person}
@@ -169,6 +175,8 @@ class OnlineGraph:
         self.bad.add(person)
         if person in self.parent:
             self.bad_count[self.find(person)] += 1
+            for key in self.linking[person]:
+                self.bad_holders.setdefault(key, set()).add(person)
 
     # -- features -----------------------------------------------------------------------------
     def _neighbours(self, person: int) -> set[int]:
@@ -188,39 +196,50 @@ class OnlineGraph:
         size = self.size[root]
         first = self.first_seen.get(root)
         one = self._neighbours(person)
-        two = set(one)
-        for n in one:
-            two |= self._neighbours(n)
-        two.discard(person)
         bad = self.bad
+        bad_1hop = bad_2hop = 0
+        if bad and one:
+            # Known-bad within two hops through the small per-key sets of bad holders: the cost
+            # follows the neighbours' keys, never the neighbours' own neighbourhoods.
+            holders, bad_holders, linking = self.holders, self.bad_holders, self.linking
+            reached = one & bad
+            bad_1hop = len(reached)
+            for n in one:
+                for key in linking[n]:
+                    found = bad_holders.get(key)
+                    if found and holders[key].__class__ is set:
+                        reached |= found
+            reached.discard(person)
+            bad_2hop = len(reached)
         apps = self.apps[root]
         keys = self.person_keys[person]
         out: dict[str, Any] = {
             "person_id": person,
             "component_size": size,
             "component_age_days": (as_of - first).days if first is not None else 0,
-            "bad_1hop": len(one & bad) if bad and one else 0,
-            "bad_2hop": len(two & bad) if bad and two else 0,
+            "bad_1hop": bad_1hop,
+            "bad_2hop": bad_2hop,
             "component_bad_share": self.bad_count[root] / size,
             "component_apps_1d": len(apps)
             - bisect.bisect_right(apps, as_of - dt.timedelta(days=1)),
             "component_apps_7d": len(apps)
             - bisect.bisect_right(apps, as_of - dt.timedelta(days=7)),
         }
-        shared = dict.fromkeys(self.config.strong + self.config.weak, 0)
+        names = self._shared_names
+        shared = dict.fromkeys(names.values(), 0)
         devices, per_device = 0, 0
-        key_type, holders = self.key_type, self.holders
+        key_type, counts = self.key_type, self.count
         for key in keys:
             id_type = key_type[key]
-            members = holders[key]
-            count = len(members) if isinstance(members, set) else members
-            shared[id_type] = max(shared[id_type], count - 1)
+            others = counts[key] - 1
+            name = names[id_type]
+            shared[name] = max(shared[name], others)
             if id_type == "device":
                 devices += 1
-                per_device = max(per_device, count)
+                per_device = max(per_device, others + 1)
         out["devices_per_person"] = devices
         out["persons_per_device"] = per_device
-        out.update({f"shared_{t}": v for t, v in shared.items()})
+        out.update(shared)
         return out
 
     # -- seeding ------------------------------------------------------------------------------
@@ -266,6 +285,7 @@ class OnlineGraph:
             online.person_keys[person][key] = first_seen[col]
             id_type = key.split("|", 1)[0]
             online.key_type[key] = id_type
+            online.count[key] = holders[col]
             if id_type in online._strong:
                 online.linking[person].append(key)
             if capped[col]:
@@ -279,4 +299,7 @@ class OnlineGraph:
                     current = online.first_seen.get(root)
                     if current is None or first_seen[col] < current:
                         online.first_seen[root] = first_seen[col]
+        for person in online.bad:
+            for key in online.linking[person]:
+                online.bad_holders.setdefault(key, set()).add(person)
         return online
