@@ -141,7 +141,11 @@ def main() -> None:
     )
     windows = recent.group_by("person_id").agg(pl.col("applied_at"))
     t_seed, online = _timed(
-        lambda: OnlineGraph.seed(seed_graph, applications=dict(windows.iter_rows()))
+        lambda: OnlineGraph.seed(
+            seed_graph,
+            bad=np.isin(seed_graph.persons, bad_people),
+            applications=dict(windows.iter_rows()),
+        )
     )
     newcomers = book.person_identifiers.join(
         live.select("person_id").unique(), on="person_id"
