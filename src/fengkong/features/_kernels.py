@@ -1,0 +1,112 @@
+"""Compiled sliding-window kernels (Numba) for the batch engine.
+
+Every kernel walks *targets* in order of (entity key, time): within one key the window
+``[start, end)`` over that key's sorted events only moves forward, so each runs in
+O(events + targets). ``gstart[i]`` is the index of the first event of target ``i``'s key,
+``end[i]`` the first event the target may not see.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+__all__ = ["sliding_distinct", "sliding_extreme", "window_starts"]
+
+I64 = npt.NDArray[np.int64]
+
+
+@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+def window_starts(ev_ts: I64, gstart: I64, end: I64, lower: I64) -> I64:  # pragma: no cover
+    """First event index at or after ``lower[i]`` in ``[gstart[i], end[i])`` (``end[i]`` if none)."""
+    n = len(end)
+    out = np.empty(n, np.int64)
+    j = -1
+    group = -1
+    for i in range(n):
+        if gstart[i] != group:
+            group = gstart[i]
+            j = group
+        while j < end[i] and ev_ts[j] < lower[i]:
+            j += 1
+        out[i] = j if j < end[i] else end[i]
+    return out
+
+
+@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+def sliding_distinct(
+    codes: I64, n_codes: int, gstart: I64, start: I64, end: I64
+) -> npt.NDArray[np.int32]:  # pragma: no cover
+    """Distinct non-negative codes among events ``[start[i], end[i])`` (``-1`` is null, skipped)."""
+    n = len(end)
+    out = np.empty(n, np.int32)
+    counts = np.zeros(n_codes, np.int32)
+    lo = 0
+    hi = 0
+    distinct = 0
+    group = -1
+    for i in range(n):
+        if gstart[i] != group:
+            for j in range(lo, hi):
+                c = codes[j]
+                if c >= 0:
+                    counts[c] -= 1
+            group = gstart[i]
+            lo = group
+            hi = group
+            distinct = 0
+        while hi < end[i]:
+            c = codes[hi]
+            if c >= 0:
+                if counts[c] == 0:
+                    distinct += 1
+                counts[c] += 1
+            hi += 1
+        while lo < start[i]:
+            c = codes[lo]
+            if c >= 0:
+                counts[c] -= 1
+                if counts[c] == 0:
+                    distinct -= 1
+            lo += 1
+        out[i] = distinct
+    return out
+
+
+@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+def sliding_extreme(
+    values: I64, valid: npt.NDArray[np.bool_], gstart: I64, start: I64, end: I64, largest: bool
+) -> tuple[I64, npt.NDArray[np.bool_]]:  # pragma: no cover
+    """Min (or max) of valid values in ``[start[i], end[i])`` with a monotone deque."""
+    n = len(end)
+    out = np.zeros(n, np.int64)
+    has = np.zeros(n, np.bool_)
+    deque = np.empty(len(values) + 1, np.int64)
+    head = 0
+    tail = 0
+    hi = 0
+    group = -1
+    for i in range(n):
+        if gstart[i] != group:
+            group = gstart[i]
+            head = 0
+            tail = 0
+            hi = group
+        while hi < end[i]:
+            if valid[hi]:
+                v = values[hi]
+                while tail > head and (
+                    (largest and values[deque[tail - 1]] <= v)
+                    or (not largest and values[deque[tail - 1]] >= v)
+                ):
+                    tail -= 1
+                deque[tail] = hi
+                tail += 1
+            hi += 1
+        while tail > head and deque[head] < start[i]:
+            head += 1
+        if tail > head:
+            out[i] = values[deque[head]]
+            has[i] = True
+    return out, has

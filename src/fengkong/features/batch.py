@@ -1,0 +1,477 @@
+"""The batch engine: every variable of a spec, point-in-time correct, for every target event.
+
+For a target at time ``t`` the events it may see are those of the same entity key with
+
+* ``boundary: exclusive`` (the default): timestamp strictly before ``t``; events at the same
+  instant are invisible to each other;
+* ``boundary: inclusive``: timestamp before ``t``, or equal to ``t`` and earlier in event-id
+  order when the target is itself an event of that source (for another source: every event at
+  ``t``). The target never sees itself; that is the documented tie rule.
+
+A window ``7d`` covers ``[t - 7d, t)`` on top of that rule: an event exactly seven days old is
+in. Targets whose key is null get null for that entity's variables; events with a null key
+or a null timestamp are refused with an error naming the column (see :func:`prepare_events`).
+
+Work is done per event *stream* (source × entity × filter): one sort by (key, time, id), then
+compiled sliding-window kernels and prefix sums, O(events + targets) per window.
+
+Examples
+--------
+>>> import datetime as dt
+>>> import polars as pl
+>>> from fengkong.features import load_spec
+>>> spec = load_spec('''
+... schema_version: 1
+... sources:
+...   app: {timestamp: at, id: id, entities: {person: pid}, columns: {inst: int}}
+... groups:
+...   - {source: app, entities: [person], windows: [1d, all], aggregations: [count, {distinct: inst}]}
+... ''')
+>>> t = dt.datetime(2026, 1, 1)
+>>> apps = pl.DataFrame({"id": [1, 2, 3, 4], "pid": [7, 7, 7, 8], "inst": [1, 2, 1, 1],
+...                      "at": [t, t + dt.timedelta(hours=1), t + dt.timedelta(days=2), t]})
+>>> frame = build_variables(spec, {"app": apps}, target="app")
+>>> frame.columns
+['id', 'app_cnt_person_1d', 'app_dcnt_inst_person_1d', 'app_cnt_person_all', 'app_dcnt_inst_person_all']
+>>> frame.rows()
+[(1, 0, 0, 0, 0), (2, 1, 1, 1, 1), (3, 0, 0, 2, 2), (4, 0, 0, 0, 0)]
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import pyarrow.parquet as pq
+
+from fengkong.errors import InvalidArgumentError
+from fengkong.features._kernels import sliding_distinct, sliding_extreme, window_starts
+from fengkong.features.spec import DAY_US, Aggregate, Filter, Source, VariableSpec
+
+__all__ = ["build_variables", "filter_expr", "prepare_events", "write_variables"]
+
+Frame = pl.DataFrame | pl.LazyFrame
+Progress = Callable[[int], None]
+_SID_MIN = np.iinfo(np.int64).min
+_SID_MAX = np.iinfo(np.int64).max
+_COUNT_DTYPE = pl.Int32
+
+
+def filter_expr(flt: Filter, column: str) -> pl.Expr:
+    """A filter as a Polars boolean expression (never null; the same null rules as the row test)."""
+    col = pl.col(column)
+    op, value = flt.op, flt.value
+    if op == "is_null":
+        return col.is_null()
+    if op == "not_null":
+        return col.is_not_null()
+    if op in ("in", "not_in"):
+        hit = col.is_in(sorted(value, key=repr)).fill_null(False)
+        return (~hit | col.is_null()) if op == "not_in" else hit & col.is_not_null()
+    compare = {
+        "eq": col == value,
+        "ne": col != value,
+        "lt": col < value,
+        "le": col <= value,
+        "gt": col > value,
+        "ge": col >= value,
+    }[op]
+    return (compare | col.is_null()) if op == "ne" else compare.fill_null(False)
+
+
+def _timestamp_us(column: str, schema: pl.Schema) -> pl.Expr:
+    dtype = schema[column]
+    if dtype == pl.Date:
+        return pl.col(column).cast(pl.Datetime("us")).cast(pl.Int64)
+    if isinstance(dtype, pl.Datetime):
+        return pl.col(column).dt.cast_time_unit("us").cast(pl.Int64)
+    if dtype.is_integer():
+        return pl.col(column).cast(pl.Int64)
+    raise InvalidArgumentError(
+        column, expected="a Date, Datetime or integer (microseconds) timestamp column", got=str(dtype)
+    )
+
+
+def prepare_events(source: Source, frame: Frame, *, role: str = "events") -> pl.DataFrame:
+    """A source's rows with ``__ts`` (µs) and ``__id`` added, every declared column checked.
+
+    Raises :class:`~fengkong.errors.InvalidArgumentError` naming the first missing or null
+    column (``events.app.applied_at``) and what was expected.
+    """
+    lazy = frame.lazy()
+    schema = lazy.collect_schema()
+    needed = [source.timestamp, source.id, *source.entities.values()]
+    needed += [col for col, _ in source.columns.values()]
+    for column in dict.fromkeys(needed):
+        if column not in schema:
+            raise InvalidArgumentError(
+                f"{role}.{source.name}.{column}",
+                expected=f"a column named {column!r}",
+                got=f"columns {list(schema)}",
+            )
+    aliases = [pl.col(col).alias(alias) for alias, (col, _) in source.columns.items() if alias != col]
+    df = lazy.select(
+        *dict.fromkeys(needed),
+        *aliases,
+        _timestamp_us(source.timestamp, schema).alias("__ts"),
+        pl.col(source.id).cast(pl.Int64).alias("__id"),
+    ).collect()
+    for column, internal in ((source.timestamp, "__ts"), (source.id, "__id")):
+        nulls = df[internal].null_count()
+        if nulls:
+            raise InvalidArgumentError(
+                f"{role}.{source.name}.{column}",
+                expected="a value on every row",
+                got=f"{nulls} null rows",
+            )
+    return df
+
+
+@dataclass(slots=True)
+class _Layout:
+    """Events of one stream sorted by (key, ts, id) and the targets in matching order."""
+
+    ev: pl.DataFrame  # the stream's events, sorted
+    ev_ts: npt.NDArray[np.int64]
+    t: npt.NDArray[np.int64]  # target times, in target order
+    row: npt.NDArray[np.int64]  # target row in the caller's frame
+    gstart: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
+
+
+def _layout(
+    events: pl.DataFrame,
+    key: str,
+    targets: pl.DataFrame,
+    target_key: str,
+    *,
+    same_source: bool,
+    inclusive: bool,
+    self_targets: bool,
+) -> _Layout:
+    ev = events.filter(pl.col(key).is_not_null())
+    if self_targets:
+        ev = ev.with_row_index("__row").sort([key, "__ts", "__id"])
+        ev_ts = ev["__ts"].to_numpy()
+        n = len(ev)
+        idx = np.arange(n, dtype=np.int64)
+        new_group = ev.select((pl.col(key) != pl.col(key).shift()).fill_null(True)).to_series()
+        new_group_np = new_group.to_numpy()
+        gstart = np.maximum.accumulate(np.where(new_group_np, idx, 0))
+        if inclusive:
+            end = idx
+        else:
+            new_tie = new_group_np.copy()
+            new_tie[1:] |= ev_ts[1:] != ev_ts[:-1]
+            end = np.maximum.accumulate(np.where(new_tie, idx, 0))
+        return _Layout(ev, ev_ts, ev_ts, ev["__row"].to_numpy().astype(np.int64), gstart, end)
+    if inclusive:
+        sid = pl.col("__id") if same_source else pl.lit(_SID_MAX, pl.Int64)
+    else:
+        sid = pl.lit(_SID_MIN, pl.Int64)
+    tg = targets.with_row_index("__row").filter(pl.col(target_key).is_not_null()).select(
+        pl.col(target_key).cast(ev.schema[key]).alias(key),
+        "__ts",
+        sid.alias("__sid"),
+        pl.lit(0, pl.Int8).alias("__kind"),
+        pl.col("__row").cast(pl.Int64),
+    )
+    evk = ev.select(
+        key,
+        "__ts",
+        pl.col("__id").alias("__sid"),
+        pl.lit(1, pl.Int8).alias("__kind"),
+        pl.lit(-1, pl.Int64).alias("__row"),
+    )
+    order = ev.with_row_index("__evrow").sort([key, "__ts", "__id"])
+    merged = pl.concat([tg, evk]).sort([key, "__ts", "__sid", "__kind"]).with_columns(
+        (pl.col(key) != pl.col(key).shift()).fill_null(True).alias("__new"),
+        (pl.col("__kind").cast(pl.Int64).cum_sum() - pl.col("__kind").cast(pl.Int64)).alias("__before"),
+    )
+    merged = merged.with_columns(
+        pl.when("__new").then("__before").otherwise(None).forward_fill().alias("__gstart")
+    ).filter(pl.col("__kind") == 0)
+    ev_sorted = order.drop("__evrow")
+    return _Layout(
+        ev_sorted,
+        ev_sorted["__ts"].to_numpy(),
+        merged["__ts"].to_numpy(),
+        merged["__row"].to_numpy(),
+        merged["__gstart"].to_numpy(),
+        merged["__before"].to_numpy(),
+    )
+
+
+def _prefix(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    out = np.zeros(len(values) + 1, np.int64)
+    np.cumsum(values, out=out[1:])  # wraps on overflow; window differences stay exact
+    return out
+
+
+def _scatter(
+    n: int, rows: npt.NDArray[np.int64], values: Any, valid: npt.NDArray[np.bool_] | None, dtype: Any
+) -> pl.Series:
+    out = np.zeros(n, dtype=values.dtype)
+    mask = np.zeros(n, np.bool_)
+    out[rows] = values
+    mask[rows] = True if valid is None else valid
+    series = pl.Series(out).cast(dtype)
+    if mask.all():
+        return series
+    return pl.select(pl.when(pl.lit(pl.Series(mask))).then(pl.lit(series))).to_series()
+
+
+def _stream_columns(
+    spec: VariableSpec,
+    aggs: Sequence[Aggregate],
+    events: pl.DataFrame,
+    targets: pl.DataFrame,
+    target: str,
+    self_targets: bool,
+) -> dict[str, pl.Series]:
+    source = spec.sources[aggs[0].source]
+    entity, flt = aggs[0].entity, aggs[0].filter
+    key = source.entities[entity]
+    target_key = spec.sources[target].entities[entity]
+    if flt is not None:
+        events = events.filter(filter_expr(spec.filters[flt], spec.filters[flt].column))
+    lay = _layout(
+        events,
+        key,
+        targets,
+        target_key,
+        same_source=source.name == target,
+        inclusive=spec.boundary == "inclusive",
+        self_targets=self_targets and flt is None,
+    )
+    ev, n_targets = lay.ev, len(targets)
+    cache: dict[tuple[str, Any], Any] = {}
+
+    def column(alias: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        if ("col", alias) not in cache:
+            series = ev[alias]
+            cache[("col", alias)] = (
+                series.fill_null(0).cast(pl.Int64).to_numpy(),
+                series.is_not_null().to_numpy(),
+            )
+        return cache[("col", alias)]  # type: ignore[no-any-return]
+
+    def prefix(kind: str, alias: str) -> npt.NDArray[np.int64]:
+        if (kind, alias) not in cache:
+            if kind == "share":
+                f = spec.filters[alias]
+                vals = ev.select(filter_expr(f, f.column)).to_series().cast(pl.Int64).to_numpy()
+            else:
+                values, valid = column(alias)
+                vals = {"sum": values, "sq": values * values, "n": valid.astype(np.int64)}[kind]
+            cache[(kind, alias)] = _prefix(vals)
+        return cache[(kind, alias)]  # type: ignore[no-any-return]
+
+    out: dict[str, pl.Series] = {}
+    gstart, end, t, rows = lay.gstart, lay.end, lay.t, lay.row
+    for agg in aggs:
+        wkey = ("start", agg.window_us)
+        if wkey not in cache:
+            cache[wkey] = (
+                gstart.copy()
+                if agg.window_us is None
+                else window_starts(lay.ev_ts, gstart, end, t - agg.window_us)
+            )
+        start = cache[wkey]
+        count = end - start
+        kind, col = agg.aggregation, agg.column
+        if kind == "count":
+            out[agg.name] = _scatter(n_targets, rows, count, None, _COUNT_DTYPE)
+        elif kind == "distinct":
+            assert col is not None
+            if ("codes", col) not in cache:
+                codes = ev.select(pl.col(col).rank("dense").cast(pl.Int64) - 1).to_series()
+                cache[("codes", col)] = codes.fill_null(-1).to_numpy()
+            codes_np = cache[("codes", col)]
+            n_codes = int(codes_np.max()) + 1 if len(codes_np) else 0
+            values = sliding_distinct(codes_np, max(n_codes, 1), gstart, start, end)
+            out[agg.name] = _scatter(n_targets, rows, values, None, _COUNT_DTYPE)
+        elif kind == "sum":
+            assert col is not None
+            cs = prefix("sum", col)
+            out[agg.name] = _scatter(n_targets, rows, cs[end] - cs[start], None, pl.Int64)
+        elif kind in ("mean", "std"):
+            assert col is not None
+            cs, cn = prefix("sum", col), prefix("n", col)
+            n = (cn[end] - cn[start]).astype(np.float64)
+            s = (cs[end] - cs[start]).astype(np.float64)
+            has = n > 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if kind == "mean":
+                    values = s / n
+                else:
+                    cq = prefix("sq", col)
+                    q = (cq[end] - cq[start]).astype(np.float64)
+                    values = np.sqrt(np.maximum((q - s * s / n) / n, 0.0))
+            out[agg.name] = _scatter(n_targets, rows, np.where(has, values, 0.0), has, pl.Float64)
+        elif kind in ("min", "max"):
+            assert col is not None
+            vals, valid = column(col)
+            values, has = sliding_extreme(vals, valid, gstart, start, end, kind == "max")
+            out[agg.name] = _scatter(n_targets, rows, values, has, pl.Int64)
+        elif kind == "last":
+            assert col is not None
+            has = count > 0
+            idx = np.where(has, end - 1, 0)
+            picked = ev[col].gather(idx) if len(ev) else pl.Series(col, [], ev.schema[col])
+            full = pl.Series(col, [None] * n_targets, dtype=ev.schema[col])
+            full = full.scatter(rows[has], picked.filter(pl.Series(has))) if has.any() else full
+            out[agg.name] = full.alias(agg.name)
+            continue
+        elif kind in ("days_since_first", "days_since_last"):
+            has = count > 0
+            pos = np.where(has, start if kind == "days_since_first" else end - 1, 0)
+            ts = lay.ev_ts[pos] if len(lay.ev_ts) else np.zeros(len(pos), np.int64)
+            values = (t - ts) / DAY_US
+            out[agg.name] = _scatter(n_targets, rows, values, has, pl.Float64)
+        elif kind == "share":
+            assert col is not None
+            cf = prefix("share", col)
+            has = count > 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values = (cf[end] - cf[start]) / count
+            out[agg.name] = _scatter(n_targets, rows, np.where(has, values, 0.0), has, pl.Float64)
+        out[agg.name] = out[agg.name].alias(agg.name)
+    return out
+
+
+def _inputs(
+    spec: VariableSpec, events: Mapping[str, Frame], target: str, targets: Frame | None
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, bool]:
+    if target not in spec.sources:
+        raise InvalidArgumentError("target", expected=f"one of {sorted(spec.sources)}", got=target)
+    needed = {a.source for a in spec.aggregates}
+    prepared: dict[str, pl.DataFrame] = {}
+    for name in sorted(needed | {target} if targets is None else needed):
+        if name not in events:
+            raise InvalidArgumentError(
+                f"events.{name}", expected="a frame for every source the spec reads", got=sorted(events)
+            )
+        prepared[name] = prepare_events(spec.sources[name], events[name])
+    if targets is None:
+        return prepared, prepared[target], True
+    return prepared, prepare_events(spec.sources[target], targets, role="targets"), False
+
+
+def _streams(
+    spec: VariableSpec,
+    events: Mapping[str, Frame],
+    target: str,
+    targets: Frame | None,
+) -> tuple[pl.DataFrame, list[Callable[[], dict[str, pl.Series]]]]:
+    prepared, tg, self_targets = _inputs(spec, events, target, targets)
+    jobs = []
+    for (source, _entity, _flt), aggs in spec.streams().items():
+
+        def job(aggs: list[Aggregate] = aggs, source: str = source) -> dict[str, pl.Series]:
+            return _stream_columns(
+                spec, aggs, prepared[source], tg, target, self_targets and source == target
+            )
+
+        jobs.append(job)
+    return tg.select(pl.col(spec.sources[target].id)), jobs
+
+
+def build_variables(
+    spec: VariableSpec,
+    events: Mapping[str, Frame],
+    *,
+    target: str,
+    targets: Frame | None = None,
+    progress: Progress | None = None,
+) -> pl.DataFrame:
+    """Every variable of ``spec`` for each target, in memory.
+
+    Parameters
+    ----------
+    events : mapping of source name to frame
+        The rows of every source the spec aggregates.
+    target : str
+        The source whose rows are the targets (usually the applications).
+    targets : frame, optional
+        Other target rows of that source (default: every row of ``events[target]``).
+    progress : callable, optional
+        Called with 1 after each event stream is done.
+
+    Returns the target id column followed by every variable, one row per target, in order.
+    For files larger than memory use :func:`write_variables`.
+    """
+    ids, jobs = _streams(spec, events, target, targets)
+    columns: dict[str, pl.Series] = {}
+    for job in jobs:
+        columns.update(job())
+        if progress:
+            progress(1)
+    frame = ids.with_columns(columns[a.name] for a in spec.aggregates)
+    for var in spec.derived:
+        frame = frame.with_columns(var.expression.to_polars().alias(var.name))
+    return frame
+
+
+def write_variables(
+    spec: VariableSpec,
+    events: Mapping[str, Frame],
+    out: str | Path,
+    *,
+    target: str,
+    targets: Frame | None = None,
+    progress: Progress | None = None,
+    row_group: int = 500_000,
+) -> int:
+    """Every variable for each target, written to one Parquet file with bounded memory.
+
+    Each event stream's columns go to a temporary file as soon as they are computed; the
+    output is then assembled ``row_group`` rows at a time with the derived variables added.
+    Returns the number of rows written. ``progress`` is called once per stream and once per
+    row group.
+    """
+    ids, jobs = _streams(spec, events, target, targets)
+    out = Path(out)
+    with tempfile.TemporaryDirectory(prefix="fengkong-features-", dir=out.parent) as tmp:
+        parts: list[Path] = []
+        for i, job in enumerate(jobs):
+            part = Path(tmp) / f"stream-{i:04d}.parquet"
+            pq.write_table(pl.DataFrame(job()).to_arrow(), part, row_group_size=row_group)
+            parts.append(part)
+            if progress:
+                progress(1)
+        files = [pq.ParquetFile(p) for p in parts]
+        writer: pq.ParquetWriter | None = None
+        partial = out.with_suffix(out.suffix + ".partial")
+        try:
+            for lo in range(0, max(len(ids), 1), row_group):
+                length = min(row_group, len(ids) - lo)
+                chunk = ids.slice(lo, length)
+                group = lo // row_group
+                for f in files:
+                    part_table = (
+                        f.read_row_group(group)
+                        if group < f.num_row_groups
+                        else f.schema_arrow.empty_table()
+                    )
+                    chunk = chunk.hstack(pl.from_arrow(part_table))  # type: ignore[arg-type]
+                chunk = chunk.select(ids.columns[0], *(a.name for a in spec.aggregates))
+                for var in spec.derived:
+                    chunk = chunk.with_columns(var.expression.to_polars().alias(var.name))
+                table = chunk.to_arrow()
+                if writer is None:
+                    writer = pq.ParquetWriter(partial, table.schema)
+                writer.write_table(table)
+                if progress:
+                    progress(1)
+        finally:
+            if writer is not None:
+                writer.close()
+        partial.replace(out)
+    return len(ids)
