@@ -155,9 +155,12 @@ def _layout(
     inclusive: bool,
     self_targets: bool,
 ) -> _Layout:
-    ev = events.filter(pl.col(key).is_not_null())
     if self_targets:
-        ev = ev.with_row_index("__row").sort([key, "__ts", "__id"])
+        ev = (
+            events.with_row_index("__row")
+            .filter(pl.col(key).is_not_null())
+            .sort([key, "__ts", "__id"])
+        )
         ev_ts = ev["__ts"].to_numpy()
         n = len(ev)
         idx = np.arange(n, dtype=np.int64)
@@ -171,6 +174,7 @@ def _layout(
             new_tie[1:] |= ev_ts[1:] != ev_ts[:-1]
             end = np.maximum.accumulate(np.where(new_tie, idx, 0))
         return _Layout(ev, ev_ts, ev_ts, ev["__row"].to_numpy().astype(np.int64), gstart, end)
+    ev = events.filter(pl.col(key).is_not_null())
     if inclusive:
         sid = pl.col("__id") if same_source else pl.lit(_SID_MAX, pl.Int64)
     else:
@@ -238,7 +242,7 @@ def _stream_columns(
     source = spec.sources[aggs[0].source]
     entity, flt = aggs[0].entity, aggs[0].filter
     key = source.entities[entity]
-    target_key = spec.sources[target].entities[entity]
+    target_key = spec.target_entities(target)[entity]
     if flt is not None:
         events = events.filter(filter_expr(spec.filters[flt], spec.filters[flt].column))
     lay = _layout(

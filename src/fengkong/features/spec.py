@@ -46,7 +46,7 @@ from typing import Any, Literal
 
 import yaml
 
-from fengkong.errors import ConfigError, Problem
+from fengkong.errors import ConfigError, InvalidArgumentError, Problem
 from fengkong.features.expression import Expression, parse_expression
 
 __all__ = [
@@ -229,7 +229,15 @@ class VariableSpec:
     def target_entities(self, target: str) -> dict[str, str]:
         """entity -> column in the target source, for every entity the spec aggregates by."""
         src = self.sources[target]
-        return {e: src.entities[e] for e in dict.fromkeys(a.entity for a in self.aggregates)}
+        wanted = dict.fromkeys(a.entity for a in self.aggregates)
+        missing = [e for e in wanted if e not in src.entities]
+        if missing:
+            raise InvalidArgumentError(
+                f"sources.{target}.entities",
+                expected=f"a key column for every entity the variables use ({', '.join(wanted)})",
+                got=f"none for {', '.join(missing)}",
+            )
+        return {e: src.entities[e] for e in wanted}
 
 
 # ---------------------------------------------------------------------------------------------

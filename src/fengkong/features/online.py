@@ -1,0 +1,527 @@
+"""The online engine: ``observe(event)`` updates per-entity state, ``compute(application)``
+returns every variable of the spec, equal to what the batch engine computes for it.
+
+State is kept per event stream (source × entity × filter) and entity key: the events of the
+last ``horizon`` (the longest finite window plus the allowed lateness), sorted by (time, id),
+with running prefix sums, and a summary of everything older (counts, sums, extremes, the
+first time, distinct values) so that ``all`` windows stay exact after eviction.
+
+Out-of-order events are accepted up to ``lateness`` behind the newest event seen (the
+*watermark*) and placed in time order; older ones are refused with
+:class:`LateEventError`. A value for an application is final once every event before it has
+arrived: in real time, compute before observing the application; when replaying with
+late arrivals, compute once the watermark has passed its time plus the lateness.
+
+State lives in a :class:`StateStore`: :class:`InProcessStore` (one worker, the default; it can
+be saved to and loaded from a JSON-lines file) or the Redis store in
+:mod:`fengkong.services.feature_store` shared by every worker of a service.
+
+Examples
+--------
+>>> import datetime as dt
+>>> from fengkong.features import load_spec
+>>> spec = load_spec('''
+... schema_version: 1
+... sources:
+...   app: {timestamp: at, id: id, entities: {person: pid}, columns: {inst: int}}
+... groups:
+...   - {source: app, entities: [person], windows: [1d, all], aggregations: [count, {distinct: inst}]}
+... ''')
+>>> engine = OnlineEngine(spec, target="app")
+>>> t = dt.datetime(2026, 1, 1)
+>>> engine.observe("app", {"id": 1, "pid": 7, "inst": 1, "at": t})
+>>> engine.compute({"id": 2, "pid": 7, "inst": 2, "at": t + dt.timedelta(hours=1)})
+{'app_cnt_person_1d': 1, 'app_dcnt_inst_person_1d': 1, 'app_cnt_person_all': 1, 'app_dcnt_inst_person_all': 1}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from fengkong.errors import InvalidArgumentError
+from fengkong.features.spec import DAY_US, Aggregate, VariableSpec
+
+__all__ = [
+    "InProcessStore",
+    "KeyState",
+    "LateEventError",
+    "OnlineEngine",
+    "StateStore",
+    "Stream",
+    "to_us",
+]
+
+_EPOCH = dt.datetime(1970, 1, 1)
+StreamId = tuple[str, str, str | None]
+
+
+class LateEventError(InvalidArgumentError):
+    """An event arrived further behind the watermark than the spec's ``lateness`` allows."""
+
+
+def to_us(value: Any, field: str) -> int:
+    """A timestamp (datetime, date or integer microseconds) as microseconds since 1970.
+
+    >>> to_us(dt.datetime(1970, 1, 1, 0, 0, 1), "at"), to_us(dt.date(1970, 1, 2), "at")
+    (1000000, 86400000000)
+    """
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        delta = value - _EPOCH
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    if isinstance(value, dt.date):
+        return (value - _EPOCH.date()).days * DAY_US
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise InvalidArgumentError(field, expected="a datetime, date or integer microseconds", got=value)
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """What one stream keeps: its value columns and which prefix sums."""
+
+    id: StreamId
+    source: str
+    key_column: str
+    columns: tuple[str, ...]  # aliases kept per event, in encoding order
+    column_names: tuple[str, ...]  # the same, as columns of the source's rows
+    sums: tuple[str, ...]  # aliases with sum / count-of-values / square prefixes
+    shares: tuple[str, ...]  # filter names with a matching-count prefix
+    distinct_all: tuple[str, ...]  # aliases whose evicted values must be remembered
+    aggregates: tuple[Aggregate, ...]
+    passes: Callable[[Mapping[str, Any]], bool]  # the stream's own filter
+    share_tests: tuple[Callable[[Any], bool], ...]
+
+
+@dataclass(slots=True)
+class KeyState:
+    """The retained events of one entity key in one stream, and a summary of evicted ones."""
+
+    ts: list[int] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)
+    values: dict[str, list[Any]] = field(default_factory=dict)
+    prefix: dict[str, list[int]] = field(default_factory=dict)  # "sum:x", "n:x", "sq:x", "share:f"
+    evicted: int = 0
+    first_ts: int | None = None
+    last_evicted_ts: int | None = None
+    last_evicted: dict[str, Any] = field(default_factory=dict)
+    extremes: dict[str, list[Any]] = field(default_factory=dict)  # alias -> [min, max] evicted
+    evicted_values: dict[str, set[Any]] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, stream: Stream) -> KeyState:
+        state = cls(values={c: [] for c in stream.columns})
+        for alias in stream.sums:
+            for kind in ("sum", "n", "sq"):
+                state.prefix[f"{kind}:{alias}"] = [0]
+        for name in stream.shares:
+            state.prefix[f"share:{name}"] = [0]
+        return state
+
+    def insert(self, stream: Stream, ts: int, eid: int, row: Mapping[str, Any]) -> bool:
+        """Place one event in time order; ``False`` when (ts, id) is already held."""
+        pos = bisect_right(self.ts, ts)
+        while pos > 0 and self.ts[pos - 1] == ts and self.ids[pos - 1] >= eid:
+            if self.ids[pos - 1] == eid:
+                return False
+            pos -= 1
+        self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
+        self.ts.insert(pos, ts)
+        self.ids.insert(pos, eid)
+        for alias in stream.columns:
+            self.values[alias].insert(pos, row.get(alias))
+        increments: dict[str, int] = {}
+        for alias in stream.sums:
+            v = row.get(alias)
+            increments[f"sum:{alias}"] = 0 if v is None else int(v)
+            increments[f"n:{alias}"] = 0 if v is None else 1
+            increments[f"sq:{alias}"] = 0 if v is None else int(v) * int(v)
+        for name, test in zip(stream.shares, stream.share_tests, strict=True):
+            increments[f"share:{name}"] = int(test(row))
+        for name, inc in increments.items():
+            cum = self.prefix[name]
+            if pos == len(cum) - 1:
+                cum.append(cum[-1] + inc)
+            else:  # out of order: shift the later prefixes
+                cum.insert(pos + 1, cum[pos] + inc)
+                for i in range(pos + 2, len(cum)):
+                    cum[i] += inc
+        return True
+
+    def evict_before(self, stream: Stream, cutoff: int) -> None:
+        """Fold events older than ``cutoff`` into the summary."""
+        k = bisect_left(self.ts, cutoff)
+        if k == 0:
+            return
+        self.last_evicted_ts = self.ts[k - 1]
+        for alias in stream.columns:
+            old = self.values[alias][:k]
+            present = [v for v in old if v is not None]
+            self.last_evicted[alias] = old[-1]
+            if alias in stream.sums and present:
+                lo, hi = min(present), max(present)
+                prev = self.extremes.get(alias)
+                self.extremes[alias] = [lo, hi] if prev is None else [min(prev[0], lo), max(prev[1], hi)]
+            if alias in stream.distinct_all:
+                self.evicted_values.setdefault(alias, set()).update(present)
+            del self.values[alias][:k]
+        for cum in self.prefix.values():
+            del cum[:k]
+        del self.ts[:k]
+        del self.ids[:k]
+        self.evicted += k
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict (sets become sorted lists)."""
+        return {
+            "ts": self.ts,
+            "ids": self.ids,
+            "values": self.values,
+            "prefix": self.prefix,
+            "evicted": self.evicted,
+            "first_ts": self.first_ts,
+            "last_evicted_ts": self.last_evicted_ts,
+            "last_evicted": self.last_evicted,
+            "extremes": self.extremes,
+            "evicted_values": {k: sorted(v, key=repr) for k, v in self.evicted_values.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> KeyState:
+        """The inverse of :meth:`to_json`."""
+        return cls(
+            ts=list(data["ts"]),
+            ids=list(data["ids"]),
+            values={k: list(v) for k, v in data["values"].items()},
+            prefix={k: list(v) for k, v in data["prefix"].items()},
+            evicted=int(data["evicted"]),
+            first_ts=data["first_ts"],
+            last_evicted_ts=data["last_evicted_ts"],
+            last_evicted=dict(data["last_evicted"]),
+            extremes={k: list(v) for k, v in data["extremes"].items()},
+            evicted_values={k: set(v) for k, v in data["evicted_values"].items()},
+        )
+
+
+class StateStore(Protocol):
+    """Where the online engine keeps its per-key state."""
+
+    def get_many(self, keys: list[tuple[int, Any]]) -> list[KeyState | None]:
+        """States for (stream index, entity key) pairs, ``None`` for unknown keys: one round trip."""
+
+    def update(
+        self, stream_index: int, key: Any, change: Callable[[KeyState | None], KeyState]
+    ) -> None:
+        """Apply ``change`` to a key's state atomically."""
+
+    def get_watermark(self) -> int | None:
+        """The newest event time seen by any worker."""
+
+    def advance_watermark(self, ts: int) -> int:
+        """Raise the watermark to ``ts`` if it is newer; returns the watermark."""
+
+
+class InProcessStore:
+    """State in this process's memory, for one worker; ``save``/``load`` keep it over restarts."""
+
+    def __init__(self) -> None:
+        self.states: dict[tuple[int, Any], KeyState] = {}
+        self.watermark: int | None = None
+
+    def get_many(self, keys: list[tuple[int, Any]]) -> list[KeyState | None]:
+        get = self.states.get
+        return [get(k) for k in keys]
+
+    def update(
+        self, stream_index: int, key: Any, change: Callable[[KeyState | None], KeyState]
+    ) -> None:
+        self.states[(stream_index, key)] = change(self.states.get((stream_index, key)))
+
+    def get_watermark(self) -> int | None:
+        return self.watermark
+
+    def advance_watermark(self, ts: int) -> int:
+        if self.watermark is None or ts > self.watermark:
+            self.watermark = ts
+        return self.watermark
+
+    def items(self) -> Iterator[tuple[tuple[int, Any], KeyState]]:
+        """Every (stream index, key) and its state."""
+        return iter(self.states.items())
+
+    def save(self, path: str | Path) -> None:
+        """Write the state as JSON lines (a header, then one line per key), atomically."""
+        path = Path(path)
+        partial = path.with_suffix(path.suffix + ".partial")
+        with partial.open("w", encoding="utf-8") as fh:
+            fh.write(json.dumps({"format": "fengkong-online-state", "version": 1,
+                                 "watermark": self.watermark}) + "\n")
+            for (index, key), state in self.states.items():
+                fh.write(json.dumps([index, key, state.to_json()]) + "\n")
+        partial.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> InProcessStore:
+        """A store saved with :meth:`save`."""
+        store = cls()
+        with Path(path).open(encoding="utf-8") as fh:
+            header = json.loads(fh.readline())
+            if header.get("format") != "fengkong-online-state":
+                raise InvalidArgumentError(
+                    "path", expected="a file written by InProcessStore.save", got=str(path)
+                )
+            store.watermark = header["watermark"]
+            for line in fh:
+                index, key, data = json.loads(line)
+                store.states[(index, key)] = KeyState.from_json(data)
+        return store
+
+
+def _streams(spec: VariableSpec) -> list[Stream]:
+    out = []
+    for (source, entity, flt), aggs in spec.streams().items():
+        src = spec.sources[source]
+        columns = {a.column for a in aggs if a.column and a.aggregation != "share"}
+        sums = {a.column for a in aggs if a.aggregation in ("sum", "mean", "std") and a.column}
+        extremes = {a.column for a in aggs if a.aggregation in ("min", "max") and a.column}
+        shares = tuple(sorted({a.column for a in aggs if a.aggregation == "share" and a.column}))
+        distinct_all = {
+            a.column for a in aggs if a.aggregation == "distinct" and a.window_us is None and a.column
+        }
+        kept = tuple(sorted(columns | sums | extremes))
+        own = spec.filters[flt] if flt else None
+        out.append(
+            Stream(
+                id=(source, entity, flt),
+                source=source,
+                key_column=src.entities[entity],
+                columns=kept,
+                column_names=tuple(src.columns[c][0] for c in kept),
+                sums=tuple(sorted(sums | extremes)),
+                shares=shares,
+                distinct_all=tuple(sorted(distinct_all)),
+                aggregates=tuple(aggs),
+                passes=(lambda row, f=own: f.test(row.get(f.column))) if own else (lambda row: True),
+                share_tests=tuple(
+                    (lambda row, f=spec.filters[s]: f.test(row.get(f.column))) for s in shares
+                ),
+            )
+        )
+    return out
+
+
+def _aggregate(agg: Aggregate, st: KeyState | None, t: int, end: int, start: int) -> Any:
+    """One aggregate over retained events ``[start, end)`` (plus the summary for ``all``)."""
+    kind, col = agg.aggregation, agg.column
+    whole = agg.window_us is None
+    if st is None:
+        return 0 if kind in ("count", "distinct", "sum") else None
+    count = end - start + (st.evicted if whole else 0)
+    if kind == "count":
+        return count
+    if kind == "sum":
+        cs = st.prefix[f"sum:{col}"]
+        return cs[end] - (0 if whole else cs[start])
+    if kind in ("mean", "std"):
+        cs, cn = st.prefix[f"sum:{col}"], st.prefix[f"n:{col}"]
+        n = cn[end] - (0 if whole else cn[start])
+        if n == 0:
+            return None
+        s = cs[end] - (0 if whole else cs[start])
+        if kind == "mean":
+            return s / n
+        cq = st.prefix[f"sq:{col}"]
+        q = float(cq[end] - (0 if whole else cq[start]))
+        fs, fn = float(s), float(n)
+        return math.sqrt(max((q - fs * fs / fn) / fn, 0.0))
+    if kind == "share":
+        if count == 0:
+            return None
+        cf = st.prefix[f"share:{col}"]
+        return (cf[end] - (0 if whole else cf[start])) / count
+    if kind == "days_since_first":
+        if count == 0:
+            return None
+        first = st.first_ts if whole and st.evicted else st.ts[start]
+        assert first is not None
+        return (t - first) / DAY_US
+    if kind == "days_since_last":
+        if count == 0:
+            return None
+        latest = st.ts[end - 1] if end > start else st.last_evicted_ts
+        assert latest is not None
+        return (t - latest) / DAY_US
+    assert col is not None
+    values = st.values[col][start:end]
+    if kind == "last":
+        if end > start:
+            return values[-1]
+        return st.last_evicted.get(col) if whole and st.evicted else None
+    present = [v for v in values if v is not None]
+    if kind == "distinct":
+        if whole and col in st.evicted_values:
+            return len(set(present) | st.evicted_values[col])
+        return len(set(present))
+    # min / max
+    if whole and col in st.extremes:
+        present.append(st.extremes[col][0 if kind == "min" else 1])
+    if not present:
+        return None
+    return min(present) if kind == "min" else max(present)
+
+
+class OnlineEngine:
+    """Variables of a spec for one application at a time, from incrementally kept state.
+
+    Parameters
+    ----------
+    spec : VariableSpec
+    target : str
+        The source whose events are the applications scored by :meth:`compute`.
+    store : StateStore, optional
+        Where state lives; an :class:`InProcessStore` by default.
+    """
+
+    def __init__(self, spec: VariableSpec, *, target: str, store: StateStore | None = None) -> None:
+        if target not in spec.sources:
+            raise InvalidArgumentError("target", expected=f"one of {sorted(spec.sources)}", got=target)
+        self.spec = spec
+        self.target = target
+        self.store: StateStore = store if store is not None else InProcessStore()
+        self.streams = _streams(spec)
+        self._by_source: dict[str, list[tuple[int, Stream]]] = {}
+        for i, s in enumerate(self.streams):
+            self._by_source.setdefault(s.source, []).append((i, s))
+        self._cutoff = spec.horizon_us() + spec.lateness_us
+        entities = spec.target_entities(target)
+        self._target_keys = [entities[s.id[1]] for s in self.streams]
+        self._inclusive = spec.boundary == "inclusive"
+        self._derived = [(d.name, d.expression.evaluate) for d in spec.derived]
+
+    # -- events -------------------------------------------------------------------------------
+
+    def _row(self, source: str, event: Mapping[str, Any]) -> tuple[int, int, dict[str, Any]]:
+        src = self.spec.sources.get(source)
+        if src is None:
+            raise InvalidArgumentError("source", expected=f"one of {sorted(self.spec.sources)}", got=source)
+        for column in (src.timestamp, src.id):
+            if event.get(column) is None:
+                raise InvalidArgumentError(f"{source}.{column}", expected="a value", got=None)
+        ts = to_us(event[src.timestamp], f"{source}.{src.timestamp}")
+        eid = event[src.id]
+        if not isinstance(eid, int) or isinstance(eid, bool):
+            raise InvalidArgumentError(f"{source}.{src.id}", expected="an integer id", got=eid)
+        row: dict[str, Any] = {}
+        for alias, (column, kind) in src.columns.items():
+            value = event.get(column)
+            if value is not None:
+                ok = {"int": isinstance(value, int) and not isinstance(value, bool),
+                      "str": isinstance(value, str), "bool": isinstance(value, bool)}[kind]
+                if not ok:
+                    raise InvalidArgumentError(f"{source}.{column}", expected=f"a {kind} or null", got=value)
+            row[alias] = value
+        return ts, eid, row
+
+    def observe(self, source: str, event: Mapping[str, Any]) -> None:
+        """Add one event of ``source``. Refuses a bad or too-late event before changing anything.
+
+        Raises
+        ------
+        InvalidArgumentError
+            A missing timestamp or id, or a value of the wrong type (the field is named).
+        LateEventError
+            The event is more than ``lateness`` older than the newest event seen.
+        """
+        ts, eid, row = self._row(source, event)
+        watermark = self.store.get_watermark()
+        if watermark is not None and ts < watermark - self.spec.lateness_us:
+            raise LateEventError(
+                f"{source}.{self.spec.sources[source].timestamp}",
+                expected=f"no more than the spec's lateness ({self.spec.lateness_us // 1_000_000} s)"
+                " behind the newest event",
+                got=event[self.spec.sources[source].timestamp],
+            )
+        watermark = self.store.advance_watermark(ts)
+        cutoff = watermark - self._cutoff
+        for index, stream in self._by_source.get(source, []):
+            key = event.get(stream.key_column)
+            if key is None or not stream.passes(row):
+                continue
+
+            def change(state: KeyState | None, stream: Stream = stream) -> KeyState:
+                state = state if state is not None else KeyState.empty(stream)
+                state.insert(stream, ts, eid, row)
+                if state.ts[0] < cutoff:
+                    state.evict_before(stream, cutoff)
+                return state
+
+            self.store.update(index, key, change)
+
+    def observe_many(self, source: str, events: Iterable[Mapping[str, Any]]) -> int:
+        """Observe events in order; returns how many were added."""
+        n = 0
+        for event in events:
+            self.observe(source, event)
+            n += 1
+        return n
+
+    # -- variables ----------------------------------------------------------------------------
+
+    def compute(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Every variable for one application (an event of the target source), point in time.
+
+        The application itself is never counted; the boundary rule is the spec's (see
+        :mod:`fengkong.features.batch`). Keys missing from the application give null for
+        that entity's variables; unknown keys give zero counts and null statistics.
+        """
+        src = self.spec.sources[self.target]
+        if event.get(src.timestamp) is None:
+            raise InvalidArgumentError(f"{self.target}.{src.timestamp}", expected="a value", got=None)
+        t = to_us(event[src.timestamp], f"{self.target}.{src.timestamp}")
+        own_id = event.get(src.id)
+        wanted = [
+            (i, event.get(col)) for i, col in enumerate(self._target_keys) if col is not None
+        ]
+        lookups = [(i, key) for i, key in wanted if key is not None]
+        states = dict(zip(lookups, self.store.get_many(lookups), strict=True))
+        out: dict[str, Any] = {}
+        for (i, key) in wanted:
+            stream = self.streams[i]
+            if key is None:
+                for agg in stream.aggregates:
+                    out[agg.name] = None
+                continue
+            st = states[(i, key)]
+            end = 0
+            if st is not None:
+                if self._inclusive:
+                    end = bisect_right(st.ts, t)
+                    if stream.source == self.target and own_id is not None:
+                        while end > 0 and st.ts[end - 1] == t and st.ids[end - 1] >= own_id:
+                            end -= 1
+                else:
+                    end = bisect_left(st.ts, t)
+            starts: dict[int | None, int] = {}
+            for agg in stream.aggregates:
+                w = agg.window_us
+                if w is None:
+                    start = 0
+                elif w in starts:
+                    start = starts[w]
+                else:
+                    start = starts[w] = bisect_left(st.ts, t - w, 0, end) if st is not None else 0
+                out[agg.name] = _aggregate(agg, st, t, end, start)
+        result = {a.name: out.get(a.name) for a in self.spec.aggregates}
+        for name, evaluate in self._derived:
+            result[name] = evaluate(result)
+        return result
