@@ -32,7 +32,12 @@ def measure(fn: Callable[[], Any]) -> dict[str, Any]:
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(fn, child))
     proc.start()
-    result = parent.recv()
+    child.close()  # so that a child that dies makes recv fail instead of waiting for ever
+    try:
+        result = parent.recv()
+    except EOFError:
+        proc.join()
+        raise RuntimeError(f"the measured function failed (exit code {proc.exitcode})") from None
     proc.join()
     return result
 

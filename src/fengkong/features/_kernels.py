@@ -110,3 +110,47 @@ def sliding_extreme(
             out[i] = values[deque[head]]
             has[i] = True
     return out, has
+
+
+@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+def counting_order(codes: I64, lo: int, span: int) -> I64:  # pragma: no cover
+    """Stable order of rows by integer ``codes`` in ``[lo, lo + span)``: a counting sort."""
+    counts = np.zeros(span + 1, np.int64)
+    for c in codes:
+        counts[c - lo + 1] += 1
+    for k in range(1, span + 1):
+        counts[k] += counts[k - 1]
+    out = np.empty(len(codes), np.int64)
+    for i in range(len(codes)):
+        k = codes[i] - lo
+        out[counts[k]] = i
+        counts[k] += 1
+    return out
+
+
+@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+def group_bounds(
+    codes: I64, ts: I64, perm: I64, inclusive: bool
+) -> tuple[I64, I64, I64]:  # pragma: no cover
+    """Sorted times, and per sorted row its key's first row and the first row it may not see.
+
+    Rows are events that are also the targets: with an exclusive boundary a row sees the rows
+    before its first tie in time; with an inclusive one, every row before it.
+    """
+    n = len(perm)
+    ts_sorted = np.empty(n, np.int64)
+    gstart = np.empty(n, np.int64)
+    end = np.empty(n, np.int64)
+    group = 0
+    tie = 0
+    for i in range(n):
+        p = perm[i]
+        ts_sorted[i] = ts[p]
+        if i == 0 or codes[p] != codes[perm[i - 1]]:
+            group = i
+            tie = i
+        elif ts_sorted[i] != ts_sorted[i - 1]:
+            tie = i
+        gstart[i] = group
+        end[i] = i if inclusive else tie
+    return ts_sorted, gstart, end

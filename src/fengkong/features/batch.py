@@ -51,7 +51,13 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from fengkong.errors import InvalidArgumentError
-from fengkong.features._kernels import sliding_distinct, sliding_extreme, window_starts
+from fengkong.features._kernels import (
+    counting_order,
+    group_bounds,
+    sliding_distinct,
+    sliding_extreme,
+    window_starts,
+)
 from fengkong.features.spec import DAY_US, Aggregate, Filter, Source, VariableSpec
 
 __all__ = ["build_variables", "filter_expr", "prepare_events", "write_variables"]
@@ -137,12 +143,48 @@ def prepare_events(source: Source, frame: Frame, *, role: str = "events") -> pl.
 class _Layout:
     """Events of one stream sorted by (key, ts, id) and the targets in matching order."""
 
-    ev: pl.DataFrame  # the stream's events, sorted
+    ev: pl.DataFrame  # the stream's events (key not null), in input order
+    perm: npt.NDArray[np.int64]  # ev rows in (key, ts, id) order
     ev_ts: npt.NDArray[np.int64]
     t: npt.NDArray[np.int64]  # target times, in target order
     row: npt.NDArray[np.int64]  # target row in the caller's frame
     gstart: npt.NDArray[np.int64]
     end: npt.NDArray[np.int64]
+
+
+def _key_codes(series: pl.Series) -> npt.NDArray[np.int64]:
+    """Integer keys as they are; other keys as 64-bit hashes (collisions checked by the caller)."""
+    if series.dtype.is_integer():
+        return series.cast(pl.Int64).to_numpy()
+    return series.hash(seed=0x5EED).to_numpy().view(np.int64)
+
+
+def _sort_order(ev: pl.DataFrame, key: str, codes_np: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Row order by (key, ts, id): a stable sort by key when rows already come in (ts, id) order."""
+    ts, ids = ev["__ts"].to_numpy(), ev["__id"].to_numpy()
+    step = np.diff(ts)
+    ordered = bool((step >= 0).all()) and bool((np.diff(ids)[step == 0] > 0).all())
+    codes = pl.Series("k", codes_np)
+    if ordered and ev.schema[key].is_integer() and len(codes_np):
+        lo, hi = int(codes_np.min()), int(codes_np.max())
+        if hi - lo < 4 * len(codes_np) + 1024:
+            return counting_order(codes_np, lo, hi - lo + 1)  # type: ignore[no-any-return]
+    if ordered:
+        frame = codes.to_frame()
+        perm = frame.select(pl.arg_sort_by("k", maintain_order=True)).to_series().to_numpy()
+    else:
+        frame = pl.DataFrame({"k": codes, "t": ts, "i": ids})
+        perm = frame.select(pl.arg_sort_by(["k", "t", "i"])).to_series().to_numpy()
+    if not ev.schema[key].is_integer():
+        k = codes.to_numpy()[perm]
+        same = k[1:] == k[:-1]
+        if same.any():
+            values = ev[key].gather(perm)
+            clash = pl.Series(same) & (values.slice(1) != values.slice(0, len(values) - 1))
+            if clash.any():  # two keys share a hash: sort by the keys themselves
+                exact = ev.select(pl.arg_sort_by([key, "__ts", "__id"]))
+                return exact.to_series().to_numpy().astype(np.int64)
+    return perm.astype(np.int64)
 
 
 def _layout(
@@ -156,24 +198,16 @@ def _layout(
     self_targets: bool,
 ) -> _Layout:
     if self_targets:
-        ev = (
-            events.with_row_index("__row")
-            .filter(pl.col(key).is_not_null())
-            .sort([key, "__ts", "__id"])
-        )
-        ev_ts = ev["__ts"].to_numpy()
-        n = len(ev)
-        idx = np.arange(n, dtype=np.int64)
-        new_group = ev.select((pl.col(key) != pl.col(key).shift()).fill_null(True)).to_series()
-        new_group_np = new_group.to_numpy()
-        gstart = np.maximum.accumulate(np.where(new_group_np, idx, 0))
-        if inclusive:
-            end = idx
-        else:
-            new_tie = new_group_np.copy()
-            new_tie[1:] |= ev_ts[1:] != ev_ts[:-1]
-            end = np.maximum.accumulate(np.where(new_tie, idx, 0))
-        return _Layout(ev, ev_ts, ev_ts, ev["__row"].to_numpy().astype(np.int64), gstart, end)
+        ev = events
+        rows_of_ev: npt.NDArray[np.int64] | None = None
+        if ev[key].null_count():
+            rows_of_ev = np.flatnonzero(ev[key].is_not_null().to_numpy()).astype(np.int64)
+            ev = ev.filter(pl.col(key).is_not_null())
+        codes = _key_codes(ev[key])
+        perm = _sort_order(ev, key, codes)
+        ev_ts, gstart, end = group_bounds(codes, ev["__ts"].to_numpy(), perm, inclusive)
+        rows = perm if rows_of_ev is None else rows_of_ev[perm]
+        return _Layout(ev, perm, ev_ts, ev_ts, rows, gstart, end)
     ev = events.filter(pl.col(key).is_not_null())
     if inclusive:
         sid = pl.col("__id") if same_source else pl.lit(_SID_MAX, pl.Int64)
@@ -193,7 +227,7 @@ def _layout(
         pl.lit(1, pl.Int8).alias("__kind"),
         pl.lit(-1, pl.Int64).alias("__row"),
     )
-    order = ev.with_row_index("__evrow").sort([key, "__ts", "__id"])
+    perm = ev.select(pl.arg_sort_by([key, "__ts", "__id"])).to_series().to_numpy()
     merged = pl.concat([tg, evk]).sort([key, "__ts", "__sid", "__kind"]).with_columns(
         (pl.col(key) != pl.col(key).shift()).fill_null(True).alias("__new"),
         (pl.col("__kind").cast(pl.Int64).cum_sum() - pl.col("__kind").cast(pl.Int64)).alias("__before"),
@@ -201,15 +235,26 @@ def _layout(
     merged = merged.with_columns(
         pl.when("__new").then("__before").otherwise(None).forward_fill().alias("__gstart")
     ).filter(pl.col("__kind") == 0)
-    ev_sorted = order.drop("__evrow")
     return _Layout(
-        ev_sorted,
-        ev_sorted["__ts"].to_numpy(),
+        ev,
+        perm,
+        ev["__ts"].to_numpy()[perm],
         merged["__ts"].to_numpy(),
         merged["__row"].to_numpy(),
         merged["__gstart"].to_numpy(),
         merged["__before"].to_numpy(),
     )
+
+
+def _value_codes(series: pl.Series) -> npt.NDArray[np.int64]:
+    """Dense non-negative codes of a column's values, ``-1`` for null (small int ranges kept as is)."""
+    if series.dtype.is_integer() and len(series) and series.null_count() < len(series):
+        lo, hi = series.min(), series.max()
+        assert isinstance(lo, int) and isinstance(hi, int)
+        if hi - lo < 4 * len(series) + 1024:
+            return (series.cast(pl.Int64) - lo).fill_null(-1).to_numpy()
+    ranked = series.rank("dense").cast(pl.Int64) - 1
+    return ranked.fill_null(-1).to_numpy()
 
 
 def _prefix(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -222,8 +267,10 @@ def _scatter(
     n: int, rows: npt.NDArray[np.int64], values: Any, valid: npt.NDArray[np.bool_] | None, dtype: Any
 ) -> pl.Series:
     out = np.zeros(n, dtype=values.dtype)
-    mask = np.zeros(n, np.bool_)
     out[rows] = values
+    if valid is None and len(rows) == n:
+        return pl.Series(out).cast(dtype)
+    mask = np.zeros(n, np.bool_)
     mask[rows] = True if valid is None else valid
     series = pl.Series(out).cast(dtype)
     if mask.all():
@@ -259,7 +306,7 @@ def _stream_columns(
 
     def column(alias: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
         if ("col", alias) not in cache:
-            series = ev[alias]
+            series = ev[alias].gather(lay.perm)
             cache[("col", alias)] = (
                 series.fill_null(0).cast(pl.Int64).to_numpy(),
                 series.is_not_null().to_numpy(),
@@ -270,7 +317,7 @@ def _stream_columns(
         if (kind, alias) not in cache:
             if kind == "share":
                 f = spec.filters[alias]
-                vals = ev.select(filter_expr(f, f.column)).to_series().cast(pl.Int64).to_numpy()
+                vals = ev.select(filter_expr(f, f.column)).to_series().cast(pl.Int64).to_numpy()[lay.perm]
             else:
                 values, valid = column(alias)
                 vals = {"sum": values, "sq": values * values, "n": valid.astype(np.int64)}[kind]
@@ -291,12 +338,11 @@ def _stream_columns(
         count = end - start
         kind, col = agg.aggregation, agg.column
         if kind == "count":
-            out[agg.name] = _scatter(n_targets, rows, count, None, _COUNT_DTYPE)
+            out[agg.name] = _scatter(n_targets, rows, count.astype(np.int32), None, _COUNT_DTYPE)
         elif kind == "distinct":
             assert col is not None
             if ("codes", col) not in cache:
-                codes = ev.select(pl.col(col).rank("dense").cast(pl.Int64) - 1).to_series()
-                cache[("codes", col)] = codes.fill_null(-1).to_numpy()
+                cache[("codes", col)] = _value_codes(ev[col])[lay.perm]
             codes_np = cache[("codes", col)]
             n_codes = int(codes_np.max()) + 1 if len(codes_np) else 0
             values = sliding_distinct(codes_np, max(n_codes, 1), gstart, start, end)
@@ -328,7 +374,7 @@ def _stream_columns(
             assert col is not None
             has = count > 0
             idx = np.where(has, end - 1, 0)
-            picked = ev[col].gather(idx) if len(ev) else pl.Series(col, [], ev.schema[col])
+            picked = ev[col].gather(lay.perm[idx]) if len(ev) else pl.Series(col, [], ev.schema[col])
             full = pl.Series(col, [None] * n_targets, dtype=ev.schema[col])
             full = full.scatter(rows[has], picked.filter(pl.Series(has))) if has.any() else full
             out[agg.name] = full.alias(agg.name)

@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 
-from fengkong.features.online import KeyState
+from fengkong.features.online import InProcessStore, KeyState
 
 __all__ = ["RedisStateStore"]
 
@@ -81,6 +81,21 @@ class RedisStateStore:
 
     def advance_watermark(self, ts: int) -> int:
         return int(self._advance(keys=[self._watermark_key], args=[ts]))
+
+    def seed(self, store: InProcessStore, *, batch: int = 10_000) -> int:
+        """Copy a store built in process (e.g. by replaying history) into Redis; returns keys written."""
+        written = 0
+        with self.client.pipeline(transaction=False) as pipe:
+            for (index, key), state in store.items():
+                pipe.set(self._key(index, key), json.dumps(state.to_json()))
+                written += 1
+                if written % batch == 0:
+                    pipe.execute()
+            pipe.execute()
+        watermark = store.get_watermark()
+        if watermark is not None:
+            self.advance_watermark(watermark)
+        return written
 
     def clear(self) -> int:
         """Delete every key under the prefix; returns how many were deleted."""
