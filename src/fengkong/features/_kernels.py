@@ -154,3 +154,63 @@ def group_bounds(
         gstart[i] = group
         end[i] = i if inclusive else tie
     return ts_sorted, gstart, end
+
+
+@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+def scatter_count(start: I64, end: I64, rows: I64, n: int) -> npt.NDArray[np.int32]:  # pragma: no cover
+    """``end - start`` per target, written at the target's row (other rows 0)."""
+    out = np.zeros(n, np.int32)
+    for i in range(len(rows)):
+        out[rows[i]] = end[i] - start[i]
+    return out
+
+
+@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+def scatter_diff(prefix: I64, start: I64, end: I64, rows: I64, n: int) -> I64:  # pragma: no cover
+    """Window sums from a prefix-sum array, written at each target's row."""
+    out = np.zeros(n, np.int64)
+    for i in range(len(rows)):
+        out[rows[i]] = prefix[end[i]] - prefix[start[i]]
+    return out
+
+
+@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+def scatter_ratio(
+    num: I64, den: I64, start: I64, end: I64, rows: I64, n: int, by_count: bool
+) -> npt.NDArray[np.float64]:  # pragma: no cover
+    """Window ratio ``Δnum / Δden`` (``Δden`` = event count when ``by_count``); NaN when 0."""
+    out = np.full(n, np.nan)
+    for i in range(len(rows)):
+        d = end[i] - start[i] if by_count else den[end[i]] - den[start[i]]
+        if d > 0:
+            out[rows[i]] = np.float64(num[end[i]] - num[start[i]]) / np.float64(d)
+    return out
+
+
+@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+def scatter_std(
+    total: I64, squares: I64, count: I64, start: I64, end: I64, rows: I64, n: int
+) -> npt.NDArray[np.float64]:  # pragma: no cover
+    """Population standard deviation from prefix sums, sums of squares and value counts."""
+    out = np.full(n, np.nan)
+    for i in range(len(rows)):
+        k = count[end[i]] - count[start[i]]
+        if k > 0:
+            fn = np.float64(k)
+            s = np.float64(total[end[i]] - total[start[i]])
+            q = np.float64(squares[end[i]] - squares[start[i]])
+            out[rows[i]] = np.sqrt(max((q - s * s / fn) / fn, 0.0))
+    return out
+
+
+@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+def scatter_days(
+    ev_ts: I64, t: I64, start: I64, end: I64, rows: I64, n: int, first: bool, day: int
+) -> npt.NDArray[np.float64]:  # pragma: no cover
+    """Days from the first (or latest) event of the window to the target; NaN when empty."""
+    out = np.full(n, np.nan)
+    for i in range(len(rows)):
+        if end[i] > start[i]:
+            at = ev_ts[start[i]] if first else ev_ts[end[i] - 1]
+            out[rows[i]] = np.float64(t[i] - at) / np.float64(day)
+    return out

@@ -40,6 +40,7 @@ Examples
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,12 +49,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-import pyarrow.parquet as pq
+import pyarrow as pa
 
-from fengkong.errors import InvalidArgumentError
+from fengkong.errors import InvalidArgumentError, OutputError
 from fengkong.features._kernels import (
     counting_order,
     group_bounds,
+    scatter_count,
+    scatter_days,
+    scatter_diff,
+    scatter_ratio,
+    scatter_std,
     sliding_distinct,
     sliding_extreme,
     window_starts,
@@ -326,6 +332,16 @@ def _stream_columns(
 
     out: dict[str, pl.Series] = {}
     gstart, end, t, rows = lay.gstart, lay.end, lay.t, lay.row
+    missing: npt.NDArray[np.bool_] | None = None
+    if len(rows) < n_targets:
+        missing = np.ones(n_targets, np.bool_)
+        missing[rows] = False
+
+    def ints(values: npt.NDArray[Any]) -> pl.Series:
+        """An integer column, null where the target has no key."""
+        if missing is None:
+            return pl.Series(values)
+        return pl.Series(pa.array(values, mask=missing))
     for agg in aggs:
         wkey = ("start", agg.window_us)
         if wkey not in cache:
@@ -338,7 +354,7 @@ def _stream_columns(
         count = end - start
         kind, col = agg.aggregation, agg.column
         if kind == "count":
-            out[agg.name] = _scatter(n_targets, rows, count.astype(np.int32), None, _COUNT_DTYPE)
+            out[agg.name] = ints(scatter_count(start, end, rows, n_targets))
         elif kind == "distinct":
             assert col is not None
             if ("codes", col) not in cache:
@@ -346,25 +362,29 @@ def _stream_columns(
             codes_np = cache[("codes", col)]
             n_codes = int(codes_np.max()) + 1 if len(codes_np) else 0
             values = sliding_distinct(codes_np, max(n_codes, 1), gstart, start, end)
-            out[agg.name] = _scatter(n_targets, rows, values, None, _COUNT_DTYPE)
+            full = np.zeros(n_targets, np.int32)
+            full[rows] = values
+            out[agg.name] = ints(full)
         elif kind == "sum":
             assert col is not None
-            cs = prefix("sum", col)
-            out[agg.name] = _scatter(n_targets, rows, cs[end] - cs[start], None, pl.Int64)
-        elif kind in ("mean", "std"):
+            out[agg.name] = ints(scatter_diff(prefix("sum", col), start, end, rows, n_targets))
+        elif kind == "mean":
             assert col is not None
-            cs, cn = prefix("sum", col), prefix("n", col)
-            n = (cn[end] - cn[start]).astype(np.float64)
-            s = (cs[end] - cs[start]).astype(np.float64)
-            has = n > 0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                if kind == "mean":
-                    values = s / n
-                else:
-                    cq = prefix("sq", col)
-                    q = (cq[end] - cq[start]).astype(np.float64)
-                    values = np.sqrt(np.maximum((q - s * s / n) / n, 0.0))
-            out[agg.name] = _scatter(n_targets, rows, np.where(has, values, 0.0), has, pl.Float64)
+            values = scatter_ratio(
+                prefix("sum", col), prefix("n", col), start, end, rows, n_targets, False
+            )
+            out[agg.name] = pl.Series(values, nan_to_null=True)
+        elif kind == "std":
+            assert col is not None
+            values = scatter_std(
+                prefix("sum", col), prefix("sq", col), prefix("n", col), start, end, rows, n_targets
+            )
+            out[agg.name] = pl.Series(values, nan_to_null=True)
+        elif kind == "share":
+            assert col is not None
+            cf = prefix("share", col)
+            values = scatter_ratio(cf, cf, start, end, rows, n_targets, True)
+            out[agg.name] = pl.Series(values, nan_to_null=True)
         elif kind in ("min", "max"):
             assert col is not None
             vals, valid = column(col)
@@ -375,23 +395,15 @@ def _stream_columns(
             has = count > 0
             idx = np.where(has, end - 1, 0)
             picked = ev[col].gather(lay.perm[idx]) if len(ev) else pl.Series(col, [], ev.schema[col])
-            full = pl.Series(col, [None] * n_targets, dtype=ev.schema[col])
-            full = full.scatter(rows[has], picked.filter(pl.Series(has))) if has.any() else full
-            out[agg.name] = full.alias(agg.name)
-            continue
+            full_s = pl.Series(col, [None] * n_targets, dtype=ev.schema[col])
+            if has.any():
+                full_s = full_s.scatter(rows[has], picked.filter(pl.Series(has)))
+            out[agg.name] = full_s
         elif kind in ("days_since_first", "days_since_last"):
-            has = count > 0
-            pos = np.where(has, start if kind == "days_since_first" else end - 1, 0)
-            ts = lay.ev_ts[pos] if len(lay.ev_ts) else np.zeros(len(pos), np.int64)
-            values = (t - ts) / DAY_US
-            out[agg.name] = _scatter(n_targets, rows, values, has, pl.Float64)
-        elif kind == "share":
-            assert col is not None
-            cf = prefix("share", col)
-            has = count > 0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                values = (cf[end] - cf[start]) / count
-            out[agg.name] = _scatter(n_targets, rows, np.where(has, values, 0.0), has, pl.Float64)
+            values = scatter_days(
+                lay.ev_ts, t, start, end, rows, n_targets, kind == "days_since_first", DAY_US
+            )
+            out[agg.name] = pl.Series(values, nan_to_null=True)
         out[agg.name] = out[agg.name].alias(agg.name)
     return out
 
@@ -481,47 +493,40 @@ def write_variables(
 ) -> int:
     """Every variable for each target, written to one Parquet file with bounded memory.
 
-    Each event stream's columns go to a temporary file as soon as they are computed; the
-    output is then assembled ``row_group`` rows at a time with the derived variables added.
-    Returns the number of rows written. ``progress`` is called once per stream and once per
-    row group.
+    Event streams are computed two at a time (the kernels release the GIL); each stream's
+    columns go to a temporary LZ4 Arrow file as soon as they are ready, then the output is
+    streamed from those files with the derived variables added (zstd Parquet, ``row_group``
+    rows per group). The file appears only when complete. Returns the number of rows written.
+    ``progress`` is called once per stream and once at the end.
     """
     ids, jobs = _streams(spec, events, target, targets)
     out = Path(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(str(out), exc.strerror or str(exc)) from exc
     with tempfile.TemporaryDirectory(prefix="fengkong-features-", dir=out.parent) as tmp:
-        parts: list[Path] = []
-        for i, job in enumerate(jobs):
-            part = Path(tmp) / f"stream-{i:04d}.parquet"
-            pq.write_table(pl.DataFrame(job()).to_arrow(), part, row_group_size=row_group)
-            parts.append(part)
-            if progress:
-                progress(1)
-        files = [pq.ParquetFile(p) for p in parts]
-        writer: pq.ParquetWriter | None = None
-        partial = out.with_suffix(out.suffix + ".partial")
-        try:
-            for lo in range(0, max(len(ids), 1), row_group):
-                length = min(row_group, len(ids) - lo)
-                chunk = ids.slice(lo, length)
-                group = lo // row_group
-                for f in files:
-                    part_table = (
-                        f.read_row_group(group)
-                        if group < f.num_row_groups
-                        else f.schema_arrow.empty_table()
-                    )
-                    chunk = chunk.hstack(pl.from_arrow(part_table))  # type: ignore[arg-type]
-                chunk = chunk.select(ids.columns[0], *(a.name for a in spec.aggregates))
-                for var in spec.derived:
-                    chunk = chunk.with_columns(var.expression.to_polars().alias(var.name))
-                table = chunk.to_arrow()
-                if writer is None:
-                    writer = pq.ParquetWriter(partial, table.schema)
-                writer.write_table(table)
+
+        def run(i: int) -> Path:
+            part = Path(tmp) / f"stream-{i:04d}.arrow"
+            pl.DataFrame(jobs[i]()).write_ipc(part, compression="lz4")
+            return part
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            parts = []
+            for part in pool.map(run, range(len(jobs))):
+                parts.append(part)
                 if progress:
                     progress(1)
-        finally:
-            if writer is not None:
-                writer.close()
+        frames = [ids.lazy(), *(pl.scan_ipc(p) for p in parts)]
+        lazy = pl.concat(frames, how="horizontal").select(
+            ids.columns[0], *(a.name for a in spec.aggregates)
+        )
+        if spec.derived:
+            lazy = lazy.with_columns(v.expression.to_polars().alias(v.name) for v in spec.derived)
+        partial = out.with_suffix(out.suffix + ".partial")
+        lazy.sink_parquet(partial, compression="zstd", compression_level=1, row_group_size=row_group)
         partial.replace(out)
+        if progress:
+            progress(1)
     return len(ids)
