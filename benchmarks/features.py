@@ -67,13 +67,14 @@ trends:
 
 
 def make_events(n: int, persons: int, seed: int = 7) -> pl.DataFrame:
-    """``n`` applications over two years: persons with 1-2 devices, home and carrier IPs."""
+    """``n`` applications over two years: persons with 1-2 devices, household and carrier IPs,
+    a mobile number shared now and then (as in the synthetic book's identifier model)."""
     rng = np.random.default_rng(seed)
     person = rng.integers(0, persons, n)
     ts = START + np.sort(rng.integers(0, 730 * DAY_US, n))
     device = person * 2 + (rng.random(n) < 0.2)
-    carrier = rng.random(n) < 0.3
-    ip = np.where(carrier, persons + rng.zipf(1.6, n) % 50_000, person // 3)
+    carrier = rng.random(n) < 0.3  # carrier NAT addresses, each shared by ~200 persons
+    ip = np.where(carrier, persons + rng.integers(0, max(persons // 200, 1), n), person // 3)
     mobile = np.where(rng.random(n) < 0.05, rng.integers(0, persons, n), person)
     return pl.DataFrame(
         {

@@ -39,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +96,7 @@ class Stream:
     sums: tuple[str, ...]  # aliases with sum / count-of-values / square prefixes
     shares: tuple[str, ...]  # filter names with a matching-count prefix
     distinct_all: tuple[str, ...]  # aliases whose evicted values must be remembered
+    distincts: tuple[str, ...]  # aliases with a distinct count: last occurrence per value kept
     aggregates: tuple[Aggregate, ...]
     passes: Callable[[Mapping[str, Any]], bool]  # the stream's own filter
     share_tests: tuple[Callable[[Any], bool], ...]
@@ -115,10 +116,15 @@ class KeyState:
     last_evicted: dict[str, Any] = field(default_factory=dict)
     extremes: dict[str, list[Any]] = field(default_factory=dict)  # alias -> [min, max] evicted
     evicted_values: dict[str, set[Any]] = field(default_factory=dict)
+    last_of: dict[str, dict[Any, int]] = field(default_factory=dict)  # alias -> value -> last ts
+    lasts: dict[str, list[int]] = field(default_factory=dict)  # alias -> sorted last times
 
     @classmethod
     def empty(cls, stream: Stream) -> KeyState:
         state = cls(values={c: [] for c in stream.columns})
+        for alias in stream.distincts:
+            state.last_of[alias] = {}
+            state.lasts[alias] = []
         for alias in stream.sums:
             for kind in ("sum", "n", "sq"):
                 state.prefix[f"{kind}:{alias}"] = [0]
@@ -138,6 +144,17 @@ class KeyState:
         self.ids.insert(pos, eid)
         for alias in stream.columns:
             self.values[alias].insert(pos, row.get(alias))
+        for alias in stream.distincts:
+            value = row.get(alias)
+            if value is None:
+                continue
+            seen, lasts = self.last_of[alias], self.lasts[alias]
+            old = seen.get(value)
+            if old is None or ts > old:
+                if old is not None:
+                    del lasts[bisect_left(lasts, old)]
+                seen[value] = ts
+                insort(lasts, ts)
         increments: dict[str, int] = {}
         for alias in stream.sums:
             v = row.get(alias)
@@ -194,6 +211,7 @@ class KeyState:
             "last_evicted": self.last_evicted,
             "extremes": self.extremes,
             "evicted_values": {k: sorted(v, key=repr) for k, v in self.evicted_values.items()},
+            "last_of": {k: list(v.items()) for k, v in self.last_of.items()},
         }
 
     @classmethod
@@ -210,6 +228,8 @@ class KeyState:
             last_evicted=dict(data["last_evicted"]),
             extremes={k: list(v) for k, v in data["extremes"].items()},
             evicted_values={k: set(v) for k, v in data["evicted_values"].items()},
+            last_of={k: dict(map(tuple, v)) for k, v in data["last_of"].items()},
+            lasts={k: sorted(ts for _, ts in v) for k, v in data["last_of"].items()},
         )
 
 
@@ -310,6 +330,7 @@ def _streams(spec: VariableSpec) -> list[Stream]:
                 sums=tuple(sorted(sums | extremes)),
                 shares=shares,
                 distinct_all=tuple(sorted(distinct_all)),
+                distincts=tuple(sorted({a.column for a in aggs if a.aggregation == "distinct" and a.column})),
                 aggregates=tuple(aggs),
                 passes=(lambda row, f=own: f.test(row.get(f.column))) if own else (lambda row: True),
                 share_tests=tuple(
@@ -362,12 +383,18 @@ def _aggregate(agg: Aggregate, st: KeyState | None, t: int, end: int, start: int
         assert latest is not None
         return (t - latest) / DAY_US
     assert col is not None
-    values = st.values[col][start:end]
     if kind == "last":
         if end > start:
-            return values[-1]
+            return st.values[col][end - 1]
         return st.last_evicted.get(col) if whole and st.evicted else None
-    present = [v for v in values if v is not None]
+    if kind == "distinct" and end == len(st.ts):
+        # every retained event is visible: the last occurrence of each value answers
+        if whole:
+            return len(st.last_of[col])
+        assert agg.window_us is not None
+        lasts = st.lasts[col]
+        return len(lasts) - bisect_left(lasts, t - agg.window_us)
+    present = [v for v in st.values[col][start:end] if v is not None]
     if kind == "distinct":
         if whole and col in st.evicted_values:
             return len(set(present) | st.evicted_values[col])
