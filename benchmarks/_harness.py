@@ -17,7 +17,9 @@ from rich.table import Table
 RESULTS = Path(__file__).parent / "results"
 
 
-def _child(fn: Callable[[], Any], conn: Any) -> None:
+def _child(fn: Callable[[], Any], conn: Any, setup: Callable[[], Any] | None) -> None:
+    if setup is not None:
+        setup()
     t0 = time.perf_counter()
     extra = fn()
     seconds = time.perf_counter() - t0
@@ -26,11 +28,15 @@ def _child(fn: Callable[[], Any], conn: Any) -> None:
     conn.close()
 
 
-def measure(fn: Callable[[], Any]) -> dict[str, Any]:
-    """Run ``fn`` in a fresh forked process; its wall time, peak RSS (GB) and return value."""
+def measure(fn: Callable[[], Any], *, setup: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """Run ``fn`` in a fresh forked process; its wall time, peak RSS (GB) and return value.
+
+    ``setup`` runs first in the same child, untimed (e.g. loading compiled kernels). The
+    parent must not have started Polars' thread pool: forking it can deadlock the child.
+    """
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(fn, child))
+    proc = ctx.Process(target=_child, args=(fn, child, setup))
     proc.start()
     child.close()  # so that a child that dies makes recv fail instead of waiting for ever
     try:

@@ -9,6 +9,7 @@ import typer
 from fengkong import __version__
 from fengkong.cli._console import configure_logging, console
 from fengkong.cli.demo import demo
+from fengkong.cli.features import app as features_app
 from fengkong.cli.graph import app as graph_app
 from fengkong.cli.loan import app as loan_app
 from fengkong.cli.servicing import app as servicing_app
@@ -22,6 +23,7 @@ app = typer.Typer(
 )
 app.command()(synth)
 app.command()(demo)
+app.add_typer(features_app, name="features")
 app.add_typer(loan_app, name="loan")
 app.add_typer(graph_app, name="graph")
 app.add_typer(servicing_app, name="servicing")

@@ -17,7 +17,7 @@ __all__ = ["sliding_distinct", "sliding_extreme", "window_starts"]
 I64 = npt.NDArray[np.int64]
 
 
-@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+@njit(cache=True, nogil=True)
 def window_starts(ev_ts: I64, gstart: I64, end: I64, lower: I64) -> I64:  # pragma: no cover
     """First event index at or after ``lower[i]`` in ``[gstart[i], end[i])`` (``end[i]`` if none)."""
     n = len(end)
@@ -34,7 +34,7 @@ def window_starts(ev_ts: I64, gstart: I64, end: I64, lower: I64) -> I64:  # prag
     return out
 
 
-@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+@njit(cache=True, nogil=True)
 def sliding_distinct(
     codes: I64, n_codes: int, gstart: I64, start: I64, end: I64
 ) -> npt.NDArray[np.int32]:  # pragma: no cover
@@ -74,7 +74,7 @@ def sliding_distinct(
     return out
 
 
-@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+@njit(cache=True, nogil=True)
 def sliding_extreme(
     values: I64, valid: npt.NDArray[np.bool_], gstart: I64, start: I64, end: I64, largest: bool
 ) -> tuple[I64, npt.NDArray[np.bool_]]:  # pragma: no cover
@@ -112,7 +112,7 @@ def sliding_extreme(
     return out, has
 
 
-@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+@njit(cache=True, nogil=True)
 def counting_order(codes: I64, lo: int, span: int) -> I64:  # pragma: no cover
     """Stable order of rows by integer ``codes`` in ``[lo, lo + span)``: a counting sort."""
     counts = np.zeros(span + 1, np.int64)
@@ -128,7 +128,7 @@ def counting_order(codes: I64, lo: int, span: int) -> I64:  # pragma: no cover
     return out
 
 
-@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+@njit(cache=True, nogil=True)
 def group_bounds(
     codes: I64, ts: I64, perm: I64, inclusive: bool
 ) -> tuple[I64, I64, I64]:  # pragma: no cover
@@ -156,8 +156,10 @@ def group_bounds(
     return ts_sorted, gstart, end
 
 
-@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
-def scatter_count(start: I64, end: I64, rows: I64, n: int) -> npt.NDArray[np.int32]:  # pragma: no cover
+@njit(cache=True, nogil=True)
+def scatter_count(
+    start: I64, end: I64, rows: I64, n: int
+) -> npt.NDArray[np.int32]:  # pragma: no cover
     """``end - start`` per target, written at the target's row (other rows 0)."""
     out = np.zeros(n, np.int32)
     for i in range(len(rows)):
@@ -165,7 +167,7 @@ def scatter_count(start: I64, end: I64, rows: I64, n: int) -> npt.NDArray[np.int
     return out
 
 
-@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+@njit(cache=True, nogil=True)
 def scatter_diff(prefix: I64, start: I64, end: I64, rows: I64, n: int) -> I64:  # pragma: no cover
     """Window sums from a prefix-sum array, written at each target's row."""
     out = np.zeros(n, np.int64)
@@ -174,7 +176,7 @@ def scatter_diff(prefix: I64, start: I64, end: I64, rows: I64, n: int) -> I64:  
     return out
 
 
-@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+@njit(cache=True, nogil=True)
 def scatter_ratio(
     num: I64, den: I64, start: I64, end: I64, rows: I64, n: int, by_count: bool
 ) -> npt.NDArray[np.float64]:  # pragma: no cover
@@ -187,7 +189,7 @@ def scatter_ratio(
     return out
 
 
-@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+@njit(cache=True, nogil=True)
 def scatter_std(
     total: I64, squares: I64, count: I64, start: I64, end: I64, rows: I64, n: int
 ) -> npt.NDArray[np.float64]:  # pragma: no cover
@@ -203,7 +205,7 @@ def scatter_std(
     return out
 
 
-@njit(cache=True, nogil=True)  # type: ignore[untyped-decorator]
+@njit(cache=True, nogil=True)
 def scatter_days(
     ev_ts: I64, t: I64, start: I64, end: I64, rows: I64, n: int, first: bool, day: int
 ) -> npt.NDArray[np.float64]:  # pragma: no cover

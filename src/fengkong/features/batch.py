@@ -40,9 +40,10 @@ Examples
 from __future__ import annotations
 
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ def filter_expr(flt: Filter, column: str) -> pl.Expr:
     if op in ("in", "not_in"):
         hit = col.is_in(sorted(value, key=repr)).fill_null(False)
         return (~hit | col.is_null()) if op == "not_in" else hit & col.is_not_null()
-    compare = {
+    compare: pl.Expr = {
         "eq": col == value,
         "ne": col != value,
         "lt": col < value,
@@ -106,7 +107,9 @@ def _timestamp_us(column: str, schema: pl.Schema) -> pl.Expr:
     if dtype.is_integer():
         return pl.col(column).cast(pl.Int64)
     raise InvalidArgumentError(
-        column, expected="a Date, Datetime or integer (microseconds) timestamp column", got=str(dtype)
+        column,
+        expected="a Date, Datetime or integer (microseconds) timestamp column",
+        got=str(dtype),
     )
 
 
@@ -127,7 +130,9 @@ def prepare_events(source: Source, frame: Frame, *, role: str = "events") -> pl.
                 expected=f"a column named {column!r}",
                 got=f"columns {list(schema)}",
             )
-    aliases = [pl.col(col).alias(alias) for alias, (col, _) in source.columns.items() if alias != col]
+    aliases = [
+        pl.col(col).alias(alias) for alias, (col, _) in source.columns.items() if alias != col
+    ]
     df = lazy.select(
         *dict.fromkeys(needed),
         *aliases,
@@ -165,7 +170,9 @@ def _key_codes(series: pl.Series) -> npt.NDArray[np.int64]:
     return series.hash(seed=0x5EED).to_numpy().view(np.int64)
 
 
-def _sort_order(ev: pl.DataFrame, key: str, codes_np: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def _sort_order(
+    ev: pl.DataFrame, key: str, codes_np: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
     """Row order by (key, ts, id): a stable sort by key when rows already come in (ts, id) order."""
     ts, ids = ev["__ts"].to_numpy(), ev["__id"].to_numpy()
     step = np.diff(ts)
@@ -174,7 +181,7 @@ def _sort_order(ev: pl.DataFrame, key: str, codes_np: npt.NDArray[np.int64]) -> 
     if ordered and ev.schema[key].is_integer() and len(codes_np):
         lo, hi = int(codes_np.min()), int(codes_np.max())
         if hi - lo < 4 * len(codes_np) + 1024:
-            return counting_order(codes_np, lo, hi - lo + 1)  # type: ignore[no-any-return]
+            return counting_order(codes_np, lo, hi - lo + 1)  # type: ignore[no-any-return,unused-ignore]
     if ordered:
         frame = codes.to_frame()
         perm = frame.select(pl.arg_sort_by("k", maintain_order=True)).to_series().to_numpy()
@@ -215,16 +222,22 @@ def _layout(
         rows = perm if rows_of_ev is None else rows_of_ev[perm]
         return _Layout(ev, perm, ev_ts, ev_ts, rows, gstart, end)
     ev = events.filter(pl.col(key).is_not_null())
-    if inclusive:
-        sid = pl.col("__id") if same_source else pl.lit(_SID_MAX, pl.Int64)
-    else:
-        sid = pl.lit(_SID_MIN, pl.Int64)
-    tg = targets.with_row_index("__row").filter(pl.col(target_key).is_not_null()).select(
-        pl.col(target_key).cast(ev.schema[key]).alias(key),
-        "__ts",
-        sid.alias("__sid"),
-        pl.lit(0, pl.Int8).alias("__kind"),
-        pl.col("__row").cast(pl.Int64),
+    # where a target sorts among tied events: after earlier ids, after all, or before all
+    sid = (
+        (pl.col("__id") if same_source else pl.lit(_SID_MAX, pl.Int64))
+        if inclusive
+        else pl.lit(_SID_MIN, pl.Int64)
+    )
+    tg = (
+        targets.with_row_index("__row")
+        .filter(pl.col(target_key).is_not_null())
+        .select(
+            pl.col(target_key).cast(ev.schema[key]).alias(key),
+            "__ts",
+            sid.alias("__sid"),
+            pl.lit(0, pl.Int8).alias("__kind"),
+            pl.col("__row").cast(pl.Int64),
+        )
     )
     evk = ev.select(
         key,
@@ -234,9 +247,15 @@ def _layout(
         pl.lit(-1, pl.Int64).alias("__row"),
     )
     perm = ev.select(pl.arg_sort_by([key, "__ts", "__id"])).to_series().to_numpy()
-    merged = pl.concat([tg, evk]).sort([key, "__ts", "__sid", "__kind"]).with_columns(
-        (pl.col(key) != pl.col(key).shift()).fill_null(True).alias("__new"),
-        (pl.col("__kind").cast(pl.Int64).cum_sum() - pl.col("__kind").cast(pl.Int64)).alias("__before"),
+    merged = (
+        pl.concat([tg, evk])
+        .sort([key, "__ts", "__sid", "__kind"])
+        .with_columns(
+            (pl.col(key) != pl.col(key).shift()).fill_null(True).alias("__new"),
+            (pl.col("__kind").cast(pl.Int64).cum_sum() - pl.col("__kind").cast(pl.Int64)).alias(
+                "__before"
+            ),
+        )
     )
     merged = merged.with_columns(
         pl.when("__new").then("__before").otherwise(None).forward_fill().alias("__gstart")
@@ -270,7 +289,11 @@ def _prefix(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
 
 def _scatter(
-    n: int, rows: npt.NDArray[np.int64], values: Any, valid: npt.NDArray[np.bool_] | None, dtype: Any
+    n: int,
+    rows: npt.NDArray[np.int64],
+    values: Any,
+    valid: npt.NDArray[np.bool_] | None,
+    dtype: Any,
 ) -> pl.Series:
     out = np.zeros(n, dtype=values.dtype)
     out[rows] = values
@@ -323,7 +346,12 @@ def _stream_columns(
         if (kind, alias) not in cache:
             if kind == "share":
                 f = spec.filters[alias]
-                vals = ev.select(filter_expr(f, f.column)).to_series().cast(pl.Int64).to_numpy()[lay.perm]
+                vals = (
+                    ev.select(filter_expr(f, f.column))
+                    .to_series()
+                    .cast(pl.Int64)
+                    .to_numpy()[lay.perm]
+                )
             else:
                 values, valid = column(alias)
                 vals = {"sum": values, "sq": values * values, "n": valid.astype(np.int64)}[kind]
@@ -331,6 +359,7 @@ def _stream_columns(
         return cache[(kind, alias)]  # type: ignore[no-any-return]
 
     out: dict[str, pl.Series] = {}
+    values: npt.NDArray[Any]
     gstart, end, t, rows = lay.gstart, lay.end, lay.t, lay.row
     missing: npt.NDArray[np.bool_] | None = None
     if len(rows) < n_targets:
@@ -342,6 +371,7 @@ def _stream_columns(
         if missing is None:
             return pl.Series(values)
         return pl.Series(pa.array(values, mask=missing))
+
     for agg in aggs:
         wkey = ("start", agg.window_us)
         if wkey not in cache:
@@ -394,7 +424,9 @@ def _stream_columns(
             assert col is not None
             has = count > 0
             idx = np.where(has, end - 1, 0)
-            picked = ev[col].gather(lay.perm[idx]) if len(ev) else pl.Series(col, [], ev.schema[col])
+            picked = (
+                ev[col].gather(lay.perm[idx]) if len(ev) else pl.Series(col, [], ev.schema[col])
+            )
             full_s = pl.Series(col, [None] * n_targets, dtype=ev.schema[col])
             if has.any():
                 full_s = full_s.scatter(rows[has], picked.filter(pl.Series(has)))
@@ -418,7 +450,9 @@ def _inputs(
     for name in sorted(needed | {target} if targets is None else needed):
         if name not in events:
             raise InvalidArgumentError(
-                f"events.{name}", expected="a frame for every source the spec reads", got=sorted(events)
+                f"events.{name}",
+                expected="a frame for every source the spec reads",
+                got=sorted(events),
             )
         prepared[name] = prepare_events(spec.sources[name], events[name])
     if targets is None:
@@ -433,15 +467,18 @@ def _streams(
     targets: Frame | None,
 ) -> tuple[pl.DataFrame, list[Callable[[], dict[str, pl.Series]]]]:
     prepared, tg, self_targets = _inputs(spec, events, target, targets)
-    jobs = []
-    for (source, _entity, _flt), aggs in spec.streams().items():
-
-        def job(aggs: list[Aggregate] = aggs, source: str = source) -> dict[str, pl.Series]:
-            return _stream_columns(
-                spec, aggs, prepared[source], tg, target, self_targets and source == target
-            )
-
-        jobs.append(job)
+    jobs: list[Callable[[], dict[str, pl.Series]]] = [
+        partial(
+            _stream_columns,
+            spec,
+            aggs,
+            prepared[source],
+            tg,
+            target,
+            self_targets and source == target,
+        )
+        for (source, _entity, _flt), aggs in spec.streams().items()
+    ]
     return tg.select(pl.col(spec.sources[target].id)), jobs
 
 
@@ -525,7 +562,9 @@ def write_variables(
         if spec.derived:
             lazy = lazy.with_columns(v.expression.to_polars().alias(v.name) for v in spec.derived)
         partial = out.with_suffix(out.suffix + ".partial")
-        lazy.sink_parquet(partial, compression="zstd", compression_level=1, row_group_size=row_group)
+        lazy.sink_parquet(
+            partial, compression="zstd", compression_level=1, row_group_size=row_group
+        )
         partial.replace(out)
         if progress:
             progress(1)

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fengkong.errors import InvalidArgumentError
-from fengkong.features.spec import DAY_US, Aggregate, VariableSpec
+from fengkong.features.spec import DAY_US, Aggregate, Filter, VariableSpec
 
 __all__ = [
     "InProcessStore",
@@ -76,12 +76,14 @@ def to_us(value: Any, field: str) -> int:
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
         delta = value - _EPOCH
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return int((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
     if isinstance(value, dt.date):
         return (value - _EPOCH.date()).days * DAY_US
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    raise InvalidArgumentError(field, expected="a datetime, date or integer microseconds", got=value)
+    raise InvalidArgumentError(
+        field, expected="a datetime, date or integer microseconds", got=value
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +188,9 @@ class KeyState:
             if alias in stream.sums and present:
                 lo, hi = min(present), max(present)
                 prev = self.extremes.get(alias)
-                self.extremes[alias] = [lo, hi] if prev is None else [min(prev[0], lo), max(prev[1], hi)]
+                self.extremes[alias] = (
+                    [lo, hi] if prev is None else [min(prev[0], lo), max(prev[1], hi)]
+                )
             if alias in stream.distinct_all:
                 self.evicted_values.setdefault(alias, set()).update(present)
             del self.values[alias][:k]
@@ -284,8 +288,12 @@ class InProcessStore:
         path = Path(path)
         partial = path.with_suffix(path.suffix + ".partial")
         with partial.open("w", encoding="utf-8") as fh:
-            fh.write(json.dumps({"format": "fengkong-online-state", "version": 1,
-                                 "watermark": self.watermark}) + "\n")
+            fh.write(
+                json.dumps(
+                    {"format": "fengkong-online-state", "version": 1, "watermark": self.watermark}
+                )
+                + "\n"
+            )
             for (index, key), state in self.states.items():
                 fh.write(json.dumps([index, key, state.to_json()]) + "\n")
         partial.replace(path)
@@ -307,6 +315,13 @@ class InProcessStore:
         return store
 
 
+def _row_test(flt: Filter | None) -> Callable[[Mapping[str, Any]], bool]:
+    """A filter as a test on one event's row of aliases (every row passes no filter)."""
+    if flt is None:
+        return lambda row: True
+    return lambda row: flt.test(row.get(flt.column))
+
+
 def _streams(spec: VariableSpec) -> list[Stream]:
     out = []
     for (source, entity, flt), aggs in spec.streams().items():
@@ -316,7 +331,9 @@ def _streams(spec: VariableSpec) -> list[Stream]:
         extremes = {a.column for a in aggs if a.aggregation in ("min", "max") and a.column}
         shares = tuple(sorted({a.column for a in aggs if a.aggregation == "share" and a.column}))
         distinct_all = {
-            a.column for a in aggs if a.aggregation == "distinct" and a.window_us is None and a.column
+            a.column
+            for a in aggs
+            if a.aggregation == "distinct" and a.window_us is None and a.column
         }
         kept = tuple(sorted(columns | sums | extremes))
         own = spec.filters[flt] if flt else None
@@ -330,18 +347,20 @@ def _streams(spec: VariableSpec) -> list[Stream]:
                 sums=tuple(sorted(sums | extremes)),
                 shares=shares,
                 distinct_all=tuple(sorted(distinct_all)),
-                distincts=tuple(sorted({a.column for a in aggs if a.aggregation == "distinct" and a.column})),
-                aggregates=tuple(aggs),
-                passes=(lambda row, f=own: f.test(row.get(f.column))) if own else (lambda row: True),
-                share_tests=tuple(
-                    (lambda row, f=spec.filters[s]: f.test(row.get(f.column))) for s in shares
+                distincts=tuple(
+                    sorted({a.column for a in aggs if a.aggregation == "distinct" and a.column})
                 ),
+                aggregates=tuple(aggs),
+                passes=_row_test(own),
+                share_tests=tuple(_row_test(spec.filters[s]) for s in shares),
             )
         )
     return out
 
 
-def _aggregate(agg: Aggregate, st: KeyState | None, t: int, end: int, start: int) -> Any:
+def _aggregate(  # noqa: PLR0911 - one return per aggregation reads best here
+    agg: Aggregate, st: KeyState | None, t: int, end: int, start: int
+) -> Any:
     """One aggregate over retained events ``[start, end)`` (plus the summary for ``all``)."""
     kind, col = agg.aggregation, agg.column
     whole = agg.window_us is None
@@ -421,7 +440,9 @@ class OnlineEngine:
 
     def __init__(self, spec: VariableSpec, *, target: str, store: StateStore | None = None) -> None:
         if target not in spec.sources:
-            raise InvalidArgumentError("target", expected=f"one of {sorted(spec.sources)}", got=target)
+            raise InvalidArgumentError(
+                "target", expected=f"one of {sorted(spec.sources)}", got=target
+            )
         self.spec = spec
         self.target = target
         self.store: StateStore = store if store is not None else InProcessStore()
@@ -440,7 +461,9 @@ class OnlineEngine:
     def _row(self, source: str, event: Mapping[str, Any]) -> tuple[int, int, dict[str, Any]]:
         src = self.spec.sources.get(source)
         if src is None:
-            raise InvalidArgumentError("source", expected=f"one of {sorted(self.spec.sources)}", got=source)
+            raise InvalidArgumentError(
+                "source", expected=f"one of {sorted(self.spec.sources)}", got=source
+            )
         for column in (src.timestamp, src.id):
             if event.get(column) is None:
                 raise InvalidArgumentError(f"{source}.{column}", expected="a value", got=None)
@@ -452,10 +475,15 @@ class OnlineEngine:
         for alias, (column, kind) in src.columns.items():
             value = event.get(column)
             if value is not None:
-                ok = {"int": isinstance(value, int) and not isinstance(value, bool),
-                      "str": isinstance(value, str), "bool": isinstance(value, bool)}[kind]
+                ok = {
+                    "int": isinstance(value, int) and not isinstance(value, bool),
+                    "str": isinstance(value, str),
+                    "bool": isinstance(value, bool),
+                }[kind]
                 if not ok:
-                    raise InvalidArgumentError(f"{source}.{column}", expected=f"a {kind} or null", got=value)
+                    raise InvalidArgumentError(
+                        f"{source}.{column}", expected=f"a {kind} or null", got=value
+                    )
             row[alias] = value
         return ts, eid, row
 
@@ -513,16 +541,16 @@ class OnlineEngine:
         """
         src = self.spec.sources[self.target]
         if event.get(src.timestamp) is None:
-            raise InvalidArgumentError(f"{self.target}.{src.timestamp}", expected="a value", got=None)
+            raise InvalidArgumentError(
+                f"{self.target}.{src.timestamp}", expected="a value", got=None
+            )
         t = to_us(event[src.timestamp], f"{self.target}.{src.timestamp}")
         own_id = event.get(src.id)
-        wanted = [
-            (i, event.get(col)) for i, col in enumerate(self._target_keys) if col is not None
-        ]
+        wanted = [(i, event.get(col)) for i, col in enumerate(self._target_keys) if col is not None]
         lookups = [(i, key) for i, key in wanted if key is not None]
         states = dict(zip(lookups, self.store.get_many(lookups), strict=True))
         out: dict[str, Any] = {}
-        for (i, key) in wanted:
+        for i, key in wanted:
             stream = self.streams[i]
             if key is None:
                 for agg in stream.aggregates:

@@ -29,8 +29,13 @@ Examples
 ... trends:
 ...   - {source: app, entities: [person], aggregations: [count], pairs: [[7d, 30d]]}
 ... ''')
->>> [v.name for v in spec.variables]
-['app_cnt_person_7d', 'app_dcnt_institution_id_person_7d', 'app_cnt_person_30d', 'app_dcnt_institution_id_person_30d', 'app_cnt_person_7d_vs_30d']
+>>> for v in spec.variables:
+...     print(v.name)
+app_cnt_person_7d
+app_dcnt_institution_id_person_7d
+app_cnt_person_30d
+app_dcnt_institution_id_person_30d
+app_cnt_person_7d_vs_30d
 >>> spec.variable("app_dcnt_institution_id_person_30d").description
 'Distinct institution_id among app events of the same person in the 30 days before'
 """
@@ -41,6 +46,7 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -57,6 +63,7 @@ __all__ = [
     "Filter",
     "Source",
     "VariableSpec",
+    "builtin_specs",
     "check_spec",
     "load_spec",
     "parse_window",
@@ -101,8 +108,7 @@ def parse_window(text: object) -> int | None:
     match = _WINDOW.match(str(text))
     if not match:
         raise ValueError(
-            "window: expected a number and a unit (m, h, d, w) such as 7d, or all;"
-            f" got {text!r}"
+            f"window: expected a number and a unit (m, h, d, w) such as 7d, or all; got {text!r}"
         )
     return int(match.group(1)) * _UNITS[match.group(2)]
 
@@ -197,7 +203,8 @@ class VariableSpec:
     _index: dict[str, Aggregate | Derived] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        for var in (*self.aggregates, *self.derived):
+        everything: tuple[Aggregate | Derived, ...] = (*self.aggregates, *self.derived)
+        for var in everything:
             self._index[var.name] = var
 
     @property
@@ -283,12 +290,11 @@ def _parse_sources(raw: Any, c: _Collector) -> dict[str, Source]:
         columns: dict[str, tuple[str, ColumnType]] = {}
         for alias, decl in (body.get("columns") or {}).items():
             cpath = f"{path}.columns.{alias}"
-            if isinstance(decl, str):
-                decl = {"column": alias, "type": decl}
-            if not isinstance(decl, dict) or decl.get("type") not in ("int", "str", "bool"):
+            full = {"column": alias, "type": decl} if isinstance(decl, str) else decl
+            if not isinstance(full, dict) or full.get("type") not in ("int", "str", "bool"):
                 c.add(cpath, "expected a type (int, str or bool) or {column: ..., type: ...}")
                 continue
-            columns[str(alias)] = (str(decl.get("column", alias)), decl["type"])
+            columns[str(alias)] = (str(full.get("column", alias)), full["type"])
         sources[name] = Source(
             name=name,
             table=str(body.get("table", name)),
@@ -330,7 +336,9 @@ def _human(window: str) -> str:
     return f"{number} {unit}{'' if number == '1' else 's'}"
 
 
-def _describe(agg: str, src: str, col: str | None, entity: str, window: str, flt: str | None) -> str:
+def _describe(
+    agg: str, src: str, col: str | None, entity: str, window: str, flt: str | None
+) -> str:
     text = AGGREGATIONS[agg][3].format(src=src, col=col)
     text = text[0].upper() + text[1:]
     span = "at any time before" if window == "all" else f"in the {_human(window)} before"
@@ -353,11 +361,15 @@ def _parse_groups(
         if not isinstance(group, dict):
             c.add(path, "expected a mapping with source, entities, windows and aggregations")
             continue
-        for key in sorted(set(group) - {"source", "entities", "windows", "filters", "aggregations"}):
+        for key in sorted(
+            set(group) - {"source", "entities", "windows", "filters", "aggregations"}
+        ):
             c.add(f"{path}.{key}", "unknown key")
         src = sources.get(group.get("source", ""))
         if src is None:
-            c.add(f"{path}.source", f"expected one of {sorted(sources)}; got {group.get('source')!r}")
+            c.add(
+                f"{path}.source", f"expected one of {sorted(sources)}; got {group.get('source')!r}"
+            )
             continue
         entities = _as_list(group.get("entities") or [])
         for j, ent in enumerate(entities):
@@ -374,12 +386,18 @@ def _parse_groups(
             if flt is not None and flt not in filters:
                 c.add(f"{path}.filters.{j}", f"unknown filter {flt!r}")
             elif flt is not None and filters[flt].column not in src.columns:
-                c.add(f"{path}.filters.{j}", f"source {src.name} has no column {filters[flt].column!r}")
+                c.add(
+                    f"{path}.filters.{j}",
+                    f"source {src.name} has no column {filters[flt].column!r}",
+                )
         aggs: list[tuple[str, str | None]] = []
         for j, item in enumerate(_as_list(group.get("aggregations") or [])):
             apath = f"{path}.aggregations.{j}"
-            agg, col = (next(iter(item.items())) if isinstance(item, dict) and len(item) == 1
-                        else (item, None))
+            agg, col = (
+                next(iter(item.items()))
+                if isinstance(item, dict) and len(item) == 1
+                else (item, None)
+            )
             if agg not in AGGREGATIONS:
                 c.add(apath, f"expected one of {', '.join(AGGREGATIONS)}; got {agg!r}")
                 continue
@@ -391,7 +409,7 @@ def _parse_groups(
                 c.add(apath, f"{agg} takes no column")
                 continue
             if agg == "share":
-                if col not in filters:
+                if not isinstance(col, str) or col not in filters:
                     c.add(apath, f"share needs a filter name; unknown filter {col!r}")
                     continue
                 if filters[col].column not in src.columns:
@@ -402,7 +420,9 @@ def _parse_groups(
                     c.add(apath, f"source {src.name} has no column {col!r}")
                     continue
                 if col_type and src.columns[col][1] != col_type:
-                    c.add(apath, f"{agg} needs an {col_type} column; {col} is {src.columns[col][1]}")
+                    c.add(
+                        apath, f"{agg} needs an {col_type} column; {col} is {src.columns[col][1]}"
+                    )
                     continue
             aggs.append((agg, col))
         if not (entities and windows and aggs):
@@ -436,8 +456,10 @@ def _parse_trends(raw: Any, aggs: Sequence[Aggregate], c: _Collector) -> list[De
         if not isinstance(trend, dict):
             c.add(path, "expected a mapping with source, entities, aggregations and pairs")
             continue
-        items = [next(iter(x.items())) if isinstance(x, dict) else (x, None)
-                 for x in _as_list(trend.get("aggregations") or [])]
+        items = [
+            next(iter(x.items())) if isinstance(x, dict) else (x, None)
+            for x in _as_list(trend.get("aggregations") or [])
+        ]
         pairs = trend.get("pairs") or []
         for ent, flt, (agg, col), pair in itertools.product(
             _as_list(trend.get("entities") or []),
@@ -448,11 +470,14 @@ def _parse_trends(raw: Any, aggs: Sequence[Aggregate], c: _Collector) -> list[De
             if not (isinstance(pair, list) and len(pair) == 2):
                 c.add(f"{path}.pairs", f"expected [short window, long window]; got {pair!r}")
                 continue
-            key = (trend.get("source"), ent, flt, agg, col)
+            key = (str(trend.get("source")), ent, flt, agg, col)
             short, long = by_key.get((*key, str(pair[0]))), by_key.get((*key, str(pair[1])))
             if short is None or long is None:
-                c.add(path, f"no group defines {agg} of {col or 'events'} by {ent} over both"
-                            f" {pair[0]} and {pair[1]}")
+                c.add(
+                    path,
+                    f"no group defines {agg} of {col or 'events'} by {ent} over both"
+                    f" {pair[0]} and {pair[1]}",
+                )
                 continue
             name = f"{short.name.removesuffix('_' + flt) if flt else short.name}_vs_{long.window}"
             name = f"{name}_{flt}" if flt else name
@@ -495,8 +520,17 @@ def _build(raw: Any, file: str) -> tuple[VariableSpec | None, list[Problem]]:
     if not isinstance(raw, dict):
         c.add("", "expected a mapping at the top of the spec")
         return None, c.problems
-    allowed = {"schema_version", "name", "boundary", "lateness", "sources", "filters", "groups",
-               "trends", "expressions"}
+    allowed = {
+        "schema_version",
+        "name",
+        "boundary",
+        "lateness",
+        "sources",
+        "filters",
+        "groups",
+        "trends",
+        "expressions",
+    }
     for key in sorted(set(raw) - allowed):
         c.add(key, "unknown key")
     if raw.get("schema_version") != SCHEMA_VERSION:
@@ -516,7 +550,8 @@ def _build(raw: Any, file: str) -> tuple[VariableSpec | None, list[Problem]]:
     known = {a.name for a in aggs} | {d.name for d in derived}
     derived += _parse_expressions(raw.get("expressions"), known, c)
     seen: set[str] = set()
-    for var in (*aggs, *derived):
+    every: list[Aggregate | Derived] = [*aggs, *derived]
+    for var in every:
         if var.name in seen:
             c.add("groups", f"variable {var.name} is defined twice")
         seen.add(var.name)
@@ -535,13 +570,23 @@ def _build(raw: Any, file: str) -> tuple[VariableSpec | None, list[Problem]]:
     return spec, []
 
 
+def builtin_specs() -> dict[str, Path]:
+    """Specs shipped with fengkong, by name (``application_risk``: for the synthetic book)."""
+    folder = Path(str(resources.files("fengkong.features") / "data"))
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
 def _read(source: str | Path) -> tuple[Any, str]:
+    if isinstance(source, str) and source in builtin_specs():
+        source = builtin_specs()[source]
     if isinstance(source, Path) or ("\n" not in source and source.endswith((".yaml", ".yml"))):
         path = Path(source)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError([Problem(str(path), "", f"cannot read the file: {exc.strerror}")]) from exc
+            raise ConfigError(
+                [Problem(str(path), "", f"cannot read the file: {exc.strerror}")]
+            ) from exc
         name = str(path)
     else:
         text, name = str(source), "<spec>"
@@ -564,7 +609,10 @@ def check_spec(source: str | Path) -> list[Problem]:
 
 
 def load_spec(source: str | Path) -> VariableSpec:
-    """A validated, expanded spec from a file path or YAML text.
+    """A validated, expanded spec from a file path, YAML text or a shipped spec's name.
+
+    >>> len(load_spec("application_risk").variables) > 300
+    True
 
     Raises :class:`~fengkong.errors.ConfigError` holding every problem found.
     """

@@ -64,7 +64,7 @@ class RedisStateStore:
         for _ in range(self.max_retries):
             with self.client.pipeline() as pipe:
                 try:
-                    pipe.watch(name)
+                    pipe.watch(name)  # type: ignore[no-untyped-call]
                     raw = pipe.get(name)
                     state = change(None if raw is None else KeyState.from_json(json.loads(raw)))
                     pipe.multi()

@@ -56,7 +56,9 @@ def test_two_workers_sharing_redis_equal_batch(store: RedisStateStore, apps: pl.
         want = expected[event["application_id"]]
         assert values == {k: v for k, v in want.items() if k != "application_id"}
         worker.observe("app", event)
-    restarted = OnlineEngine(spec, target="app", store=RedisStateStore(store.client, prefix=store.prefix))
+    restarted = OnlineEngine(
+        spec, target="app", store=RedisStateStore(store.client, prefix=store.prefix)
+    )
     last = apps.row(-1, named=True)
     assert restarted.compute({**last, "application_id": -1})["app_cnt_person_all"] >= 1
 
@@ -70,7 +72,9 @@ def test_concurrent_writers_lose_nothing(store: RedisStateStore, apps: pl.DataFr
     ]
 
     def work(part: list[dict]) -> None:
-        engine = OnlineEngine(spec, target="app", store=RedisStateStore(store.client, prefix=store.prefix))
+        engine = OnlineEngine(
+            spec, target="app", store=RedisStateStore(store.client, prefix=store.prefix)
+        )
         for row in part:
             engine.observe("app", row)
 

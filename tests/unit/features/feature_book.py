@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import polars as pl
-
 T0 = dt.datetime(2026, 5, 1, 12)
 SPEC = """
 schema_version: 1
@@ -31,8 +29,23 @@ expressions:
 """
 
 
-def app(i: int, hours: float, pid: int | None, *, dev: str | None = "d1", inst: int = 1,
-        amt: int = 100_00, channel: str = "app") -> dict[str, object]:
+def app(
+    i: int,
+    hours: float,
+    pid: int | None,
+    *,
+    dev: str | None = "d1",
+    inst: int = 1,
+    amt: int = 100_00,
+    channel: str = "app",
+) -> dict[str, object]:
     """One application event ``hours`` after T0."""
-    return {"id": i, "at": T0 + dt.timedelta(hours=hours), "pid": pid, "dev": dev, "inst": inst,
-            "amount_fen": amt, "channel": channel}
+    return {
+        "id": i,
+        "at": T0 + dt.timedelta(hours=hours),
+        "pid": pid,
+        "dev": dev,
+        "inst": inst,
+        "amount_fen": amt,
+        "channel": channel,
+    }

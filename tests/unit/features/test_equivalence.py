@@ -40,36 +40,66 @@ PAY_AGGREGATIONS: list[Any] = ["count", {"sum": "amt"}, {"max": "amt"}, "days_si
 
 
 def _spec(draw: st.DrawFn) -> VariableSpec:
-    windows = draw(st.lists(st.sampled_from(["1h", "1d", "3d", "all"]), min_size=1, max_size=3, unique=True))
+    windows = draw(
+        st.lists(st.sampled_from(["1h", "1d", "3d", "all"]), min_size=1, max_size=3, unique=True)
+    )
     aggs = draw(st.lists(st.sampled_from(AGGREGATIONS), min_size=1, max_size=6, unique_by=repr))
     filters = draw(st.sampled_from([[None], [None, "is_a"], ["big"]]))
     groups: list[dict[str, Any]] = [
-        {"source": "app", "entities": ["person", "device"], "windows": windows,
-         "filters": filters, "aggregations": aggs}
+        {
+            "source": "app",
+            "entities": ["person", "device"],
+            "windows": windows,
+            "filters": filters,
+            "aggregations": aggs,
+        }
     ]
     if draw(st.booleans()):
-        groups.append({"source": "pay", "entities": ["person"], "windows": windows,
-                       "aggregations": PAY_AGGREGATIONS})
+        groups.append(
+            {
+                "source": "pay",
+                "entities": ["person"],
+                "windows": windows,
+                "aggregations": PAY_AGGREGATIONS,
+            }
+        )
     raw: dict[str, Any] = {
         "schema_version": 1,
         "boundary": draw(st.sampled_from(["exclusive", "inclusive"])),
         "lateness": f"{LATENESS_MIN}m",
         "sources": {
-            "app": {"timestamp": "at", "id": "id",
-                    "entities": {"person": "pid", "device": "dev"},
-                    "columns": {"cat": "str", "inst": "int", "amt": "int"}},
-            "pay": {"timestamp": "at", "id": "id", "entities": {"person": "pid"},
-                    "columns": {"amt": "int"}},
+            "app": {
+                "timestamp": "at",
+                "id": "id",
+                "entities": {"person": "pid", "device": "dev"},
+                "columns": {"cat": "str", "inst": "int", "amt": "int"},
+            },
+            "pay": {
+                "timestamp": "at",
+                "id": "id",
+                "entities": {"person": "pid"},
+                "columns": {"amt": "int"},
+            },
         },
         "filters": {"is_a": {"column": "cat", "eq": "a"}, "big": {"column": "amt", "ge": 500}},
         "groups": groups,
     }
     counts = [a for a in aggs if a == "count"]
     if counts and len(windows) >= 2 and None in filters:
-        raw["trends"] = [{"source": "app", "entities": ["person"], "aggregations": ["count"],
-                          "pairs": [[windows[0], windows[1]]]}]
-        raw["expressions"] = [{"name": "burst", "expression":
-                               f"app_cnt_person_{windows[0]} * 2 - max(app_cnt_device_{windows[1]}, 1)"}]
+        raw["trends"] = [
+            {
+                "source": "app",
+                "entities": ["person"],
+                "aggregations": ["count"],
+                "pairs": [[windows[0], windows[1]]],
+            }
+        ]
+        raw["expressions"] = [
+            {
+                "name": "burst",
+                "expression": f"app_cnt_person_{windows[0]} * 2 - max(app_cnt_device_{windows[1]}, 1)",
+            }
+        ]
     return load_spec(yaml.safe_dump(raw))
 
 
@@ -100,18 +130,32 @@ def cases(draw: st.DrawFn) -> tuple[VariableSpec, list[dict[str, Any]], list[dic
 
 
 def _frames(apps: list[dict[str, Any]], pays: list[dict[str, Any]]) -> dict[str, pl.DataFrame]:
-    app_schema = {"id": pl.Int64, "at": pl.Datetime("us"), "pid": pl.Int64, "amt": pl.Int64,
-                  "dev": pl.String, "cat": pl.String, "inst": pl.Int64}
+    app_schema = {
+        "id": pl.Int64,
+        "at": pl.Datetime("us"),
+        "pid": pl.Int64,
+        "amt": pl.Int64,
+        "dev": pl.String,
+        "cat": pl.String,
+        "inst": pl.Int64,
+    }
     pay_schema = {k: app_schema[k] for k in ("id", "at", "pid", "amt")}
-    return {"app": pl.DataFrame(apps, schema=app_schema), "pay": pl.DataFrame(pays, schema=pay_schema)}
+    return {
+        "app": pl.DataFrame(apps, schema=app_schema),
+        "pay": pl.DataFrame(pays, schema=pay_schema),
+    }
 
 
 def _assert_same(online: dict[str, Any], batch: dict[str, Any], app_id: int) -> None:
     for name, value in online.items():
-        assert value == batch[name], f"{name} for application {app_id}: online {value!r}, batch {batch[name]!r}"
+        assert value == batch[name], (
+            f"{name} for application {app_id}: online {value!r}, batch {batch[name]!r}"
+        )
 
 
-def _batch(spec: VariableSpec, apps: list[dict[str, Any]], pays: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def _batch(
+    spec: VariableSpec, apps: list[dict[str, Any]], pays: list[dict[str, Any]]
+) -> dict[int, dict[str, Any]]:
     frame = build_variables(spec, _frames(apps, pays), target="app")
     return {row["id"]: row for row in frame.iter_rows(named=True)}
 

@@ -28,7 +28,18 @@ def test_row_and_polars_backends_agree(a: int | None, b: int | None, text: str) 
 
 @pytest.mark.parametrize(
     "text",
-    ["__import__('os')", "a.b", "a if b else 1", "a < b", "a ** 2", "open(a)", "'x'", "[a]", "a +", "abs(a, b)"],
+    [
+        "__import__('os')",
+        "a.b",
+        "a if b else 1",
+        "a < b",
+        "a ** 2",
+        "open(a)",
+        "'x'",
+        "[a]",
+        "a +",
+        "abs(a, b)",
+    ],
 )
 def test_unsafe_or_unknown_forms_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="expression"):

@@ -6,12 +6,11 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from feature_book import T0, app  # type: ignore[import-not-found]
 
 from fengkong.errors import InvalidArgumentError
 from fengkong.features import InProcessStore, LateEventError, OnlineEngine, build_variables
 from fengkong.features.spec import VariableSpec
-
-from feature_book import T0, app  # type: ignore[import-not-found]
 
 
 def _replay(engine: OnlineEngine, apps: pl.DataFrame) -> dict[int, dict[str, object]]:
@@ -23,7 +22,9 @@ def _replay(engine: OnlineEngine, apps: pl.DataFrame) -> dict[int, dict[str, obj
 
 
 def test_matches_batch_on_the_hand_book(spec: VariableSpec, apps: pl.DataFrame) -> None:
-    batch = build_variables(spec, {"app": apps}, target="app").rows_by_key("id", named=True, unique=True)
+    batch = build_variables(spec, {"app": apps}, target="app").rows_by_key(
+        "id", named=True, unique=True
+    )
     online = _replay(OnlineEngine(spec, target="app"), apps)
     for i, values in online.items():
         assert values == {k: v for k, v in batch[i].items() if k != "id"}
@@ -43,7 +44,9 @@ def test_eviction_keeps_all_windows_exact(spec: VariableSpec) -> None:
     assert values["app_cnt_person_7d"] == 7
 
 
-def test_restart_from_a_saved_store_keeps_state(spec: VariableSpec, apps: pl.DataFrame, tmp_path) -> None:
+def test_restart_from_a_saved_store_keeps_state(
+    spec: VariableSpec, apps: pl.DataFrame, tmp_path
+) -> None:
     engine = OnlineEngine(spec, target="app")
     for event in apps.sort("at").iter_rows(named=True):
         engine.observe("app", event)
@@ -51,7 +54,9 @@ def test_restart_from_a_saved_store_keeps_state(spec: VariableSpec, apps: pl.Dat
     before = engine.compute(probe)
     assert isinstance(engine.store, InProcessStore)
     engine.store.save(tmp_path / "state.jsonl")
-    restarted = OnlineEngine(spec, target="app", store=InProcessStore.load(tmp_path / "state.jsonl"))
+    restarted = OnlineEngine(
+        spec, target="app", store=InProcessStore.load(tmp_path / "state.jsonl")
+    )
     assert restarted.compute(probe) == before
     with pytest.raises(InvalidArgumentError, match="path"):
         (tmp_path / "other.jsonl").write_text('{"format": "x"}\n')
@@ -69,7 +74,9 @@ def test_restart_from_a_saved_store_keeps_state(spec: VariableSpec, apps: pl.Dat
         ({"id": 9, "at": T0, "pid": 7, "channel": 3}, "app.channel"),
     ],
 )
-def test_bad_event_is_refused_and_state_untouched(spec: VariableSpec, event: dict, field: str) -> None:
+def test_bad_event_is_refused_and_state_untouched(
+    spec: VariableSpec, event: dict, field: str
+) -> None:
     engine = OnlineEngine(spec, target="app")
     engine.observe("app", app(1, 0, 7))
     before = engine.compute(app(2, 1, 7))

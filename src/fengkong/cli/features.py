@@ -1,0 +1,144 @@
+"""``fengkong features``: list, check and build risk variables; assess their quality."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from fengkong.cli._console import console, err_console, progress_bar, user_errors
+from fengkong.errors import InvalidArgumentError
+from fengkong.features import VariableSpec, check_spec, load_spec, write_variables
+from fengkong.features.quality import select_variables, variable_quality
+from fengkong.features.spec import Aggregate, builtin_specs
+
+app = typer.Typer(
+    help="Risk variables: declarative specs, point-in-time batch builds, quality.",
+    no_args_is_help=True,
+)
+
+SpecArg = Annotated[
+    str,
+    typer.Argument(help=f"A spec file, or a shipped spec: {', '.join(builtin_specs())}."),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+
+
+def read_events(folder: Path, spec: VariableSpec, sources: set[str]) -> dict[str, pl.LazyFrame]:
+    """Each source's table from ``folder/<table>/*.parquet`` or ``folder/<table>.parquet``."""
+    frames = {}
+    for name in sorted(sources):
+        table = spec.sources[name].table
+        if (folder / table).is_dir():
+            frames[name] = pl.scan_parquet(folder / table / "*.parquet")
+        elif (folder / f"{table}.parquet").is_file():
+            frames[name] = pl.scan_parquet(folder / f"{table}.parquet")
+        else:
+            raise InvalidArgumentError(
+                "events", expected=f"{table}/ or {table}.parquet for source {name}", got=str(folder)
+            )
+    return frames
+
+
+@app.command("list")
+def list_variables(
+    spec: SpecArg,
+    match: Annotated[str | None, typer.Option(help="Only names containing this text.")] = None,
+) -> None:
+    """Print every variable a spec expands to: name, window, and what it means."""
+    with user_errors():
+        loaded = load_spec(spec)
+    table = Table(title=f"{loaded.name}: {len(loaded.variables)} variables")
+    for column in ("name", "window", "description"):
+        table.add_column(column, overflow="fold")
+    for var in loaded.variables:
+        if match and match not in var.name:
+            continue
+        window = var.window if isinstance(var, Aggregate) else "-"
+        table.add_row(var.name, window, var.description)
+    console.print(table)
+
+
+@app.command()
+def check(spec: SpecArg) -> None:
+    """List every problem in a spec (file, path, message); exit 1 when there is one."""
+    with user_errors():
+        problems = check_spec(spec if spec in builtin_specs() else Path(spec))
+    if not problems:
+        loaded = load_spec(spec if spec in builtin_specs() else Path(spec))
+        console.print(f"[green]ok[/]: {len(loaded.variables)} variables")
+        return
+    for problem in problems:
+        err_console.print(f"[red]problem[/]: {problem}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def build(
+    spec: Annotated[str, typer.Option("--spec", help="Spec file or shipped spec name.")],
+    events: Annotated[Path, typer.Option("--events", help="Folder holding the sources' tables.")],
+    out: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
+    target: Annotated[str, typer.Option(help="Source whose rows are scored.")] = "app",
+    quiet: Quiet = False,
+) -> None:
+    """Compute every variable, point in time, for every row of the target source."""
+    with user_errors():
+        loaded = load_spec(spec if spec in builtin_specs() else Path(spec))
+        sources = {a.source for a in loaded.aggregates} | {target}
+        frames = read_events(events, loaded, sources)
+        streams = len(loaded.streams())
+        with progress_bar("building variables", streams + 1, quiet=quiet) as advance:
+            rows = write_variables(loaded, frames, out, target=target, progress=advance)
+    if not quiet:
+        console.print(f"wrote {rows:,} rows x {len(loaded.variables)} variables to {out}")
+
+
+@app.command()
+def quality(
+    variables: Annotated[Path, typer.Argument(help="Parquet file written by features build.")],
+    book: Annotated[Path, typer.Option(help="Book folder with applications/ and oracle/.")],
+    out: Annotated[Path | None, typer.Option(help="Write the quality table here (CSV).")] = None,
+    label: Annotated[str, typer.Option(help="Oracle column used as the bad flag.")] = "ever_90dpd",
+    min_iv: Annotated[float, typer.Option(help="Selection: least IV.")] = 0.02,
+    max_psi: Annotated[float, typer.Option(help="Selection: largest PSI between months.")] = 0.25,
+    top: Annotated[int, typer.Option(help="Rows to print.")] = 20,
+) -> None:
+    """Coverage, missing rate, IV against the label and PSI between application months."""
+    with user_errors():
+        if not variables.is_file():
+            raise InvalidArgumentError("variables", expected="a Parquet file", got=str(variables))
+        frame = pl.read_parquet(variables)
+        key = frame.columns[0]
+        try:
+            apps = pl.read_parquet(book / "applications" / "*.parquet", columns=[key, "applied_at"])
+            oracle = pl.read_parquet(book / "oracle" / "*.parquet", columns=[key, label])
+        except (OSError, pl.exceptions.PolarsError) as exc:
+            raise InvalidArgumentError(
+                "book", expected=f"applications/ and oracle/ with {key} and {label}", got=str(exc)
+            ) from None
+        joined = frame.join(oracle, on=key, how="left").join(
+            apps.select(key, pl.col("applied_at").dt.strftime("%Y-%m").alias("__month")), on=key
+        )
+        names = [c for c in frame.columns if c != key]
+        table = variable_quality(joined, names, label=label, period="__month")
+    if out is not None:
+        table.write_csv(out)
+    chosen = select_variables(table, min_iv=min_iv, max_psi=max_psi)
+    shown = Table(title=f"variable quality ({len(names)} variables, {len(chosen)} selected)")
+    for column in ("variable", "coverage", "iv", "psi_max"):
+        shown.add_column(column)
+    for row in table.sort("iv", descending=True, nulls_last=True).head(top).iter_rows(named=True):
+        shown.add_row(
+            row["variable"],
+            *(
+                f"{row[c]:.3f}" if row[c] is not None else "-"
+                for c in ("coverage", "iv", "psi_max")
+            ),
+        )
+    console.print(shown)
+
+
+__all__ = ["app"]
