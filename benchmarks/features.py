@@ -211,6 +211,7 @@ def main() -> None:
 
         def warm() -> None:  # load the compiled kernels, as a running service has them
             _wide(tiny, Path(tmp) / "tiny-out.parquet")
+
         rows: list[dict[str, Any]] = []
         results = {
             "fengkong": measure(lambda: _fengkong_counts(path), setup=warm),

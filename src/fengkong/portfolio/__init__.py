@@ -1,5 +1,18 @@
-"""Portfolio analytics: pool summaries (vintages, roll rates and stratification to come)."""
+"""Portfolio analytics: the monthly panel, vintages, roll and flow rates, losses, pool summaries."""
 
+from fengkong.portfolio.panel import bucket_expr, monthly_panel
+from fengkong.portfolio.rolls import flow_rates, loss_rates, roll_matrix, roll_rates, transitions
 from fengkong.portfolio.summary import pool_summary
+from fengkong.portfolio.vintage import vintage_curves
 
-__all__ = ["pool_summary"]
+__all__ = [
+    "bucket_expr",
+    "flow_rates",
+    "loss_rates",
+    "monthly_panel",
+    "pool_summary",
+    "roll_matrix",
+    "roll_rates",
+    "transitions",
+    "vintage_curves",
+]
