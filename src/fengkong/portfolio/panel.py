@@ -44,8 +44,9 @@ _PERFORMANCE = (
 
 def bucket_expr(dpd: pl.Expr, buckets: Buckets = BUCKETS) -> pl.Expr:
     """The bucket name of each DPD as a Polars expression (ranges as (name, upper DPD))."""
-    uppers = [u for _, u in buckets[:-1]]
-    if any(u is None for u in uppers) or uppers != sorted(uppers):
+    raw = [u for _, u in buckets[:-1]]
+    uppers = [u for u in raw if u is not None]
+    if len(uppers) != len(raw) or uppers != sorted(uppers):
         raise InvalidArgumentError(
             "buckets",
             expected="(name, upper DPD) pairs in increasing order, the last open",
@@ -55,7 +56,7 @@ def bucket_expr(dpd: pl.Expr, buckets: Buckets = BUCKETS) -> pl.Expr:
     expr = pl.when(dpd <= uppers[0]).then(pl.lit(names[0])) if uppers else pl.lit(names[-1])
     for name, upper in zip(names[1:-1], uppers[1:], strict=True):
         expr = expr.when(dpd <= upper).then(pl.lit(name))  # type: ignore[attr-defined]
-    return expr.otherwise(pl.lit(names[-1])) if uppers else expr  # type: ignore[attr-defined,no-any-return]
+    return expr.otherwise(pl.lit(names[-1])) if uppers else expr  # type: ignore[attr-defined]
 
 
 def _require(frame: pl.DataFrame, columns: Sequence[str], name: str) -> None:
