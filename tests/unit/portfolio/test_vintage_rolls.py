@@ -22,8 +22,11 @@ from fengkong.portfolio import (
     flow_rates,
     loss_rates,
     monthly_panel,
+    pool_loans,
+    pool_overview,
     roll_matrix,
     roll_rates,
+    stratify,
     vintage_curves,
 )
 
@@ -48,15 +51,21 @@ ROWS = [  # loan, month-end, dpd, balance, status, written off
 
 
 @pytest.fixture
-def panel() -> pl.DataFrame:
-    loans = pl.DataFrame(
+def loans() -> pl.DataFrame:
+    return pl.DataFrame(
         {
             "loan_id": [1, 2, 3, 4, 5],
             "principal_fen": [1000, 2000, 1000, 500, 1500],
             "disbursed_on": [JAN, JAN, JAN, MAR, MAR],
             "product": ["a", "a", "b", "a", "b"],
+            "term": [12, 6, 12, 3, 6],
+            "rate_bp": [1800, 1200, 2400, 1000, 3600],
         }
     )
+
+
+@pytest.fixture
+def panel(loans: pl.DataFrame) -> pl.DataFrame:
     perf = pl.DataFrame(
         ROWS,
         schema=[
@@ -146,3 +155,23 @@ def test_bad_basis_is_named(panel: pl.DataFrame) -> None:
         roll_rates(panel, basis="amount")  # type: ignore[arg-type]
     with pytest.raises(InvalidArgumentError, match="loans"):
         monthly_panel(pl.DataFrame({"loan_id": [1]}), pl.DataFrame())
+
+
+def test_stratification_at_april(panel: pl.DataFrame, loans: pl.DataFrame) -> None:
+    ages = pl.DataFrame({"loan_id": [1, 2, 3, 4, 5], "age": [22, 31, 45, 31, 70]})
+    pool = pool_loans(panel, loans, month=dt.date(2025, 4, 30), attributes=ages)
+    assert sorted(pool["loan_id"].to_list()) == [1, 3, 4, 5]  # loan 2 prepaid in April
+    overview = pool_overview(pool).row(0, named=True)
+    assert overview["loans"] == 4 and overview["balance_fen"] == 3850
+    assert overview["wa_rate_bp"] == pytest.approx(9_870_000 / 3850)
+    assert overview["wa_remaining_term"] == pytest.approx(25_500 / 3850)
+    tables = stratify(pool)
+    status = {
+        r["status"]: (r["loans"], r["balance_fen"]) for r in tables["status"].iter_rows(named=True)
+    }
+    assert status == {"M0": (1, 450), "M2": (2, 2400), "M3": (1, 1000)}
+    age = tables["age"]
+    assert age["loans"].to_list() == [0, 1, 0, 1, 0, 1, 0, 1]  # every band listed, empty ones too
+    assert age["age"].to_list()[0] == "< 18" and age["age"].to_list()[-1] == ">= 60"
+    assert tables["balance"]["loans"].to_list()[1] == 4  # all under 1,000 CNY
+    assert sum(tables["balance"]["share_balance"]) == pytest.approx(1.0)
