@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 
 import numpy as np
 import polars as pl
@@ -100,7 +101,7 @@ def _band_labels(edges: Sequence[int], money: bool) -> list[str]:
     def fmt(v: int) -> str:
         return f"{v / 100:,.0f}" if money else str(v)
 
-    labels = [f"[{fmt(lo)}, {fmt(hi)})" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    labels = [f"[{fmt(lo)}, {fmt(hi)})" for lo, hi in pairwise(edges)]
     return [f"< {fmt(edges[0])}", *labels, f">= {fmt(edges[-1])}"]
 
 
