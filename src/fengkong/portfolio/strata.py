@@ -132,9 +132,9 @@ def stratify(
         tables[name] = _table(banded, "band", frame).drop("band")
     for name in categories:
         if name in pool.columns:
-            values = pool.select(pl.col(name).unique().sort()).rename({name: "__v"})
+            levels = pool.select(pl.col(name).unique().sort()).rename({name: "__v"})
             tables[name] = _table(
-                pool.with_columns(pl.col(name).alias("__v")), "__v", values
+                pool.with_columns(pl.col(name).alias("__v")), "__v", levels
             ).rename({"__v": name})
     return tables
 
