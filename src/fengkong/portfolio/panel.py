@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import polars as pl
 
 from fengkong.errors import InvalidArgumentError
@@ -81,35 +82,69 @@ def monthly_panel(
     """
     _require(loans, ["loan_id", "principal_fen", "disbursed_on", *segments], "loans")
     _require(performance, _PERFORMANCE, "performance")
-    bucket = bucket_expr(pl.col("dpd"), buckets)
+    names = [n for n, _ in buckets]
+    bucket_expr(pl.col("dpd"), buckets)  # validates the ranges
+    uppers = np.asarray([u for _, u in buckets[:-1]], dtype=np.int64)
+    extra = loans.select(
+        "loan_id",
+        "principal_fen",
+        pl.col("disbursed_on").dt.month_start().alias("vintage"),
+        *(
+            pl.col(c).cast(pl.Categorical) if loans.schema[c] == pl.String else pl.col(c)
+            for c in segments
+        ),
+    )
+    frame = _attach(performance.select(_PERFORMANCE), extra)
+    if not _sorted_by_loan_and_mob(frame):
+        frame = frame.sort("loan_id", "mob")
+    index = np.searchsorted(uppers, frame["dpd"].fill_null(0).to_numpy(), side="left")
+    bucket = pl.Series("bucket", index).replace_strict(
+        dict(enumerate(names)), return_dtype=pl.String
+    )
     state = (
         pl.when(pl.col("status").is_in(OPEN))
-        .then(bucket)
+        .then(pl.col("bucket"))
         .when(pl.col("status") == "written_off")
         .then(pl.lit("written_off"))
         .otherwise(pl.lit("paid_off"))
     )
-    return (
-        performance.select(_PERFORMANCE)
-        .join(loans.select("loan_id", "principal_fen", "disbursed_on", *segments), on="loan_id")
-        .select(
-            "loan_id",
-            pl.col("disbursed_on").dt.truncate("1mo").alias("vintage"),
-            pl.col("snapshot_on").dt.truncate("1mo").alias("month"),
-            pl.col("mob").cast(pl.Int32),
-            "principal_fen",
-            pl.col("principal_balance_fen").alias("balance_fen"),
-            "dpd",
-            bucket.alias("bucket"),
-            state.alias("state"),
-            "status",
-            "paid_fen",
-            "written_off_fen",
-            "recovered_fen",
-            *segments,
-        )
-        .sort("loan_id", "month")
+    snapshots = frame["snapshot_on"].unique().drop_nulls()
+    starts = dict(zip(snapshots.to_list(), snapshots.dt.month_start().to_list(), strict=True))
+    month = pl.col("snapshot_on").replace_strict(starts, return_dtype=pl.Date)
+    return frame.with_columns(bucket).select(
+        "loan_id",
+        "vintage",
+        month.alias("month"),
+        pl.col("mob").cast(pl.Int32),
+        "principal_fen",
+        pl.col("principal_balance_fen").alias("balance_fen"),
+        "dpd",
+        "bucket",
+        state.alias("state"),
+        "status",
+        "paid_fen",
+        "written_off_fen",
+        "recovered_fen",
+        *segments,
     )
+
+
+def _attach(perf: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
+    """Loan columns onto each snapshot (an inner join by a sorted-index gather; order kept)."""
+    loans = loans if loans["loan_id"].is_sorted() else loans.sort("loan_id")
+    ids = loans["loan_id"].to_numpy()
+    wanted = perf["loan_id"].to_numpy()
+    pos = np.minimum(np.searchsorted(ids, wanted), max(len(ids) - 1, 0))
+    found = ids[pos] == wanted if len(ids) else np.zeros(len(wanted), np.bool_)
+    if not found.all():
+        perf, pos = perf.filter(pl.Series(found)), pos[found]
+    return perf.hstack(loans.drop("loan_id")[pos])
+
+
+def _sorted_by_loan_and_mob(frame: pl.DataFrame) -> bool:
+    loan, mob = frame["loan_id"].to_numpy(), frame["mob"].to_numpy()
+    step = np.diff(loan)
+    return bool((step >= 0).all()) and bool((np.diff(mob)[step == 0] > 0).all())
 
 
 def months_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:

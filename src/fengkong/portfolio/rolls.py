@@ -40,27 +40,36 @@ _CLOSED = ("paid_off", "written_off")
 def transitions(
     panel: pl.DataFrame, *, start: dt.date | None = None, end: dt.date | None = None
 ) -> pl.DataFrame:
-    """Each open loan's move from month t−1 to t: loan, month (t), from/to state, weights."""
-    prev = panel.select(
+    """Each open loan's move from month t−1 to t: loan, month (t), from/to state, balances."""
+    frame = panel.select("loan_id", "month", "state", "balance_fen")
+    if not (frame["loan_id"].is_sorted() and _months_ascending(frame)):
+        frame = frame.sort("loan_id", "month")
+    moves = frame.select(
         "loan_id",
-        pl.col("month").dt.offset_by("1mo").alias("month"),
-        pl.col("state").alias("from_state"),
-        pl.col("balance_fen").alias("from_balance_fen"),
-    ).filter(~pl.col("from_state").is_in(_CLOSED))
-    moves = prev.join(
-        panel.select(
-            "loan_id",
-            "month",
-            pl.col("state").alias("to_state"),
-            pl.col("balance_fen").alias("to_balance_fen"),
-        ),
-        on=["loan_id", "month"],
-    )
+        "month",
+        pl.col("state").shift().alias("from_state"),
+        pl.col("balance_fen").shift().alias("from_balance_fen"),
+        pl.col("state").alias("to_state"),
+        pl.col("balance_fen").alias("to_balance_fen"),
+        (
+            (pl.col("loan_id").shift() == pl.col("loan_id"))
+            & (pl.col("month").shift().dt.offset_by("1mo") == pl.col("month"))
+        ).alias("__next"),
+    ).filter(pl.col("__next") & ~pl.col("from_state").is_in(_CLOSED))
     if start is not None:
         moves = moves.filter(pl.col("month") >= start)
     if end is not None:
         moves = moves.filter(pl.col("month") <= end)
-    return moves
+    return moves.drop("__next")
+
+
+def _months_ascending(frame: pl.DataFrame) -> bool:
+    same = frame.select(
+        ((pl.col("loan_id").diff() != 0) | (pl.col("month").diff() > pl.duration(days=0)))
+        .fill_null(True)
+        .all()
+    )
+    return bool(same.item())
 
 
 def _weight(basis: Basis) -> pl.Expr:
