@@ -134,7 +134,10 @@ def _attach(perf: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
     loans = loans if loans["loan_id"].is_sorted() else loans.sort("loan_id")
     ids = loans["loan_id"].to_numpy()
     wanted = perf["loan_id"].to_numpy()
-    pos = np.minimum(np.searchsorted(ids, wanted), max(len(ids) - 1, 0))
+    if len(ids) and bool((np.diff(ids) == 1).all()):  # consecutive ids: the position is the offset
+        pos = np.clip(wanted - ids[0], 0, len(ids) - 1)
+    else:
+        pos = np.minimum(np.searchsorted(ids, wanted), max(len(ids) - 1, 0))
     found = ids[pos] == wanted if len(ids) else np.zeros(len(wanted), np.bool_)
     if not found.all():
         perf, pos = perf.filter(pl.Series(found)), pos[found]
