@@ -175,3 +175,25 @@ def test_stratification_at_april(panel: pl.DataFrame, loans: pl.DataFrame) -> No
     assert age["age"].to_list()[0] == "< 18" and age["age"].to_list()[-1] == ">= 60"
     assert tables["balance"]["loans"].to_list()[1] == 4  # all under 1,000 CNY
     assert sum(tables["balance"]["share_balance"]) == pytest.approx(1.0)
+
+
+def test_panel_with_sparse_ids_drops_unknown_loans(
+    loans: pl.DataFrame, panel: pl.DataFrame
+) -> None:
+    sparse = loans.with_columns(pl.col("loan_id") * 10)
+    perf = panel.select(
+        (pl.col("loan_id") * 10).alias("loan_id"),
+        pl.col("mob").cast(pl.Int16),
+        pl.col("month").dt.month_end().alias("snapshot_on"),
+        "paid_fen",
+        pl.col("balance_fen").alias("principal_balance_fen"),
+        "dpd",
+        "status",
+        "written_off_fen",
+        "recovered_fen",
+    )
+    unknown = perf.head(1).with_columns(pl.lit(999, perf.schema["loan_id"]).alias("loan_id"))
+    rebuilt = monthly_panel(sparse, pl.concat([perf, unknown]).sample(fraction=1.0, seed=1))
+    assert rebuilt.height == panel.height  # the unknown loan is dropped, order restored
+    assert rebuilt["loan_id"].to_list() == [i * 10 for i in panel["loan_id"].to_list()]
+    assert rebuilt["state"].to_list() == panel["state"].to_list()
