@@ -58,11 +58,12 @@ class InvalidArgumentError(FengkongError, ValueError):
         The value received.
     """
 
-    def __init__(self, field: str, *, expected: str, got: Any) -> None:
+    def __init__(self, field: str, *, expected: str, got: Any, note: str = "") -> None:
         self.field = field
         self.expected = expected
         self.got = got
-        super().__init__(f"{field}: expected {expected}, got {got!r}")
+        message = f"{field}: expected {expected}, got {got!r}"
+        super().__init__(f"{message} ({note})" if note else message)
 
 
 @dataclass(frozen=True, slots=True)

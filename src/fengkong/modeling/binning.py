@@ -28,9 +28,14 @@ import numpy as np
 import polars as pl
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from fengkong.errors import InvalidArgumentError, NotFittedError
+from fengkong.errors import InvalidArgumentError
 from fengkong.modeling._assign import as_strings, bin_numeric, count_bins
-from fengkong.modeling._input import as_float_array, check_binary_target, is_numeric_series
+from fengkong.modeling._input import (
+    as_float_array,
+    check_binary_target,
+    check_fitted,
+    is_numeric_series,
+)
 from fengkong.modeling._solver import (
     OBJECTIVES,
     TRENDS,
@@ -435,8 +440,7 @@ class OptimalBinning(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return t.splits if t.kind == "numeric" else t.groups
 
     def _table(self) -> BinningTable:
-        if not hasattr(self, "binning_table_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit first")
+        check_fitted(self, "binning_table_")
         return self.binning_table_
 
     def transform(self, x: Any, *, metric: str = "woe") -> np.ndarray:

@@ -24,9 +24,16 @@ import polars as pl
 import yaml
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from fengkong.errors import ConfigError, InvalidArgumentError, NotFittedError, Problem
+from fengkong.errors import ConfigError, InvalidArgumentError, Problem
 from fengkong.modeling._assign import as_strings, category_map
-from fengkong.modeling._input import as_frame, check_binary_target, column_names, is_numeric_series
+from fengkong.modeling._input import (
+    as_frame,
+    check_binary_target,
+    check_fitted,
+    check_width,
+    column_names,
+    is_numeric_series,
+)
 from fengkong.modeling.binning import BinningParams, fit_variable
 from fengkong.modeling.table import BinningTable
 
@@ -159,8 +166,7 @@ class BinningProcess(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return self
 
     def _check_fitted(self) -> dict[str, BinningTable]:
-        if not hasattr(self, "tables_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit first")
+        check_fitted(self, "tables_")
         return self.tables_
 
     # ------------------------------------------------------------------ results
@@ -207,6 +213,7 @@ class BinningProcess(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     def _frame_for(self, X: Any, variables: Sequence[str] | None = None) -> pl.DataFrame:
         tables = self._tables_for(variables)
         frame = as_frame(X)
+        check_width(self, X, frame)
         missing = [n for n in tables if n not in frame.columns]
         if missing:
             raise InvalidArgumentError(
@@ -280,6 +287,14 @@ class BinningProcess(TransformerMixin, BaseEstimator):  # type: ignore[misc]
                 ),
                 stacklevel=3,
             )
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """The output column names (the variables)."""

@@ -25,8 +25,8 @@ import polars as pl
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 
-from fengkong.errors import InvalidArgumentError, NotFittedError
-from fengkong.modeling._input import as_frame, check_binary_target
+from fengkong.errors import InvalidArgumentError
+from fengkong.modeling._input import as_frame, check_binary_target, check_fitted, check_width
 from fengkong.modeling.artifact import ScorecardModel, ScorecardVariable
 from fengkong.modeling.process import BinningProcess
 
@@ -184,13 +184,13 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         )
 
     def _model(self) -> ScorecardModel:
-        if not hasattr(self, "model_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit first")
+        check_fitted(self, "model_")
         return self.model_
 
     def _woe(self, X: Any) -> np.ndarray:
         self._model()
         frame = as_frame(X)
+        check_width(self, X, frame)
         absent = [v for v in self.variables_ if v not in frame.columns]
         if absent:
             raise InvalidArgumentError(
@@ -202,11 +202,13 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probabilities of good (column 0) and bad (column 1) from the regression."""
-        return np.asarray(self.estimator_.predict_proba(self._woe(X)))
+        woe = self._woe(X)
+        return np.asarray(self.estimator_.predict_proba(woe))
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Log-odds of bad."""
-        return np.asarray(self.estimator_.decision_function(self._woe(X)))
+        woe = self._woe(X)
+        return np.asarray(self.estimator_.decision_function(woe))
 
     def predict(self, X: Any) -> np.ndarray:
         """1 where the probability of bad exceeds one half."""
