@@ -198,7 +198,7 @@ def _fit_numeric(name: str, x: np.ndarray, y: np.ndarray, params: BinningParams)
     k = edges.size + 1
     if params.user_splits is None:
         nonempty = (ne[:k] + ev[:k]) > 0  # drop empty pre-bins by removing their left edge
-        if not nonempty.all():
+        if not nonempty.all() and nonempty.any():
             keep_bins = np.flatnonzero(nonempty)
             edges = edges[keep_bins[1:] - 1] if keep_bins.size > 1 else np.empty(0)
             ne = np.concatenate([ne[:k][nonempty], ne[k:]])

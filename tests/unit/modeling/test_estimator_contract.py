@@ -16,16 +16,27 @@ from fengkong.modeling import BinningProcess, Scorecard
 
 _LABELS = "the check passes targets other than 0/1, which fengkong refuses by design"
 _TRANSFORMER_Y = [
-    "check_dict_unchanged", "check_dont_overwrite_parameters", "check_dtype_object",
-    "check_estimators_dtypes", "check_estimators_fit_returns_self",
-    "check_estimators_overwrite_params", "check_f_contiguous_array_estimator",
-    "check_fit2d_1feature", "check_fit2d_predict1d", "check_fit_score_takes_y",
-    "check_methods_sample_order_invariance", "check_methods_subset_invariance",
-    "check_n_features_in_after_fitting", "check_positive_only_tag_during_fit",
-    "check_readonly_memmap_input", "check_transformer_preserve_dtypes",
+    "check_dict_unchanged",
+    "check_dont_overwrite_parameters",
+    "check_dtype_object",
+    "check_estimators_dtypes",
+    "check_estimators_fit_returns_self",
+    "check_estimators_overwrite_params",
+    "check_f_contiguous_array_estimator",
+    "check_fit2d_1feature",
+    "check_fit2d_predict1d",
+    "check_fit_score_takes_y",
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+    "check_n_features_in_after_fitting",
+    "check_positive_only_tag_during_fit",
+    "check_readonly_memmap_input",
+    "check_transformer_preserve_dtypes",
 ]
 _CLASSIFIER_Y = [
-    "check_classifier_data_not_an_array", "check_classifiers_classes", "check_estimators_dtypes",
+    "check_classifier_data_not_an_array",
+    "check_classifiers_classes",
+    "check_estimators_dtypes",
 ]
 
 
