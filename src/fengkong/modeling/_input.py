@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 
-class EstimatorNotFittedError(NotFittedError, SklearnNotFittedError):
+class EstimatorNotFittedError(NotFittedError, SklearnNotFittedError):  # type: ignore[misc]
     """fengkong's :class:`~fengkong.errors.NotFittedError`, also scikit-learn's."""
 
 

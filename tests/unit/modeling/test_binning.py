@@ -145,7 +145,7 @@ def test_categorical_rare_levels_are_pooled_and_unseen_levels_reported():
     bp = BinningProcess(cat_cutoff=0.01).fit(X, y)
     t = bp.table("channel")
     assert t.kind == "categorical"
-    grouped = [g for g in t.groups if "kiosk" in g][0]
+    grouped = next(g for g in t.groups if "kiosk" in g)
     assert len(grouped) >= 2  # the rare level sits with others
     new = pl.DataFrame({"income": [1000.0], "age": [30.0], "channel": ["wechat"]})
     with pytest.warns(UnseenCategoryWarning, match="wechat"):
