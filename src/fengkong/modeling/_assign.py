@@ -17,26 +17,24 @@ if TYPE_CHECKING:
 __all__ = ["assign_categorical", "assign_numeric", "bin_numeric", "count_bins"]
 
 
+_LINEAR_MAX_EDGES = 64
+
+
 @njit(cache=True, nogil=True)
-def bin_numeric(x: np.ndarray, edges: np.ndarray, specials: np.ndarray) -> np.ndarray:
-    """Index per value: ``searchsorted(edges, x, 'right')``, then one bin per special, then missing."""
-    n_regular = edges.shape[0] + 1
-    n_special = specials.shape[0]
-    out = np.empty(x.shape[0], dtype=np.int32)
+def _regular_bins(x: np.ndarray, edges: np.ndarray, out: np.ndarray) -> None:
+    """``searchsorted(edges, x, 'right')``: a branch-free count for few edges, else bisection."""
+    m = edges.shape[0]
+    if m <= _LINEAR_MAX_EDGES:
+        for r in range(x.shape[0]):
+            v = x[r]
+            k = 0
+            for e in range(m):
+                k += v >= edges[e]
+            out[r] = k
+        return
     for r in range(x.shape[0]):
         v = x[r]
-        if np.isnan(v):
-            out[r] = n_regular + n_special
-            continue
-        hit = -1
-        for s in range(n_special):
-            if v == specials[s]:
-                hit = s
-                break
-        if hit >= 0:
-            out[r] = n_regular + hit
-            continue
-        lo, hi = 0, edges.shape[0]
+        lo, hi = 0, m
         while lo < hi:
             mid = (lo + hi) >> 1
             if edges[mid] <= v:
@@ -44,6 +42,24 @@ def bin_numeric(x: np.ndarray, edges: np.ndarray, specials: np.ndarray) -> np.nd
             else:
                 hi = mid
         out[r] = lo
+
+
+@njit(cache=True, nogil=True)
+def bin_numeric(x: np.ndarray, edges: np.ndarray, specials: np.ndarray) -> np.ndarray:
+    """Index per value: ``searchsorted(edges, x, 'right')``, then one bin per special, then missing."""
+    n_regular = edges.shape[0] + 1
+    n_special = specials.shape[0]
+    out = np.empty(x.shape[0], dtype=np.int32)
+    _regular_bins(x, edges, out)
+    for r in range(x.shape[0]):
+        v = x[r]
+        if np.isnan(v):
+            out[r] = n_regular + n_special
+            continue
+        for s in range(n_special):
+            if v == specials[s]:
+                out[r] = n_regular + s
+                break
     return out
 
 

@@ -187,7 +187,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         check_fitted(self, "model_")
         return self.model_
 
-    def _woe(self, X: Any) -> np.ndarray:
+    def woe_matrix(self, X: Any) -> np.ndarray:
+        """WoE of the scorecard's variables for every row (the regression's input)."""
         self._model()
         frame = as_frame(X)
         check_width(self, X, frame)
@@ -202,12 +203,12 @@ class Scorecard(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probabilities of good (column 0) and bad (column 1) from the regression."""
-        woe = self._woe(X)
+        woe = self.woe_matrix(X)
         return np.asarray(self.estimator_.predict_proba(woe))
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Log-odds of bad."""
-        woe = self._woe(X)
+        woe = self.woe_matrix(X)
         return np.asarray(self.estimator_.decision_function(woe))
 
     def predict(self, X: Any) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Scripts run inside peer libraries' own virtual environments (see ``benchmarks._peers``)."""
