@@ -99,7 +99,7 @@ def check_binary_target(y: Any, *, n_rows: int | None = None, field: str = "y") 
     >>> check_binary_target([0, 2])
     Traceback (most recent call last):
     ...
-    fengkong.errors.InvalidArgumentError: y: expected values 0 and 1 (1 = bad), got [2]
+    fengkong.errors.InvalidArgumentError: y: expected values 0 and 1 (1 = bad), got [2] (two classes, but labelled other than 0/1)
     """
     if y is None:
         raise InvalidArgumentError(
@@ -160,12 +160,14 @@ def check_binary_target(y: Any, *, n_rows: int | None = None, field: str = "y") 
     values = np.unique(arr)
     other = [v.item() if hasattr(v, "item") else v for v in values if v not in (0, 1)]
     if other:
+        kind = type_of_target(arr)
+        note = (
+            (f"Only binary classification is supported. The type of the target is {kind}.")
+            if kind != "binary"
+            else "two classes, but labelled other than 0/1"
+        )
         raise InvalidArgumentError(
-            field,
-            expected="values 0 and 1 (1 = bad)",
-            got=other[:5],
-            note="Only binary classification is supported. The type of the target is "
-            f"{type_of_target(arr)}.",
+            field, expected="values 0 and 1 (1 = bad)", got=other[:5], note=note
         )
     if values.size < 2:
         raise InvalidArgumentError(
