@@ -38,6 +38,17 @@ def plot_binning(table: BinningTable, ax: Any = None) -> Any:
     return fig
 
 
+def plot_iv(names: list[str], iv: np.ndarray, ax: Any = None) -> Any:
+    """Horizontal bars of information value, best first."""
+    fig, ax = (
+        (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 0.35 * len(names) + 1))
+    )
+    ax.barh(names[::-1], np.asarray(iv)[::-1], color="#8fb3d9")
+    ax.set_xlabel("information value")
+    fig.tight_layout()
+    return fig
+
+
 def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], ax: Any = None) -> Any:
     """ROC curves, one per sample name -> (fpr, tpr)."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 5))

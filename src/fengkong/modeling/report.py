@@ -22,6 +22,8 @@ import polars as pl
 
 from fengkong.errors import InvalidArgumentError, OutputError
 from fengkong.modeling._input import as_frame, check_binary_target
+from fengkong.modeling.artifact import ScorecardModel
+from fengkong.modeling.gbm import GBMArtifact
 from fengkong.modeling.metrics import (
     bootstrap,
     brier_score,
@@ -69,29 +71,42 @@ def sample_metrics(y: Any, p: Any, *, n_boot: int = 200, seed: int = 0) -> dict[
     }
 
 
+def _artifact(model: Any) -> Any:
+    """The scoring artifact behind a fitted estimator (or the artifact itself)."""
+    for attr in ("model_", "artifact_"):
+        if hasattr(model, attr):
+            return getattr(model, attr)
+    if isinstance(model, ScorecardModel | GBMArtifact):
+        return model
+    raise InvalidArgumentError(
+        "model",
+        expected="a fitted Scorecard or GBMClassifier, or their ScorecardModel / GBMArtifact",
+        got=type(model).__name__,
+    )
+
+
 def characteristic_stability(model: Any, expected: Any, actual: Any) -> pl.DataFrame:
     """CSI of every model variable between two samples, by the variable's bins.
 
     Scorecards use their bins; for other models numeric variables use deciles of the expected
     sample and categorical ones their levels.
     """
+    art = _artifact(model)
     xe, xa = as_frame(expected), as_frame(actual)
     rows = []
-    bp = getattr(model, "binning_process_", None)
-    names = list(getattr(model, "variables_", None) or model.feature_names_in_)
-    for name in names:
+    tables = {v.name: v.table for v in art.variables} if isinstance(art, ScorecardModel) else {}
+    for name in art.features:
         edges: np.ndarray
-        if bp is not None:
-            t = bp.table(name)
+        if name in tables:
+            t = tables[name]
             ie = t.assign(xe.get_column(name)).astype(float)
             ia = t.assign(xa.get_column(name)).astype(float)
             edges = np.arange(t.n_bins - 1) + 0.5
         else:
             se, sa = xe.get_column(name), xa.get_column(name)
             if se.dtype.is_numeric():
-                ie = se.cast(pl.Float64).fill_null(np.nan).to_numpy()
-                ia = sa.cast(pl.Float64).fill_null(np.nan).to_numpy()
-                ie, ia = np.nan_to_num(ie, nan=-np.inf), np.nan_to_num(ia, nan=-np.inf)
+                ie = np.nan_to_num(se.cast(pl.Float64).fill_null(np.nan).to_numpy(), nan=-np.inf)
+                ia = np.nan_to_num(sa.cast(pl.Float64).fill_null(np.nan).to_numpy(), nan=-np.inf)
                 finite = ie[np.isfinite(ie)]
                 edges = (
                     np.unique(np.quantile(finite, np.linspace(0, 1, 11)[1:-1]))
@@ -145,13 +160,15 @@ def model_report(
     title: str = "Model validation report",
     n_boot: int = 200,
 ) -> Path:
-    """Write ``out/report.html`` and ``out/figures/*.png``; returns the HTML path."""
+    """Write ``out/report.html`` and ``out/figures/*.png``; returns the HTML path.
+
+    ``model`` is a fitted :class:`~fengkong.modeling.Scorecard` or
+    :class:`~fengkong.modeling.GBMClassifier`, or their saved artifact; a scorecard is
+    validated through its points (what production scores).
+    """
     from fengkong.modeling import plots  # noqa: PLC0415 (matplotlib is heavy)
 
-    if not hasattr(model, "predict_proba") or not hasattr(model, "n_features_in_"):
-        raise InvalidArgumentError(
-            "model", expected="a fitted Scorecard or GBMClassifier", got=type(model).__name__
-        )
+    art = _artifact(model)
     folder = Path(out)
     figures = folder / "figures"
     try:
@@ -159,13 +176,28 @@ def model_report(
     except OSError as exc:
         raise OutputError(str(folder), str(exc)) from exc
     samples = [dev] + ([oot] if oot is not None else [])
-    probs = {s.name: model.predict_proba(s.X)[:, 1] for s in samples}
-    ys = {s.name: check_binary_target(s.y) for s in samples}
+    is_card = isinstance(art, ScorecardModel)
+    scores, probs, ys = {}, {}, {}
+    for s in samples:
+        frame = as_frame(s.X)
+        ys[s.name] = check_binary_target(s.y, n_rows=frame.height)
+        if is_card:
+            scores[s.name] = art.score_frame(frame).cast(pl.Float64).to_numpy()
+            probs[s.name] = art.probability(scores[s.name])
+        else:
+            probs[s.name] = art.predict_proba(frame)
+            scores[s.name] = probs[s.name]
     parts = [
         f"<h1>{html.escape(title)}</h1>",
-        f"<p>Model: {html.escape(type(model).__name__)}; variables: "
-        f"{html.escape(', '.join(map(str, getattr(model, 'variables_', None) or model.feature_names_in_)))}</p>",
+        f"<p>Model: {html.escape(art.name)} version {html.escape(art.version)} "
+        f"({'scorecard' if is_card else 'LightGBM'}); variables: "
+        f"{html.escape(', '.join(art.features))}</p>",
     ]
+    if is_card:
+        parts.append(
+            "<p>Probabilities are those the scorecard's points imply through its "
+            "scaling, i.e. what production scores.</p>"
+        )
     metrics = pl.DataFrame(
         [{"sample": n, **sample_metrics(ys[n], probs[n], n_boot=n_boot)} for n in probs]
     )
@@ -180,11 +212,6 @@ def model_report(
     last = samples[-1].name
     fpr, tpr = curves[last]
     parts.append(_png(plots.plot_ks(fpr, tpr), figures, "ks"))
-    is_card = hasattr(model, "score_points")
-    scores = {
-        s.name: (model.score_points(s.X).cast(pl.Float64).to_numpy() if is_card else probs[s.name])
-        for s in samples
-    }
     parts += [
         "<h2>Score distribution</h2>",
         _png(plots.plot_distribution(scores), figures, "score_distribution"),
@@ -212,16 +239,34 @@ def model_report(
             f"<p>Score PSI: {stab['psi'].sum():.4f} (below 0.1 stable, above 0.25 shifted).</p>",
             _table(stab),
             "<h3>Characteristic stability (CSI)</h3>",
-            _table(characteristic_stability(model, dev.X, oot.X)),
+            _table(characteristic_stability(art, dev.X, oot.X)),
         ]
-    bp = getattr(model, "binning_process_", None)
-    if bp is not None:
-        summary = bp.summary()
-        parts += ["<h2>Information value</h2>", _table(summary)]
-        for name in model.variables_:
-            parts.append(f"<h3>{html.escape(name)}</h3>")
-            parts.append(_png(bp.table(name).plot(), figures, f"binning_{name}"))
-        parts += ["<h2>Points table</h2>", _table(model.points_table())]
+    if is_card:
+        ranking = pl.DataFrame(
+            [
+                {
+                    "variable": v.name,
+                    "iv": v.table.iv,
+                    "ks": v.table.ks,
+                    "bins": v.table.n_regular,
+                    "trend": v.table.trend,
+                    "coefficient": v.coefficient,
+                }
+                for v in art.variables
+            ]
+        ).sort("iv", descending=True)
+        parts += ["<h2>Information value (development bins)</h2>", _table(ranking)]
+        parts.append(
+            _png(
+                plots.plot_iv(ranking["variable"].to_list(), ranking["iv"].to_numpy()),
+                figures,
+                "iv_ranking",
+            )
+        )
+        for v in art.variables:
+            parts.append(f"<h3>{html.escape(v.name)}</h3>")
+            parts.append(_png(v.table.plot(), figures, f"binning_{v.name}"))
+        parts += ["<h2>Points table</h2>", _table(art.points_table())]
     page = (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
