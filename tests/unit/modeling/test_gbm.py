@@ -22,8 +22,10 @@ def test_constraints_come_from_the_binning_trends(fitted):
     assert mono["income"] == -1 and mono["inquiries"] == 1 and mono["channel"] == 0
     # the model honours them: more inquiries never lowers the probability of bad
     base = X.head(200)
-    p = [gbm.predict_proba(base.with_columns(pl.lit(float(k)).alias("inquiries")))[:, 1]
-         for k in range(8)]
+    p = [
+        gbm.predict_proba(base.with_columns(pl.lit(float(k)).alias("inquiries")))[:, 1]
+        for k in range(8)
+    ]
     assert np.all(np.diff(np.vstack(p), axis=0) >= -1e-12)
 
 
@@ -72,9 +74,13 @@ def test_bad_monotone_setting(fitted):
 @parametrize_with_checks(
     [GBMClassifier(n_estimators=5, early_stopping_rounds=0, min_child_samples=2)],
     expected_failed_checks=lambda e: dict.fromkeys(
-        ["check_classifier_data_not_an_array", "check_classifiers_classes",
-         "check_estimators_dtypes"],
-        "the check passes targets other than 0/1, which fengkong refuses by design"),
+        [
+            "check_classifier_data_not_an_array",
+            "check_classifiers_classes",
+            "check_estimators_dtypes",
+        ],
+        "the check passes targets other than 0/1, which fengkong refuses by design",
+    ),
 )
 def test_sklearn_contract(estimator, check):
     check(estimator)

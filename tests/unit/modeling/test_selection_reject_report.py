@@ -76,8 +76,14 @@ def test_infer_rejects_keeps_bins_and_records_method(book_data):
     rej = book_data.filter(~pl.col("accepted"))
     kgb = Scorecard().fit(acc.select(features), acc["bad"])
     for method in ("hard_cutoff", "parcelling", "fuzzy"):
-        ri = infer_rejects(kgb, acc.select(features), acc["bad"], rej.select(features),
-                           method=method, reject_rate_factor=2.0)
+        ri = infer_rejects(
+            kgb,
+            acc.select(features),
+            acc["bad"],
+            rej.select(features),
+            method=method,
+            reject_rate_factor=2.0,
+        )
         assert ri.variables_ == kgb.variables_
         assert ri.reject_inference_["method"] == method
         assert ri.reject_inference_["inferred_bad_rate"] > acc["bad"].mean()
@@ -89,13 +95,20 @@ def test_report_for_scorecard_and_gbm(tmp_path):
     X, y = credit_data()
     dev, oot = (X[:14_000], y[:14_000]), (X[14_000:], y[14_000:])
     sc = Scorecard(BinningProcess(special_codes=[-999])).fit(*dev)
-    path = model_report(sc, Sample("dev", *dev), tmp_path / "card", oot=Sample("oot", *oot),
-                        n_boot=20)
+    path = model_report(
+        sc, Sample("dev", *dev), tmp_path / "card", oot=Sample("oot", *oot), n_boot=20
+    )
     text = path.read_text()
     assert "Score PSI" in text and "data:image/png;base64," in text and "Points table" in text
     figures = {p.name for p in (tmp_path / "card" / "figures").iterdir()}
-    assert {"roc.png", "ks.png", "calibration.png", "score_distribution.png",
-            "iv_ranking.png", "binning_income.png"} <= figures
+    assert {
+        "roc.png",
+        "ks.png",
+        "calibration.png",
+        "score_distribution.png",
+        "iv_ranking.png",
+        "binning_income.png",
+    } <= figures
     gbm = GBMClassifier(n_estimators=50).fit(*dev)
     path = model_report(gbm.artifact_, Sample("dev", *dev), tmp_path / "gbm", n_boot=20)
     assert "LightGBM" in path.read_text()
