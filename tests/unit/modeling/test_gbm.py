@@ -17,7 +17,7 @@ def fitted():
 
 
 def test_constraints_come_from_the_binning_trends(fitted):
-    gbm, X, y = fitted
+    gbm, X, _ = fitted
     mono = dict(zip(gbm.artifact_.features, gbm.artifact_.monotone, strict=True))
     assert mono["income"] == -1 and mono["inquiries"] == 1 and mono["channel"] == 0
     # the model honours them: more inquiries never lowers the probability of bad
@@ -52,7 +52,7 @@ def test_reasons_are_the_largest_positive_contributions(fitted):
 
 def test_text_and_sidecar_round_trip(fitted, tmp_path):
     gbm, X, _ = fitted
-    text, meta = gbm.artifact_.save(tmp_path / "gbm")
+    text, _ = gbm.artifact_.save(tmp_path / "gbm")
     assert text.read_text().startswith("tree")
     back = GBMArtifact.load(tmp_path / "gbm")
     assert np.array_equal(back.predict_proba(X.head(100)), gbm.artifact_.predict_proba(X.head(100)))
