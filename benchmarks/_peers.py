@@ -17,7 +17,7 @@ from typing import Any
 PEERS = {
     "optbinning": ["optbinning==1.0.0", "pyarrow", "psutil"],
     "toad": ["toad==0.1.7", "numpy", "pandas", "scipy", "scikit-learn", "seaborn", "pyarrow"],
-    "scorecardpy": ["scorecardpy==0.1.9.7", "pandas<2.2", "numpy<2", "pyarrow", "setuptools<81"],
+    "scorecardpy": ["scorecardpy==0.1.9.7", "pandas<2.2", "numpy<2", "pyarrow<16", "setuptools<81"],
 }
 
 

@@ -11,7 +11,8 @@ scorecardpy 0.1.9.7. Workloads:
    library's default scorecard, test AUC and KS, and the latency of scoring one applicant;
 3. fengkong batch scoring of 10,000,000 rows through a scorecard fitted on workload 1.
 
-Run: ``python -m benchmarks.modeling [--rows N] [--batch-rows N] [--skip-peers]``.
+Run: ``python -m benchmarks.modeling [--rows N] [--batch-rows N] [--skip-peers]
+[--scale-rows 10000000] [--ri-applications N]``.
 """
 
 from __future__ import annotations
@@ -174,6 +175,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch-rows", type=int, default=10_000_000)
     parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--peers", default=",".join(PEER_NAMES),
+                        help="comma-separated peers to run (default: all)")
+    parser.add_argument(
+        "--scale-rows",
+        type=int,
+        default=0,
+        help="also bin this many rows x 35 with fengkong only (linear growth)",
+    )
     parser.add_argument(
         "--ri-applications",
         type=int,
@@ -183,6 +192,10 @@ def main() -> None:
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
     meta: dict[str, Any] = {"rows": args.rows}
+    peers = [p for p in args.peers.split(",") if p]
+    unknown = sorted(set(peers) - set(PEER_NAMES))
+    if unknown:
+        parser.error(f"unknown peers {unknown}; choose from {PEER_NAMES}")
     with tempfile.TemporaryDirectory() as tmp:
         wide = Path(tmp) / "wide.parquet"
         measure(lambda: pq.write_table(wide_frame(args.rows), wide))
@@ -201,7 +214,7 @@ def main() -> None:
         meta["fengkong_trends"] = ours["extra"]["trends"]
         meta["parquet_gb"] = data_gb
         if not args.skip_peers:
-            for name in PEER_NAMES:
+            for name in peers:
                 res = run_peer(name, PEER_SCRIPT, name, "bin", str(wide))
                 rows.append(
                     {
@@ -213,6 +226,27 @@ def main() -> None:
                         **({"error": res["error"]} if "error" in res else {}),
                     }
                 )
+        if args.scale_rows:
+            big = Path(tmp) / "wide_big.parquet"
+            measure(lambda: pq.write_table(wide_frame(args.scale_rows, seed=1), big))
+            scaled = measure(_bin_fengkong, setup=lambda: _load(big))
+            meta["scale"] = {
+                "rows": args.scale_rows,
+                "seconds": scaled["seconds"],
+                "peak_over_loaded_mb": (scaled["peak_gb"] - scaled["extra"]["rss_loaded_gb"])
+                * 1024,
+                "per_million_rows_s": scaled["seconds"] / args.scale_rows * 1e6,
+            }
+            rows.append(
+                {
+                    "workload": f"bin {args.scale_rows:,} x 35",
+                    "library": "fengkong",
+                    "seconds": scaled["seconds"],
+                    "peak_over_loaded_mb": meta["scale"]["peak_over_loaded_mb"],
+                    "ratio": scaled["seconds"] / ours["seconds"],
+                }
+            )
+            big.unlink()
         scoring = measure(lambda: _score_fengkong(args.batch_rows), setup=lambda: _load(wide))
         meta["scoring"] = scoring["extra"]
         rows.append(
@@ -239,7 +273,7 @@ def main() -> None:
             res = measure(lambda: _germancredit_fengkong(gc_path, train_list))["extra"]
             results = {"fengkong": res}
             if not args.skip_peers:
-                for name in PEER_NAMES:
+                for name in peers:
                     results[name] = run_peer(
                         name,
                         PEER_SCRIPT,

@@ -230,3 +230,12 @@ def test_optimal_binning_single_column_and_plot():
     assert out.shape == (5_000, 1)
     fig = ob.binning_table_.plot()
     assert len(fig.axes) == 2
+
+
+def test_pandas_and_numpy_inputs_bin_like_polars():
+    X, y = _credit_like(5_000)
+    ref = BinningProcess().fit(X, y)
+    assert BinningProcess().fit(X.to_pandas(), pl.Series(y).to_pandas()).to_dict() == ref.to_dict()
+    nums = X.select("income", "age")
+    arr = BinningProcess().fit(nums.to_numpy(), y)
+    assert arr.table("x1").splits == ref.table("age").splits
