@@ -175,8 +175,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch-rows", type=int, default=10_000_000)
     parser.add_argument("--skip-peers", action="store_true")
-    parser.add_argument("--peers", default=",".join(PEER_NAMES),
-                        help="comma-separated peers to run (default: all)")
+    parser.add_argument(
+        "--peers", default=",".join(PEER_NAMES), help="comma-separated peers to run (default: all)"
+    )
     parser.add_argument(
         "--scale-rows",
         type=int,

@@ -125,7 +125,9 @@ def bin_variables(
             bp.fit(frame_x, y)
             advance(1)
         bp.save(out)
-        console.print(_summary_table(bp.summary(), f"{frame_x.width} variables, {frame_x.height:,} rows"))
+        console.print(
+            _summary_table(bp.summary(), f"{frame_x.width} variables, {frame_x.height:,} rows")
+        )
         console.print(f"bins written to {out}")
 
 
