@@ -24,31 +24,23 @@ contacted, right party, promised, paid) and the monthly performance snapshots:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from importlib import resources
 from pathlib import Path
 
 import polars as pl
-import yaml
 
 from fengkong.errors import ConfigError, InvalidArgumentError, Problem
 from fengkong.money import div_round_half_even
+from fengkong.portfolio._data import read_data_file
+from fengkong.portfolio.panel import require_columns
 
 __all__ = ["ChannelCost", "contact_funnel", "load_collection_costs", "recovery_by_channel"]
 
 _RESPONSES = ("loan_id", "mob", "channel", "contacted", "right_party", "promised", "paid")
 
 
-def _need(frame: pl.DataFrame, columns: Sequence[str], name: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InvalidArgumentError(
-            name, expected=f"columns {list(columns)}", got=f"missing {missing}"
-        )
-
-
 def contact_funnel(responses: pl.DataFrame, *, by: Sequence[str] = ("channel",)) -> pl.DataFrame:
     """Attempts and the contact → right party → promise → kept funnel per group."""
-    _need(responses, [*_RESPONSES, *by], "responses")
+    require_columns(responses, [*_RESPONSES, *by], "responses")
     kept = pl.col("promised") & pl.col("paid")
     return (
         responses.group_by(list(by))
@@ -78,21 +70,7 @@ ChannelCost = tuple[int, int]  # (per_attempt_fen, commission_bp)
 
 def load_collection_costs(path: str | Path | None = None) -> dict[str, ChannelCost]:
     """Per-channel costs (fen per attempt, commission in bp) from YAML; every problem at once."""
-    if path is None:
-        name = "collection_costs.yaml"
-        text = resources.files("fengkong.portfolio").joinpath(f"data/{name}").read_text("utf-8")
-    else:
-        name = Path(path).name
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError([Problem(name, "", f"cannot read: {exc}")]) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError([Problem(name, "", f"not valid YAML: {exc}")]) from exc
-    if not isinstance(data, dict) or data.get("schema_version") != 1:
-        raise ConfigError([Problem(name, "schema_version", "expected schema_version: 1")])
+    data, name = read_data_file(path, "collection_costs.yaml")
     problems = []
     if not data.get("source"):
         problems.append(Problem(name, "source", "say where the costs come from"))
@@ -126,8 +104,8 @@ def recovery_by_channel(
     Columns: groups, attempts, recovered_fen, cost_fen, cost_per_unit_recovered. ``by`` must
     include ``channel`` (costs are per channel).
     """
-    _need(responses, [*_RESPONSES, *by], "responses")
-    _need(performance, ["loan_id", "mob", "paid_fen", "recovered_fen"], "performance")
+    require_columns(responses, [*_RESPONSES, *by], "responses")
+    require_columns(performance, ["loan_id", "mob", "paid_fen", "recovered_fen"], "performance")
     if "channel" not in by:
         raise InvalidArgumentError("by", expected="a grouping that includes channel", got=by)
     costs = load_collection_costs() if costs is None else costs

@@ -24,15 +24,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
-import yaml
 
-from fengkong.errors import ConfigError, InvalidArgumentError, Problem
+from fengkong.errors import ConfigError, Problem
+from fengkong.portfolio._data import read_data_file
+from fengkong.portfolio.panel import require_columns
 
 __all__ = [
     "AlertRule",
@@ -61,14 +61,6 @@ def _quantile_edges(values: np.ndarray, n_bands: int) -> np.ndarray:
     return np.unique(np.quantile(finite, np.linspace(0, 1, n_bands + 1)[1:-1]))
 
 
-def _need(frame: pl.DataFrame, columns: Sequence[str], name: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InvalidArgumentError(
-            name, expected=f"columns {list(columns)}", got=f"missing {missing}"
-        )
-
-
 def score_psi_by_month(
     reference: Any,
     frame: pl.DataFrame,
@@ -78,7 +70,7 @@ def score_psi_by_month(
     n_bands: int = 10,
 ) -> pl.DataFrame:
     """PSI of each month's ``score`` against ``reference`` scores (bands: reference deciles)."""
-    _need(frame, [score, month], "frame")
+    require_columns(frame, [score, month], "frame")
     ref = np.asarray(reference, dtype=np.float64)
     edges = _quantile_edges(ref, n_bands)
     rows = []
@@ -124,8 +116,8 @@ def variable_csi_by_month(
     n_bands: int = 10,
 ) -> pl.DataFrame:
     """CSI of each variable per month against the reference sample: month, variable, csi."""
-    _need(reference, variables, "reference")
-    _need(frame, [*variables, month], "frame")
+    require_columns(reference, variables, "reference")
+    require_columns(frame, [*variables, month], "frame")
     rows = []
     for (m,), part in frame.group_by(month, maintain_order=True):
         for v in variables:
@@ -146,7 +138,7 @@ def discrimination_by_month(
     """AUC, Gini and KS per month on matured rows (non-null outcome); null when too few bads."""
     from fengkong.modeling.metrics import ks_statistic, roc_auc  # noqa: PLC0415 (sklearn is heavy)
 
-    _need(frame, [score, outcome, month], "frame")
+    require_columns(frame, [score, outcome, month], "frame")
     rows = []
     for (m,), part in frame.group_by(month, maintain_order=True):
         matured = part.filter(pl.col(outcome).is_not_null() & pl.col(score).is_not_null())
@@ -180,7 +172,7 @@ def decision_rates(
     outcome: str | None = "bad",
 ) -> pl.DataFrame:
     """Applications, approvals, approval rate and (matured) bad rate of approved, per group."""
-    _need(decisions, [*by, decision, *([outcome] if outcome else [])], "decisions")
+    require_columns(decisions, [*by, decision, *([outcome] if outcome else [])], "decisions")
     approved = pl.col(decision) == approve
     aggs = [pl.len().alias("applications"), approved.sum().alias("approved")]
     if outcome:
@@ -228,27 +220,8 @@ class AlertRule:
 
 def load_alert_rules(path: str | Path | None = None) -> tuple[AlertRule, ...]:
     """Alert rules from YAML (default: the shipped ``alerts.yaml``); every problem at once."""
-    if path is None:
-        text = (
-            resources.files("fengkong.portfolio")
-            .joinpath("data/alerts.yaml")
-            .read_text(encoding="utf-8")
-        )
-        name = "alerts.yaml"
-    else:
-        p = Path(path)
-        name = p.name
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError([Problem(name, "", f"cannot read: {exc}")]) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError([Problem(name, "", f"not valid YAML: {exc}")]) from exc
+    data, name = read_data_file(path, "alerts.yaml")
     problems: list[Problem] = []
-    if not isinstance(data, dict) or data.get("schema_version") != 1:
-        raise ConfigError([Problem(name, "schema_version", "expected schema_version: 1")])
     rules = []
     for k, raw in enumerate(data.get("rules") or []):
         where = f"rules.{k}"

@@ -26,7 +26,7 @@ import polars as pl
 from fengkong.errors import InvalidArgumentError
 from fengkong.servicing.ledger import BUCKETS
 
-__all__ = ["OPEN", "bucket_expr", "monthly_panel", "months_between"]
+__all__ = ["OPEN", "bucket_expr", "monthly_panel", "months_between", "require_columns"]
 
 OPEN = ("current", "delinquent")
 Buckets = Sequence[tuple[str, int | None]]
@@ -60,7 +60,8 @@ def bucket_expr(dpd: pl.Expr, buckets: Buckets = BUCKETS) -> pl.Expr:
     return expr.otherwise(pl.lit(names[-1])) if uppers else expr  # type: ignore[attr-defined]
 
 
-def _require(frame: pl.DataFrame, columns: Sequence[str], name: str) -> None:
+def require_columns(frame: pl.DataFrame, columns: Sequence[str], name: str) -> None:
+    """Raise an error naming ``name`` and the columns it lacks."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InvalidArgumentError(
@@ -80,8 +81,8 @@ def monthly_panel(
     ``segments`` are columns of ``loans`` carried onto every row (product, institution_id, a
     score band, a policy arm ...). Months are the first day of the snapshot month.
     """
-    _require(loans, ["loan_id", "principal_fen", "disbursed_on", *segments], "loans")
-    _require(performance, _PERFORMANCE, "performance")
+    require_columns(loans, ["loan_id", "principal_fen", "disbursed_on", *segments], "loans")
+    require_columns(performance, _PERFORMANCE, "performance")
     names = [n for n, _ in buckets]
     bucket_expr(pl.col("dpd"), buckets)  # validates the ranges
     uppers = np.asarray([u for _, u in buckets[:-1]], dtype=np.int64)
