@@ -24,11 +24,13 @@ import numpy as np
 import polars as pl
 
 from fengkong.errors import InvalidArgumentError
+from fengkong.portfolio._kernels import sorted_runs, state_index
 from fengkong.servicing.ledger import BUCKETS
 
 __all__ = ["OPEN", "bucket_expr", "monthly_panel", "months_between", "require_columns"]
 
 OPEN = ("current", "delinquent")
+_STATUSES = ("current", "delinquent", "prepaid", "settled", "written_off")
 Buckets = Sequence[tuple[str, int | None]]
 _PERFORMANCE = (
     "loan_id",
@@ -99,29 +101,46 @@ def monthly_panel(
     if not _sorted_by_loan_and_mob(frame):
         frame = frame.sort("loan_id", "mob")
     index = np.searchsorted(uppers, frame["dpd"].fill_null(0).to_numpy(), side="left")
-    bucket = pl.Series("bucket", index).replace_strict(
-        dict(enumerate(names)), return_dtype=pl.String
+    # bucket and state are Enums gathered by index: no per-row strings are built
+    closed = len(names)
+    statuses = (
+        sorted({*_STATUSES, *frame["status"].unique().drop_nulls().to_list()})
+        if not frame["status"].is_in(_STATUSES).all()
+        else list(_STATUSES)
     )
-    state = (
-        pl.when(pl.col("status").is_in(OPEN))
-        .then(pl.col("bucket"))
-        .when(pl.col("status") == "written_off")
-        .then(pl.lit("written_off"))
-        .otherwise(pl.lit("paid_off"))
+    status_code = frame["status"].cast(pl.Enum(statuses)).to_physical().fill_null(len(statuses))
+    is_open = np.array([st in OPEN for st in statuses] + [False])
+    closed_state = np.array(
+        [closed + 1 if st == "written_off" else closed for st in statuses] + [closed]
     )
-    snapshots = frame["snapshot_on"].unique().drop_nulls()
-    starts = dict(zip(snapshots.to_list(), snapshots.dt.month_start().to_list(), strict=True))
-    month = pl.col("snapshot_on").replace_strict(starts, return_dtype=pl.Date)
-    return frame.with_columns(bucket).select(
+    states = state_index(index, status_code.to_numpy().astype(np.int64), is_open, closed_state)
+    bucket = pl.Series("bucket", names, dtype=pl.Enum(names)).gather(index)
+    state = pl.Series(
+        "state",
+        [*names, "paid_off", "written_off"],
+        dtype=pl.Enum([*names, "paid_off", "written_off"]),
+    ).gather(states)
+    if frame["snapshot_on"].null_count():
+        raise InvalidArgumentError(
+            "performance.snapshot_on",
+            expected="a date on every row",
+            got=f"{frame['snapshot_on'].null_count()} nulls",
+        )
+    days = frame["snapshot_on"].to_physical().to_numpy().astype(np.int64)
+    low = int(days.min()) if days.size else 0
+    span = np.arange(low, (int(days.max()) if days.size else 0) + 1).astype("datetime64[D]")
+    month_start = span.astype("datetime64[M]").astype("datetime64[D]").astype(np.int32)
+    month = pl.Series("month", month_start[days - low]).cast(pl.Date)  # a lookup per row
+    return frame.with_columns(bucket, state, month).select(
         "loan_id",
         "vintage",
-        month.alias("month"),
+        "month",
         pl.col("mob").cast(pl.Int32),
         "principal_fen",
         pl.col("principal_balance_fen").alias("balance_fen"),
         "dpd",
         "bucket",
-        state.alias("state"),
+        "state",
         "status",
         "paid_fen",
         "written_off_fen",
@@ -146,9 +165,11 @@ def _attach(perf: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
 
 
 def _sorted_by_loan_and_mob(frame: pl.DataFrame) -> bool:
-    loan, mob = frame["loan_id"].to_numpy(), frame["mob"].to_numpy()
-    step = np.diff(loan)
-    return bool((step >= 0).all()) and bool((np.diff(mob)[step == 0] > 0).all())
+    mob = frame["mob"]
+    return (
+        not mob.null_count()
+        and sorted_runs(frame["loan_id"].to_numpy(), mob.to_numpy().astype(np.int64))[0]
+    )
 
 
 def months_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:

@@ -26,9 +26,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from fengkong.errors import InvalidArgumentError
+from fengkong.portfolio._kernels import roll_amounts, sorted_runs
 from fengkong.servicing.ledger import BUCKETS
 
 __all__ = ["flow_rates", "loss_rates", "roll_matrix", "roll_rates", "transitions"]
@@ -75,7 +77,8 @@ def _months_ascending(frame: pl.DataFrame) -> bool:
 def _weight(basis: Basis) -> pl.Expr:
     if basis not in ("balance", "count"):
         raise InvalidArgumentError("basis", expected="balance or count", got=basis)
-    return pl.col("from_balance_fen") if basis == "balance" else pl.lit(1, pl.Int64)
+    # the amount of a group: summed balances, or the number of moves
+    return pl.col("from_balance_fen").sum() if basis == "balance" else pl.len().cast(pl.Int64)
 
 
 def roll_rates(
@@ -87,6 +90,12 @@ def roll_rates(
     by: Sequence[str] = (),
 ) -> pl.DataFrame:
     """Long table over the months ``start``..``end`` (t, inclusive): from, to, amount, rate."""
+    if basis not in ("balance", "count"):
+        raise InvalidArgumentError("basis", expected="balance or count", got=basis)
+    if not by:
+        fast = _roll_rates_sorted(panel, start, end, basis)
+        if fast is not None:
+            return fast
     moves = transitions(
         panel.select("loan_id", "month", "state", "balance_fen", *by), start=start, end=end
     )
@@ -95,10 +104,60 @@ def roll_rates(
     keys = [*by, "from_state"]
     return (
         moves.group_by(*keys, "to_state")
-        .agg(_weight(basis).sum().alias("amount"))
+        .agg(_weight(basis).alias("amount"))
+        .with_columns(pl.col("from_state", "to_state").cast(pl.String))
         .with_columns((pl.col("amount") / pl.col("amount").sum().over(keys)).alias("rate"))
         .sort(*keys, "to_state")
     )
+
+
+def _month_index(month: pl.Series) -> np.ndarray:
+    """Year × 12 + month of each date (NumPy's calendar arithmetic on the physical days)."""
+    days = month.to_physical().to_numpy().astype("datetime64[D]")
+    return days.astype("datetime64[M]").astype(np.int64)
+
+
+def _roll_rates_sorted(
+    panel: pl.DataFrame, start: dt.date | None, end: dt.date | None, basis: Basis
+) -> pl.DataFrame | None:
+    """One pass over a loan- and month-sorted panel with Enum states; None when not that."""
+    state = panel["state"]
+    if not isinstance(state.dtype, pl.Enum) or panel["month"].null_count():
+        return None
+    loan = panel["loan_id"].to_numpy()
+    month = _month_index(panel["month"])
+    if not sorted_runs(loan, month)[0]:
+        return None
+    names = state.dtype.categories.to_list()
+    closed = np.array([n in _CLOSED for n in names])
+    weight = (
+        panel["balance_fen"].fill_null(0).to_numpy().astype(np.int64)
+        if basis == "balance"
+        else np.ones(panel.height, dtype=np.int64)
+    )
+    lo = -(2**62) if start is None else int(_month_index(pl.Series([start]))[0])
+    hi = 2**62 if end is None else int(_month_index(pl.Series([end]))[0])
+    amounts = roll_amounts(
+        loan,
+        month,
+        state.to_physical().to_numpy().astype(np.int64),
+        weight,
+        closed,
+        lo,
+        hi,
+        len(names),
+    )
+    rows = [
+        (names[f], names[t], int(amounts[f, t])) for f, t in zip(*np.nonzero(amounts), strict=True)
+    ]
+    frame = pl.DataFrame(
+        rows,
+        schema={"from_state": pl.String, "to_state": pl.String, "amount": pl.Int64},
+        orient="row",
+    )
+    return frame.with_columns(
+        (pl.col("amount") / pl.col("amount").sum().over("from_state")).alias("rate")
+    ).sort("from_state", "to_state")
 
 
 def roll_matrix(
@@ -120,7 +179,11 @@ def flow_rates(
     and the cure rate (delinquent balance at t−1 back in the first bucket at t)."""
     names = [n for n, _ in buckets]
     open_rows = panel.filter(pl.col("state").is_in(names))
-    by_month = open_rows.group_by("month", "state").agg(pl.col("balance_fen").sum())
+    by_month = (
+        open_rows.group_by("month", "state")
+        .agg(pl.col("balance_fen").sum())
+        .with_columns(pl.col("state").cast(pl.String))
+    )
     previous = by_month.select(
         pl.col("month").dt.offset_by("1mo"),
         pl.col("state").replace_strict(

@@ -27,12 +27,46 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from fengkong.errors import InvalidArgumentError
+from fengkong.portfolio._kernels import first_mob_at, sorted_runs
 from fengkong.portfolio.panel import months_between
 
 __all__ = ["vintage_curves"]
+
+
+def _per_loan(panel: pl.DataFrame, keys: list[str], thresholds: Sequence[int]) -> pl.DataFrame:
+    """Per loan: keys, principal, last MOB and the first MOB at each DPD threshold."""
+    loan = panel["loan_id"].to_numpy()
+    mob = panel["mob"].to_numpy().astype(np.int64)
+    ok, bounds = (False, None) if panel["mob"].null_count() else sorted_runs(loan, mob)
+    if not ok or bounds is None:
+        return panel.group_by("loan_id", *keys).agg(
+            pl.col("principal_fen").first(),
+            pl.col("mob").max().alias("__last"),
+            *(
+                pl.col("mob").filter(pl.col("dpd") >= k).min().alias(f"__first_{k}")
+                for k in thresholds
+            ),
+        )
+    starts, ends = bounds[:-1], bounds[1:]  # each loan one run, MOB ascending within it
+    firsts = first_mob_at(
+        starts,
+        ends,
+        mob,
+        panel["dpd"].fill_null(-1).to_numpy().astype(np.int64),
+        np.asarray(thresholds, dtype=np.int64),
+    )
+    head = panel[starts].select("loan_id", *keys, "principal_fen")
+    return head.with_columns(
+        pl.Series("__last", mob[ends - 1]),
+        *(
+            pl.Series(f"__first_{k}", firsts[i]).replace(-1, None).cast(panel["mob"].dtype)
+            for i, k in enumerate(thresholds)
+        ),
+    )
 
 
 def vintage_curves(
@@ -51,11 +85,7 @@ def vintage_curves(
         )
     keys = ["vintage", *by]
     weight = pl.col("principal_fen") if basis == "balance" else pl.lit(1, pl.Int64)
-    loans = panel.group_by("loan_id", *keys).agg(
-        pl.col("principal_fen").first(),
-        pl.col("mob").max().alias("__last"),
-        *(pl.col("mob").filter(pl.col("dpd") >= k).min().alias(f"__first_{k}") for k in thresholds),
-    )
+    loans = _per_loan(panel, keys, thresholds)
     sizes = loans.group_by(keys).agg(
         pl.len().alias("loans"),
         pl.col("principal_fen").sum(),
