@@ -12,6 +12,7 @@ from fengkong.cli._console import console, progress_bar, user_errors
 from fengkong.errors import InvalidArgumentError
 from fengkong.portfolio import (
     book_applications_view,
+    book_loan_attributes,
     load_alert_rules,
     load_collection_costs,
     portfolio_report,
@@ -73,6 +74,9 @@ def report(
                 month=_month(month),
                 applications=view,
                 responses=loaded.collection_responses,
+                attributes=book_loan_attributes(
+                    loaded.loans, loaded.applications, loaded.persons
+                ),
                 roll_window=roll_window,
                 alert_rules=rules,
                 costs=channel_costs,

@@ -19,6 +19,7 @@ from fengkong.portfolio.report import (
     ApplicationsView,
     PortfolioReport,
     book_applications_view,
+    book_loan_attributes,
     portfolio_report,
 )
 from fengkong.portfolio.rolls import flow_rates, loss_rates, roll_matrix, roll_rates, transitions
@@ -32,6 +33,7 @@ __all__ = [
     "ApplicationsView",
     "PortfolioReport",
     "book_applications_view",
+    "book_loan_attributes",
     "bucket_expr",
     "check_alerts",
     "contact_funnel",

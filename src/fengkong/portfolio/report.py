@@ -46,7 +46,13 @@ from fengkong.portfolio.rolls import flow_rates, loss_rates, roll_matrix, roll_r
 from fengkong.portfolio.strata import pool_loans, pool_overview, stratify
 from fengkong.portfolio.vintage import vintage_curves
 
-__all__ = ["ApplicationsView", "PortfolioReport", "book_applications_view", "portfolio_report"]
+__all__ = [
+    "ApplicationsView",
+    "PortfolioReport",
+    "book_applications_view",
+    "book_loan_attributes",
+    "portfolio_report",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +315,27 @@ def portfolio_report(
     path = folder / "report.html"
     path.write_text(page, encoding="utf-8")
     return PortfolioReport(path, tables)
+
+
+def book_loan_attributes(
+    loans: pl.DataFrame, applications: pl.DataFrame, persons: pl.DataFrame
+) -> pl.DataFrame:
+    """Per loan of a synthetic book: borrower age at application, province and baseline score."""
+    return (
+        loans.select("loan_id", "application_id")
+        .join(
+            applications.select("application_id", "person_id", "age", "baseline_score"),
+            on="application_id",
+            how="left",
+        )
+        .join(persons.select("person_id", "province"), on="person_id", how="left")
+        .select(
+            "loan_id",
+            pl.col("age").cast(pl.Int64),
+            "province",
+            pl.col("baseline_score").cast(pl.Int64).alias("score"),
+        )
+    )
 
 
 def book_applications_view(

@@ -23,6 +23,8 @@ def test_report_writes_page_figures_and_tables(tmp_path):
     assert page.count("Plotly.newPlot") >= 4
     figures = {p.name for p in (out / "figures").iterdir()}
     assert {"vintage_curves.png", "roll_rates.png", "strat_balance.png"} <= figures
+    for strat in ("age", "province", "score"):  # borrower attributes from the book
+        assert pl.read_parquet(out / "tables" / f"strat_{strat}.parquet")["loans"].sum() > 0
     for name in (
         "vintage_curves",
         "roll_matrix",

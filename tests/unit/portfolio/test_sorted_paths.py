@@ -26,9 +26,12 @@ def test_panel_states_are_enums_in_loan_order(panel):
 
 def test_roll_rates_fast_path_equals_group_by(panel):
     shuffled = panel.with_columns(pl.col("state").cast(pl.String)).sample(fraction=1.0, seed=3)
-    for kwargs in ({}, {"basis": "count"},
-                   {"start": panel["month"].min(), "end": panel["month"].max()},
-                   {"start": np.sort(panel["month"].unique().to_numpy())[3].item()}):
+    for kwargs in (
+        {},
+        {"basis": "count"},
+        {"start": panel["month"].min(), "end": panel["month"].max()},
+        {"start": np.sort(panel["month"].unique().to_numpy())[3].item()},
+    ):
         fast = roll_rates(panel, **kwargs)
         slow = roll_rates(shuffled, **kwargs)
         assert fast.select("from_state", "to_state", "amount").equals(
