@@ -74,9 +74,7 @@ def report(
                 month=_month(month),
                 applications=view,
                 responses=loaded.collection_responses,
-                attributes=book_loan_attributes(
-                    loaded.loans, loaded.applications, loaded.persons
-                ),
+                attributes=book_loan_attributes(loaded.loans, loaded.applications, loaded.persons),
                 roll_window=roll_window,
                 alert_rules=rules,
                 costs=channel_costs,
