@@ -103,12 +103,10 @@ def monthly_panel(
     index = np.searchsorted(uppers, frame["dpd"].fill_null(0).to_numpy(), side="left")
     # bucket and state are Enums gathered by index: no per-row strings are built
     closed = len(names)
-    statuses = (
-        sorted({*_STATUSES, *frame["status"].unique().drop_nulls().to_list()})
-        if not frame["status"].is_in(_STATUSES).all()
-        else list(_STATUSES)
+    statuses = list(_STATUSES)  # any other status (or none) is treated as closed: paid_off
+    status_code = (
+        frame["status"].cast(pl.Enum(statuses), strict=False).to_physical().fill_null(len(statuses))
     )
-    status_code = frame["status"].cast(pl.Enum(statuses)).to_physical().fill_null(len(statuses))
     is_open = np.array([st in OPEN for st in statuses] + [False])
     closed_state = np.array(
         [closed + 1 if st == "written_off" else closed for st in statuses] + [closed]
