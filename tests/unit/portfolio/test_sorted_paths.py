@@ -46,3 +46,32 @@ def test_vintage_fast_path_equals_group_by(panel):
         fast = vintage_curves(panel, by=by)
         slow = vintage_curves(shuffled, by=by)
         assert fast.equals(slow)
+
+
+def test_unknown_status_counts_as_closed():
+    import datetime as dt
+
+    loans = pl.DataFrame(
+        {
+            "loan_id": [1],
+            "principal_fen": [100],
+            "disbursed_on": [dt.date(2025, 1, 5)],
+            "product": ["x"],
+        }
+    )
+    perf = pl.DataFrame(
+        {
+            "loan_id": [1, 1],
+            "mob": [1, 2],
+            "snapshot_on": [dt.date(2025, 2, 28), dt.date(2025, 3, 31)],
+            "paid_fen": [0, 100],
+            "principal_balance_fen": [100, 0],
+            "dpd": [45, 0],
+            "status": ["delinquent", "restructured"],
+            "written_off_fen": [0, 0],
+            "recovered_fen": [0, 0],
+        }
+    )
+    panel = monthly_panel(loans, perf)
+    assert panel["state"].cast(pl.String).to_list() == ["M2", "paid_off"]
+    assert panel["month"].to_list() == [dt.date(2025, 2, 1), dt.date(2025, 3, 1)]
