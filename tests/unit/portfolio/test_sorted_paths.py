@@ -1,5 +1,7 @@
 """The single-pass kernels for sorted panels give exactly what the group-by paths give."""
 
+import datetime as dt
+
 import numpy as np
 import polars as pl
 import pytest
@@ -49,8 +51,6 @@ def test_vintage_fast_path_equals_group_by(panel):
 
 
 def test_unknown_status_counts_as_closed():
-    import datetime as dt
-
     loans = pl.DataFrame(
         {
             "loan_id": [1],
