@@ -1,0 +1,334 @@
+"""A small, safe expression language compiled to a Python closure and to a Polars expression.
+
+One implementation, two dialects:
+
+* ``"arithmetic"`` (risk-variable specs): numbers, variable names, ``+ - * /``, unary minus,
+  parentheses and ``min``, ``max``, ``abs``, ``coalesce``;
+* ``"policy"`` (decision policies) adds strings, ``True``/``False``/``None``, comparisons
+  (``< <= > >= == !=``, chained), ``in`` / ``not in`` a literal list, ``and`` / ``or`` /
+  ``not``, ``x if cond else y``, and the functions ``clip(x, lo, hi)`` and ``is_null(x)``.
+
+Nothing else parses: no attribute access, subscripts, other calls, lambdas or comprehensions.
+
+Null rules, identical in both backends (property tests hold them together):
+
+* arithmetic, comparisons, ``in``, ``min``/``max``/``abs``/``clip``: any null operand gives null;
+  division by zero gives null; ``/`` is true division;
+* ``coalesce``: the first non-null argument; ``is_null(x)``: true or false, never null;
+* ``and`` / ``or`` / ``not``: three-valued (Kleene) logic — ``False and null`` is false,
+  ``True or null`` is true, otherwise null propagates;
+* ``a if cond else b``: ``b`` unless ``cond`` is true (a null condition takes ``b``).
+
+Examples
+--------
+>>> e = parse_expression("app_cnt_person_7d / max(app_cnt_person_30d, 1)")
+>>> e.evaluate({"app_cnt_person_7d": 3, "app_cnt_person_30d": 0})
+3.0
+>>> rule = parse_expression("age < 18 or channel in ['h5', 'partner_api']", dialect="policy")
+>>> sorted(rule.names), rule.evaluate({"age": 30, "channel": "h5"})
+(['age', 'channel'], True)
+>>> rule.evaluate({"age": None, "channel": "app"}) is None
+True
+>>> parse_expression("x.__class__")
+Traceback (most recent call last):
+...
+ValueError: expression 'x.__class__': Attribute is not allowed (expected numbers, variables, + - * /, min, max, abs, coalesce)
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+__all__ = ["DIALECTS", "Expression", "parse_expression"]
+
+DIALECTS = ("arithmetic", "policy")
+_ALLOWED = {
+    "arithmetic": "expected numbers, variables, + - * /, min, max, abs, coalesce",
+    "policy": "expected numbers, strings, True/False/None, variables, + - * /, comparisons, "
+    "in / not in a list, and/or/not, x if c else y, min, max, abs, coalesce, clip, is_null",
+}
+_FUNCS = {
+    "arithmetic": ("min", "max", "abs", "coalesce"),
+    "policy": ("min", "max", "abs", "coalesce", "clip", "is_null"),
+}
+_ARITY = {"abs": 1, "clip": 3, "is_null": 1}
+Row = Mapping[str, Any]
+Compiled = Callable[[Row], Any]
+
+_BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
+_CMP = {
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
+
+
+# ----------------------------------------------------------------------------- Python
+def _clip(x: Any, lo: Any, hi: Any) -> Any:
+    return min(max(x, lo), hi)
+
+
+_PY_FUNCS: dict[str, Callable[..., Any]] = {"min": min, "max": max, "abs": abs, "clip": _clip}
+
+
+def _py(node: ast.expr) -> Compiled:  # noqa: PLR0911 (one branch per node kind)
+    """Compile a checked node to a closure over a row mapping."""
+    if isinstance(node, ast.Constant):
+        value = node.value
+        return lambda row: value
+    if isinstance(node, ast.Name):
+        name = node.id
+        return lambda row: row[name]
+    if isinstance(node, ast.List | ast.Tuple):  # only as the right side of `in`
+        values = frozenset(c.value for c in node.elts if isinstance(c, ast.Constant))
+        return lambda row: values
+    if isinstance(node, ast.UnaryOp):
+        inner = _py(node.operand)
+        if isinstance(node.op, ast.Not):
+            return lambda row: None if (v := inner(row)) is None else not v
+        return lambda row: None if (v := inner(row)) is None else -v
+    if isinstance(node, ast.BinOp):
+        left, right = _py(node.left), _py(node.right)
+        if isinstance(node.op, ast.Div):
+
+            def div(row: Row) -> Any:
+                a, b = left(row), right(row)
+                return None if a is None or b is None or b == 0 else a / b
+
+            return div
+        op = _BIN[type(node.op)]
+
+        def arith(row: Row) -> Any:
+            a, b = left(row), right(row)
+            return None if a is None or b is None else op(a, b)
+
+        return arith
+    if isinstance(node, ast.BoolOp):
+        parts = [_py(v) for v in node.values]
+        is_and = isinstance(node.op, ast.And)
+
+        def kleene(row: Row) -> Any:
+            unknown = False
+            for part in parts:
+                v = part(row)
+                if v is None:
+                    unknown = True
+                elif bool(v) is not is_and:  # False in an `and`, True in an `or` decides
+                    return not is_and
+            return None if unknown else is_and
+
+        return kleene
+    if isinstance(node, ast.Compare):
+        terms = [_py(node.left), *(_py(c) for c in node.comparators)]
+        ops = list(node.ops)
+
+        def compare(row: Row) -> Any:
+            values = [t(row) for t in terms]
+            result: Any = True
+            for k, op_node in enumerate(ops):
+                a, b = values[k], values[k + 1]
+                if a is None or (b is None and not isinstance(op_node, ast.In | ast.NotIn)):
+                    ok = None
+                elif isinstance(op_node, ast.In):
+                    ok = a in b
+                elif isinstance(op_node, ast.NotIn):
+                    ok = a not in b
+                else:
+                    ok = _CMP[type(op_node)](a, b)
+                if ok is False:
+                    return False
+                if ok is None:
+                    result = None
+            return result
+
+        return compare
+    if isinstance(node, ast.IfExp):
+        test, body, orelse = _py(node.test), _py(node.body), _py(node.orelse)
+
+        def choose(row: Row) -> Any:
+            t = test(row)
+            return body(row) if t is not None and bool(t) else orelse(row)
+
+        return choose
+    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    args = [_py(a) for a in node.args]
+    name = node.func.id
+    if name == "coalesce":
+        return lambda row: next((v for a in args if (v := a(row)) is not None), None)
+    if name == "is_null":
+        only = args[0]
+        return lambda row: only(row) is None
+    fn = _PY_FUNCS[name]
+
+    def call(row: Row) -> Any:
+        values = [a(row) for a in args]
+        return None if any(v is None for v in values) else fn(*values)
+
+    return call
+
+
+# ----------------------------------------------------------------------------- Polars
+def _any_null(args: list[pl.Expr]) -> pl.Expr:
+    return pl.any_horizontal([a.is_null() for a in args])
+
+
+def _pl(node: ast.expr) -> pl.Expr:  # noqa: PLR0911 (one branch per node kind)
+    if isinstance(node, ast.Constant):
+        return pl.lit(node.value)
+    if isinstance(node, ast.Name):
+        return pl.col(node.id)
+    if isinstance(node, ast.UnaryOp):
+        inner = _pl(node.operand)
+        return inner.cast(pl.Boolean).not_() if isinstance(node.op, ast.Not) else -inner
+    if isinstance(node, ast.BinOp):
+        a, b = _pl(node.left), _pl(node.right)
+        if isinstance(node.op, ast.Div):
+            return pl.when(b == 0).then(None).otherwise(a.cast(pl.Float64) / b)
+        combined: pl.Expr = _BIN[type(node.op)](a, b)
+        return combined
+    if isinstance(node, ast.BoolOp):
+        parts = [_pl(v).cast(pl.Boolean) for v in node.values]
+        out = parts[0]
+        for p in parts[1:]:
+            out = (out & p) if isinstance(node.op, ast.And) else (out | p)
+        return out
+    if isinstance(node, ast.Compare):
+        terms = [node.left, *node.comparators]
+        pieces = []
+        for k, op_node in enumerate(node.ops):
+            a = _pl(terms[k])
+            right = terms[k + 1]
+            if isinstance(op_node, ast.In | ast.NotIn):
+                assert isinstance(right, ast.List | ast.Tuple)
+                values = [c.value for c in right.elts if isinstance(c, ast.Constant)]
+                hit = a.is_in(values)
+                hit = hit if isinstance(op_node, ast.In) else hit.not_()
+                pieces.append(pl.when(a.is_null()).then(None).otherwise(hit))
+            else:
+                pieces.append(_CMP[type(op_node)](a, _pl(right)))
+        out = pieces[0]
+        for p in pieces[1:]:
+            out = out & p
+        return out
+    if isinstance(node, ast.IfExp):
+        cond = _pl(node.test).cast(pl.Boolean).fill_null(False)
+        return pl.when(cond).then(_pl(node.body)).otherwise(_pl(node.orelse))
+    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    args = [_pl(a) for a in node.args]
+    name = node.func.id
+    if name == "coalesce":
+        return pl.coalesce(args)
+    if name == "is_null":
+        return args[0].is_null()
+    if name == "abs":
+        return args[0].abs()
+    if name == "clip":
+        x, lo, hi = args
+        value = pl.min_horizontal(pl.max_horizontal(x, lo), hi)
+    else:
+        value = pl.min_horizontal(args) if name == "min" else pl.max_horizontal(args)
+    return pl.when(_any_null(args)).then(None).otherwise(value)
+
+
+# ----------------------------------------------------------------------------- checking
+def _validate(node: ast.AST, text: str, names: set[str], dialect: str) -> None:
+    def bad(what: str) -> ValueError:
+        return ValueError(f"expression {text!r}: {what} is not allowed ({_ALLOWED[dialect]})")
+
+    policy = dialect == "policy"
+    if isinstance(node, ast.Constant):
+        v = node.value
+        numeric = isinstance(v, int | float) and not isinstance(v, bool)
+        if not (numeric or (policy and (v is None or isinstance(v, bool | str)))):
+            raise bad(f"the constant {v!r}")
+    elif isinstance(node, ast.Name):
+        if node.id in ("True", "False", "None"):
+            raise bad(node.id)
+        names.add(node.id)
+    elif isinstance(node, ast.UnaryOp):
+        if not (isinstance(node.op, ast.USub) or (policy and isinstance(node.op, ast.Not))):
+            raise bad(type(node.op).__name__)
+        _validate(node.operand, text, names, dialect)
+    elif isinstance(node, ast.BinOp):
+        if type(node.op) not in (*_BIN, ast.Div):
+            raise bad(type(node.op).__name__)
+        _validate(node.left, text, names, dialect)
+        _validate(node.right, text, names, dialect)
+    elif policy and isinstance(node, ast.BoolOp):
+        for operand in node.values:
+            _validate(operand, text, names, dialect)
+    elif policy and isinstance(node, ast.Compare):
+        _validate(node.left, text, names, dialect)
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            if isinstance(op, ast.In | ast.NotIn):
+                ok = (
+                    isinstance(right, ast.List | ast.Tuple)
+                    and right.elts
+                    and all(
+                        isinstance(e, ast.Constant)
+                        and not isinstance(e.value, bool)
+                        and e.value is not None
+                        for e in right.elts
+                    )
+                )
+                if not ok:
+                    raise bad("`in` with anything but a non-empty list of constants")
+            elif type(op) not in _CMP:
+                raise bad(type(op).__name__)
+            else:
+                _validate(right, text, names, dialect)
+    elif policy and isinstance(node, ast.IfExp):
+        for part in (node.test, node.body, node.orelse):
+            _validate(part, text, names, dialect)
+    elif isinstance(node, ast.Call):
+        funcs = _FUNCS[dialect]
+        if not isinstance(node.func, ast.Name) or node.func.id not in funcs or node.keywords:
+            raise bad(f"a call other than {', '.join(funcs)}")
+        arity = _ARITY.get(node.func.id)
+        if not node.args or (arity is not None and len(node.args) != arity):
+            raise bad(f"{node.func.id} with {len(node.args)} arguments")
+        for arg in node.args:
+            _validate(arg, text, names, dialect)
+    else:
+        raise bad(type(node).__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Expression:
+    """A parsed expression: the variables it reads, a row evaluator and a Polars expression."""
+
+    text: str
+    names: frozenset[str]
+    dialect: str
+    _tree: ast.expr
+    _compiled: Compiled = field(repr=False, compare=False)
+
+    def evaluate(self, row: Row) -> Any:
+        """The value for one row (a mapping of variable name to value; None is null)."""
+        return self._compiled(row)
+
+    def to_polars(self) -> pl.Expr:
+        """The same computation as a Polars expression over columns named like the variables."""
+        return _pl(self._tree)
+
+
+def parse_expression(text: str, *, dialect: str = "arithmetic") -> Expression:
+    """Parse and check an expression; ``ValueError`` names what is not allowed."""
+    if dialect not in DIALECTS:
+        raise ValueError(f"dialect: expected one of {DIALECTS}, got {dialect!r}")
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except SyntaxError as exc:
+        raise ValueError(f"expression {text!r}: not valid syntax ({exc.msg})") from None
+    names: set[str] = set()
+    _validate(tree, text, names, dialect)
+    return Expression(text, frozenset(names - set(_FUNCS[dialect])), dialect, tree, _py(tree))
