@@ -71,15 +71,18 @@ class Problem:
     """One problem found in a user-written file.
 
     ``path`` is the dotted location inside the file (``loans.products.0.share``); ``file`` is
-    the file's name, or ``"<defaults>"``/``"<arguments>"`` when the problem is not in a file.
+    the file's name, or ``"<defaults>"``/``"<arguments>"`` when the problem is not in a file;
+    ``line`` (1-based) when it is known.
     """
 
     file: str
     path: str
     message: str
+    line: int | None = None
 
     def __str__(self) -> str:
-        where = f"{self.file}: {self.path}" if self.path else self.file
+        file = f"{self.file}:{self.line}" if self.line is not None else self.file
+        where = f"{file}: {self.path}" if self.path else file
         return f"{where}: {self.message}"
 
 

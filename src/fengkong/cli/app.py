@@ -13,6 +13,7 @@ from fengkong.cli.features import app as features_app
 from fengkong.cli.graph import app as graph_app
 from fengkong.cli.loan import app as loan_app
 from fengkong.cli.model import app as model_app
+from fengkong.cli.policy import app as policy_app
 from fengkong.cli.portfolio import app as portfolio_app
 from fengkong.cli.servicing import app as servicing_app
 from fengkong.cli.synth import synth
@@ -28,6 +29,7 @@ app.command()(demo)
 app.add_typer(features_app, name="features")
 app.add_typer(loan_app, name="loan")
 app.add_typer(model_app, name="model")
+app.add_typer(policy_app, name="policy")
 app.add_typer(portfolio_app, name="portfolio")
 app.add_typer(graph_app, name="graph")
 app.add_typer(servicing_app, name="servicing")

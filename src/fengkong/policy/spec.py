@@ -44,7 +44,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ import yaml
 
 from fengkong.errors import ConfigError, Problem
 from fengkong.expression import Expression, parse_expression
+from fengkong.policy._lines import line_of, yaml_lines
 from fengkong.policy.table import DecisionTable, check_table
 
 __all__ = ["Decision", "Policy", "check_policy", "load_policy"]
@@ -378,7 +379,10 @@ def load_policy(source: str | Path | Mapping[str, Any]) -> Policy:
             raise ConfigError([Problem(file, "", f"cannot read the policy: {exc}")]) from exc
         if not isinstance(data, dict):
             raise ConfigError([Problem(file, "", "expected a mapping")])
+        lines = yaml_lines(path.read_text(encoding="utf-8"))
     policy, problems = check_policy(data, file=file)
     if problems or policy is None:
+        if not isinstance(source, Mapping):
+            problems = [replace(p, line=line_of(lines, p.path)) for p in problems]
         raise ConfigError(problems)
     return policy
