@@ -38,6 +38,7 @@ ValueError: expression 'x.__class__': Attribute is not allowed (expected numbers
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from typing import Any
 
 import polars as pl
 
-__all__ = ["DIALECTS", "Expression", "parse_expression"]
+__all__ = ["DIALECTS", "Expression", "parse_expression", "python_source"]
 
 DIALECTS = ("arithmetic", "policy")
 _ALLOWED = {
@@ -62,6 +63,15 @@ Row = Mapping[str, Any]
 Compiled = Callable[[Row], Any]
 
 _BIN = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
+_SAFE_BUILTINS = {"min": min, "max": max, "abs": abs, "float": float, "frozenset": frozenset}
+_CMP_SYMBOL = {
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+}
 _CMP = {
     ast.Lt: operator.lt,
     ast.LtE: operator.le,
@@ -73,107 +83,127 @@ _CMP = {
 
 
 # ----------------------------------------------------------------------------- Python
-def _clip(x: Any, lo: Any, hi: Any) -> Any:
-    return min(max(x, lo), hi)
+def _const(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float({str(value)!r})"
+    return repr(value)
 
 
-_PY_FUNCS: dict[str, Callable[..., Any]] = {"min": min, "max": max, "abs": abs, "clip": _clip}
+class _Source:
+    """Python source for a checked node, with the null rules above; temporaries are unique."""
+
+    def __init__(self, ref: Callable[[str], str]) -> None:
+        self.ref = ref
+        self.count = 0
+
+    def temp(self) -> str:
+        self.count += 1
+        return f"_t{self.count}"
+
+    def binary(self, a: ast.expr, b: ast.expr, body: str, guard: str = "") -> str:
+        x, y = self.temp(), self.temp()
+        extra = f" or {guard.format(x=x, y=y)}" if guard else ""
+        return (
+            f"(None if ({x} := {self.of(a)}) is None or ({y} := {self.of(b)}) is None{extra}"
+            f" else {body.format(x=x, y=y)})"
+        )
+
+    def kleene(self, parts: list[ast.expr], is_and: bool) -> str:
+        names = [self.temp() for _ in parts]
+        decisive = "not " if is_and else ""
+        out = f"(None if {' or '.join(f'{n} is None' for n in names)} else {is_and})"
+        for n, part in reversed(list(zip(names, parts, strict=True))):
+            out = f"({not is_and} if ({n} := {self.of(part)}) is not None and {decisive}{n} else {out})"
+        return out
+
+    def compare(self, node: ast.Compare) -> str:
+        terms = [node.left, *node.comparators]
+        names = [self.temp() for _ in terms]
+        oks = []
+        for k, op_node in enumerate(node.ops):
+            a = f"({names[k]} := {self.of(terms[k])})" if k == 0 else names[k]
+            b = f"({names[k + 1]} := {self.of(terms[k + 1])})"
+            if isinstance(op_node, ast.In | ast.NotIn):
+                word = "in" if isinstance(op_node, ast.In) else "not in"
+                right = terms[k + 1]
+                assert isinstance(right, ast.List | ast.Tuple)
+                literal = "{" + ", ".join(_const(c.value) for c in right.elts) + "}"  # type: ignore[attr-defined]
+                if k + 1 < len(node.ops):  # the list is compared again: bind it
+                    literal = f"({names[k + 1]} := frozenset({literal}))"
+                oks.append(f"(None if {a} is None else {names[k]} {word} {literal})")
+            else:
+                sym = _CMP_SYMBOL[type(op_node)]
+                x, y = names[k], names[k + 1]
+                oks.append(f"(None if {a} is None or {b} is None else {x} {sym} {y})")
+        if len(oks) == 1:
+            return oks[0]
+        flags = [self.temp() for _ in oks]
+        tests = " or ".join(f"({f} := {ok}) is False" for f, ok in zip(flags, oks, strict=True))
+        unknown = " or ".join(f"{f} is None" for f in flags)
+        return f"(False if {tests} else (None if {unknown} else True))"
+
+    def of(self, node: ast.expr) -> str:  # noqa: PLR0911 (one branch per node kind)
+        if isinstance(node, ast.Constant):
+            return _const(node.value)
+        if isinstance(node, ast.Name):
+            return self.ref(node.id)
+        if isinstance(node, ast.List | ast.Tuple):  # only as the right side of `in`
+            values = sorted({c.value for c in node.elts if isinstance(c, ast.Constant)}, key=repr)
+            return "frozenset((" + "".join(f"{_const(v)}, " for v in values) + "))"
+        if isinstance(node, ast.UnaryOp):
+            t = self.temp()
+            op = "not " if isinstance(node.op, ast.Not) else "-"
+            return f"(None if ({t} := {self.of(node.operand)}) is None else {op}{t})"
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.Div):
+                return self.binary(node.left, node.right, "{x} / {y}", "{y} == 0")
+            sym = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*"}[type(node.op)]
+            return self.binary(node.left, node.right, f"{{x}} {sym} {{y}}")
+        if isinstance(node, ast.BoolOp):
+            return self.kleene(list(node.values), isinstance(node.op, ast.And))
+        if isinstance(node, ast.Compare):
+            return self.compare(node)
+        if isinstance(node, ast.IfExp):
+            t = self.temp()
+            test, body, orelse = self.of(node.test), self.of(node.body), self.of(node.orelse)
+            return f"({body} if ({t} := {test}) is not None and {t} else {orelse})"
+        assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        name = node.func.id
+        if name == "is_null":
+            return f"({self.of(node.args[0])} is None)"
+        names = [self.temp() for _ in node.args]
+        if name == "coalesce":
+            out = "None"
+            for n, arg in reversed(list(zip(names, node.args, strict=True))):
+                out = f"({n} if ({n} := {self.of(arg)}) is not None else {out})"
+            return out
+        nulls = " or ".join(
+            f"({n} := {self.of(a)}) is None" for n, a in zip(names, node.args, strict=True)
+        )
+        call = {
+            "abs": f"abs({names[0]})",
+            "clip": f"min(max({', '.join(names[:2])}), {names[-1]})",
+        }.get(name, f"{name}({', '.join(names)})")
+        return f"(None if {nulls} else {call})"
 
 
-def _py(node: ast.expr) -> Compiled:  # noqa: PLR0911 (one branch per node kind)
-    """Compile a checked node to a closure over a row mapping."""
-    if isinstance(node, ast.Constant):
-        value = node.value
-        return lambda row: value
-    if isinstance(node, ast.Name):
-        name = node.id
-        return lambda row: row[name]
-    if isinstance(node, ast.List | ast.Tuple):  # only as the right side of `in`
-        values = frozenset(c.value for c in node.elts if isinstance(c, ast.Constant))
-        return lambda row: values
-    if isinstance(node, ast.UnaryOp):
-        inner = _py(node.operand)
-        if isinstance(node.op, ast.Not):
-            return lambda row: None if (v := inner(row)) is None else not v
-        return lambda row: None if (v := inner(row)) is None else -v
-    if isinstance(node, ast.BinOp):
-        left, right = _py(node.left), _py(node.right)
-        if isinstance(node.op, ast.Div):
+def python_source(expression: Expression, ref: Callable[[str], str]) -> str:
+    """The expression as Python source text; ``ref(name)`` gives the source of a variable.
 
-            def div(row: Row) -> Any:
-                a, b = left(row), right(row)
-                return None if a is None or b is None or b == 0 else a / b
+    The policy engine inlines this into one generated function per policy.
 
-            return div
-        op = _BIN[type(node.op)]
+    >>> e = parse_expression("a / b", dialect="policy")
+    >>> python_source(e, lambda n: f"row[{n!r}]")
+    "(None if (_t1 := row['a']) is None or (_t2 := row['b']) is None or _t2 == 0 else _t1 / _t2)"
+    """
+    return _Source(ref).of(expression._tree)
 
-        def arith(row: Row) -> Any:
-            a, b = left(row), right(row)
-            return None if a is None or b is None else op(a, b)
 
-        return arith
-    if isinstance(node, ast.BoolOp):
-        parts = [_py(v) for v in node.values]
-        is_and = isinstance(node.op, ast.And)
-
-        def kleene(row: Row) -> Any:
-            unknown = False
-            for part in parts:
-                v = part(row)
-                if v is None:
-                    unknown = True
-                elif bool(v) is not is_and:  # False in an `and`, True in an `or` decides
-                    return not is_and
-            return None if unknown else is_and
-
-        return kleene
-    if isinstance(node, ast.Compare):
-        terms = [_py(node.left), *(_py(c) for c in node.comparators)]
-        ops = list(node.ops)
-
-        def compare(row: Row) -> Any:
-            values = [t(row) for t in terms]
-            result: Any = True
-            for k, op_node in enumerate(ops):
-                a, b = values[k], values[k + 1]
-                if a is None or (b is None and not isinstance(op_node, ast.In | ast.NotIn)):
-                    ok = None
-                elif isinstance(op_node, ast.In):
-                    ok = a in b
-                elif isinstance(op_node, ast.NotIn):
-                    ok = a not in b
-                else:
-                    ok = _CMP[type(op_node)](a, b)
-                if ok is False:
-                    return False
-                if ok is None:
-                    result = None
-            return result
-
-        return compare
-    if isinstance(node, ast.IfExp):
-        test, body, orelse = _py(node.test), _py(node.body), _py(node.orelse)
-
-        def choose(row: Row) -> Any:
-            t = test(row)
-            return body(row) if t is not None and bool(t) else orelse(row)
-
-        return choose
-    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-    args = [_py(a) for a in node.args]
-    name = node.func.id
-    if name == "coalesce":
-        return lambda row: next((v for a in args if (v := a(row)) is not None), None)
-    if name == "is_null":
-        only = args[0]
-        return lambda row: only(row) is None
-    fn = _PY_FUNCS[name]
-
-    def call(row: Row) -> Any:
-        values = [a(row) for a in args]
-        return None if any(v is None for v in values) else fn(*values)
-
-    return call
+def _py(node: ast.expr) -> Compiled:
+    """Compile a checked node to a function of a row mapping, through its source text."""
+    source = _Source(lambda name: f"row[{name!r}]").of(node)
+    compiled: Compiled = eval(f"lambda row: {source}", {"__builtins__": _SAFE_BUILTINS})
+    return compiled
 
 
 # ----------------------------------------------------------------------------- Polars

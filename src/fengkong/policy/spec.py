@@ -1,388 +1,421 @@
-"""Policy files: a typed input schema, derived values, rules, decision tables and outputs.
+"""Policy files: parse, check every problem at once, and compile to the IR.
 
-A policy file (YAML, ``schema_version: 1``) compiles to an ordered list of steps — the IR —
-that both backends run: :meth:`Policy.decide` for one application (real time) and
-:meth:`Policy.decide_frame` for a Polars frame (batch). Tests hold them equal: decision,
-reasons in order, outputs, rule hits and table rows.
+A policy file (YAML, ``schema_version: 1``) declares typed ``inputs``; value nodes —
+``arms`` (champion/challenger), ``derived`` expressions, ``scorecards`` and ``models``
+(artifacts from :mod:`fengkong.modeling`, pinned by SHA-256), decision ``tables`` and
+``trees`` — which may read each other in any order (the loader sorts them and reports
+cycles); ``rules`` with actions; ``outputs``; and an optional ``pricing`` step. See
+``docs/policy.md`` for the full reference and :class:`fengkong.policy.Policy` for running it.
 
-.. code-block:: yaml
-
-    schema_version: 1
-    name: credit
-    version: "3"
-    inputs:
-      age: {type: integer}
-      income_fen: {type: integer, required: false}
-      channel: {type: text, categories: [app, h5, partner_api, offline]}
-    derived:
-      young: "age < 25"
-    rules:
-      - {id: R01, when: "age < 18", action: decline}
-      - {id: R07, when: "young and channel in ['partner_api']", action: refer}
-    tables:
-      limit:
-        hit: first
-        inputs: [age, income_fen]
-        outputs: [limit_fen]
-        rows:
-          - {when: {income_fen: "null"}, then: {limit_fen: 0}}
-          - {when: {income_fen: "< 500000"}, then: {limit_fen: 300000}}
-          - {when: {income_fen: ">= 500000"}, then: {limit_fen: 1000000}}
-    outputs:
-      limit_fen: "coalesce(limit_limit_fen, 0)"
-
-Decision: ``decline`` if a decline rule hits, else ``refer`` if a refer rule hits or an input
-fails its schema (a required input missing, a category not listed, a wrong type: reason
-``DQ_MISSING:<input>``, ``DQ_CATEGORY:<input>`` or ``DQ_TYPE:<input>``), else ``approve``.
-Reasons: data-quality reasons first, then the hitting rules' ids in file order. A rule whose
-condition is null (an input it reads is missing) does not hit. Table outputs are named
-``<table>_<output>``; a table with no matching row gives nulls.
+>>> p = load_policy({
+...     "schema_version": 1, "name": "mini", "version": "1",
+...     "inputs": {"age": {"type": "integer"}},
+...     "derived": {"young": "age < 25"},
+...     "rules": [{"id": "R01", "when": "age < 18", "action": "decline"}],
+...     "outputs": {"limit_fen": "100000 if young else 500000"}})
+>>> p.decide({"age": 30}).outputs
+{'limit_fen': 500000}
+>>> p.decide({"age": 16}).reasons
+('R01',)
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import yaml
 
 from fengkong.errors import ConfigError, Problem
 from fengkong.expression import Expression, parse_expression
+from fengkong.modeling.artifact import ScorecardModel
+from fengkong.modeling.gbm import GBMArtifact
 from fengkong.policy._lines import line_of, yaml_lines
+from fengkong.policy.nodes import (
+    ACTIONS,
+    TYPES,
+    ArmNode,
+    DerivedNode,
+    InputSpec,
+    ModelNode,
+    Node,
+    PricingNode,
+    Rule,
+    ScorecardNode,
+    TableNode,
+    TreeNode,
+)
+from fengkong.policy.policy import Policy
 from fengkong.policy.table import DecisionTable, check_table
 
-__all__ = ["Decision", "Policy", "check_policy", "load_policy"]
+__all__ = ["check_policy", "load_policy"]
 
-TYPES = {"number": (int, float), "integer": (int,), "text": (str,), "boolean": (bool,)}
-_PL_TYPES = {"number": pl.Float64, "integer": pl.Int64, "text": pl.String, "boolean": pl.Boolean}
-ACTIONS = ("decline", "refer")
-
-
-@dataclass(frozen=True, slots=True)
-class InputSpec:
-    """One declared input."""
-
-    name: str
-    type: str
-    required: bool = True
-    categories: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """A condition with its action; its id is the reason code."""
-
-    id: str
-    when: Expression
-    action: str
+_KEYS = (
+    "schema_version",
+    "name",
+    "version",
+    "description",
+    "inputs",
+    "arms",
+    "derived",
+    "scorecards",
+    "models",
+    "rules",
+    "tables",
+    "trees",
+    "outputs",
+    "pricing",
+)
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The outcome for one application."""
-
-    decision: str
-    reasons: tuple[str, ...]
-    outputs: dict[str, Any]
-    rule_hits: tuple[str, ...]
-    table_rows: dict[str, int | None]
-    policy: str
-    version: str
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """A checked policy: inputs, derived values, rules, tables and outputs, in run order."""
-
-    name: str
-    version: str
-    inputs: tuple[InputSpec, ...]
-    derived: tuple[tuple[str, Expression], ...]
-    rules: tuple[Rule, ...]
-    tables: tuple[DecisionTable, ...]
-    outputs: tuple[tuple[str, Expression], ...]
-    sha256: str = field(default="", compare=False)
-
-    # ------------------------------------------------------------------ real time
-    def _quality(self, application: Mapping[str, Any]) -> list[str]:
-        reasons = []
-        for spec in self.inputs:
-            value = application.get(spec.name)
-            if value is None:
-                if spec.required:
-                    reasons.append(f"DQ_MISSING:{spec.name}")
-                continue
-            ok = isinstance(value, TYPES[spec.type]) and not (
-                spec.type in ("number", "integer") and isinstance(value, bool)
-            )
-            if not ok:
-                reasons.append(f"DQ_TYPE:{spec.name}")
-            elif spec.categories and value not in spec.categories:
-                reasons.append(f"DQ_CATEGORY:{spec.name}")
-        return reasons
-
-    def decide(self, application: Mapping[str, Any]) -> Decision:
-        """Decide one application (a mapping of input name to value; absent means null)."""
-        quality = self._quality(application)
-        bad = {r.split(":", 1)[1] for r in quality}
-        env: dict[str, Any] = {
-            s.name: (None if s.name in bad else application.get(s.name)) for s in self.inputs
-        }
-        for name, expr in self.derived:
-            env[name] = expr.evaluate(env)
-        hits = [r for r in self.rules if r.when.evaluate(env) is True]
-        rows: dict[str, int | None] = {}
-        for table in self.tables:
-            found = table.evaluate(env)
-            rows[table.name] = None if found is None else found[0]
-            for out in table.outputs:
-                env[f"{table.name}_{out}"] = None if found is None else found[1][out]
-        outputs = {name: expr.evaluate(env) for name, expr in self.outputs}
-        if any(r.action == "decline" for r in hits):
-            decision = "decline"
-        elif quality or hits:
-            decision = "refer"
-        else:
-            decision = "approve"
-        return Decision(
-            decision,
-            (*quality, *(r.id for r in hits)),
-            outputs,
-            tuple(r.id for r in hits),
-            rows,
-            self.name,
-            self.version,
-        )
-
-    # ------------------------------------------------------------------ batch
-    def decide_frame(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Decide every row: decision, reasons (list), outputs, ``rule_<id>``, ``<table>_row``."""
-        cols = {
-            s.name: (
-                frame[s.name]
-                if s.name in frame.columns
-                else pl.Series(s.name, [None] * frame.height, dtype=_PL_TYPES[s.type])
-            )
-            for s in self.inputs
-        }
-        work = pl.DataFrame(cols)
-        quality: list[pl.Expr] = []
-        fixes: list[pl.Expr] = []  # inputs that fail their schema read as null afterwards
-        for s in self.inputs:
-            col = pl.col(s.name)
-            dtype = work.schema[s.name]
-            type_ok = (
-                dtype.is_numeric()
-                if s.type == "number"
-                else dtype.is_integer()
-                if s.type == "integer"
-                else dtype == _PL_TYPES[s.type] or dtype == pl.Null
-            )
-            if not type_ok:
-                quality.append(pl.when(col.is_not_null()).then(pl.lit(f"DQ_TYPE:{s.name}")))
-                fixes.append(pl.lit(None, _PL_TYPES[s.type]).alias(s.name))
-                continue
-            if s.required:
-                quality.append(pl.when(col.is_null()).then(pl.lit(f"DQ_MISSING:{s.name}")))
-            if s.categories:
-                bad = col.is_not_null() & ~col.is_in(list(s.categories))
-                quality.append(pl.when(bad).then(pl.lit(f"DQ_CATEGORY:{s.name}")))
-                fixes.append(pl.when(bad).then(None).otherwise(col).alias(s.name))
-        steps: list[pl.Expr] = []
-        out = work.with_columns(
-            (
-                pl.concat_list(quality).list.drop_nulls()
-                if quality
-                else pl.lit([], pl.List(pl.String))
-            ).alias("__dq")
-        )
-        if fixes:
-            out = out.with_columns(fixes)
-        for name, expr in self.derived:
-            out = out.with_columns(expr.to_polars().alias(name))
-        for r in self.rules:
-            out = out.with_columns(
-                (r.when.to_polars().cast(pl.Boolean).fill_null(False)).alias(f"rule_{r.id}")
-            )
-        for table in self.tables:
-            exprs = table.to_polars()
-            out = out.with_columns(
-                exprs[f"{table.name}_row"].alias(f"{table.name}_row"),
-                *(exprs[o].alias(f"{table.name}_{o}") for o in table.outputs),
-            )
-        for name, expr in self.outputs:
-            steps.append(expr.to_polars().alias(name))
-        if steps:
-            out = out.with_columns(steps)
-        hit_reasons = [pl.when(pl.col(f"rule_{r.id}")).then(pl.lit(r.id)) for r in self.rules]
-        reasons = (
-            pl.concat_list([pl.col("__dq"), *hit_reasons]).list.drop_nulls()
-            if hit_reasons
-            else pl.col("__dq")
-        )
-        declines = [pl.col(f"rule_{r.id}") for r in self.rules if r.action == "decline"]
-        anything = [pl.col(f"rule_{r.id}") for r in self.rules]
-        declined = pl.any_horizontal(declines) if declines else pl.lit(False)
-        referred = (pl.col("__dq").list.len() > 0) | (
-            pl.any_horizontal(anything) if anything else pl.lit(False)
-        )
-        out = out.with_columns(
-            pl.when(declined)
-            .then(pl.lit("decline"))
-            .when(referred)
-            .then(pl.lit("refer"))
-            .otherwise(pl.lit("approve"))
-            .alias("decision"),
-            reasons.alias("reasons"),
-        )
-        keep = [
-            "decision",
-            "reasons",
-            *(n for n, _ in self.outputs),
-            *(f"rule_{r.id}" for r in self.rules),
-            *(f"{t.name}_row" for t in self.tables),
-        ]
-        return out.select(keep)
-
-
-# ---------------------------------------------------------------------- loading and checks
-def _digest(data: Any) -> str:
+def content_hash(data: Any) -> str:
+    """SHA-256 of a policy's parsed content (key order and formatting do not matter)."""
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def check_policy(
-    data: Mapping[str, Any], *, file: str = "<policy>"
-) -> tuple[Policy | None, list[Problem]]:
-    """Build a policy from parsed YAML; every problem at once (with file and dotted path)."""
-    problems: list[Problem] = []
+class _Checker:
+    """Collects problems while building nodes."""
 
-    def problem(path: str, message: str) -> None:
-        problems.append(Problem(file, path, message))
+    def __init__(self, file: str, base: Path | None) -> None:
+        self.file = file
+        self.base = base
+        self.problems: list[Problem] = []
 
-    if data.get("schema_version") != 1:
-        problem("schema_version", f"expected 1, got {data.get('schema_version')!r}")
-    known_keys = {
-        "schema_version",
-        "name",
-        "version",
-        "inputs",
-        "derived",
-        "rules",
-        "tables",
-        "outputs",
-    }
-    for key in sorted(set(data) - known_keys):
-        problem(key, f"unknown key (expected one of {sorted(known_keys)})")
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(Problem(self.file, path, message))
+
+    def expr(self, path: str, text: Any) -> Expression | None:
+        try:
+            return parse_expression(str(text), dialect="policy")
+        except ValueError as exc:
+            self.problem(path, str(exc))
+            return None
+
+    def artifact(self, path: str, raw: Any, loader: Callable[[Path], Any]) -> tuple[Any, str]:
+        raw = raw if isinstance(raw, Mapping) else {}
+        where = raw.get("artifact")
+        if not where:
+            self.problem(f"{path}.artifact", "expected the path of a saved model")
+            return None, ""
+        file = Path(str(where))
+        if not file.is_absolute() and self.base is not None:
+            file = self.base / file
+        try:
+            model = loader(file)
+        except (OSError, ValueError, KeyError) as exc:
+            self.problem(f"{path}.artifact", f"missing or unreadable artifact {file}: {exc}")
+            return None, ""
+        pinned = raw.get("sha256")
+        if pinned != model.sha256:
+            self.problem(
+                f"{path}.sha256",
+                f"expected the artifact's hash {model.sha256}, got {pinned!r} "
+                "(pin the exact model the policy was approved with)",
+            )
+        return model, str(where)
+
+
+def _inputs(c: _Checker, data: Mapping[str, Any]) -> list[InputSpec]:
     inputs = []
     for name, declared in (data.get("inputs") or {}).items():
         raw = declared or {}
         t = raw.get("type")
         if t not in TYPES:
-            problem(f"inputs.{name}.type", f"expected one of {sorted(TYPES)}, got {t!r}")
+            c.problem(f"inputs.{name}.type", f"expected one of {sorted(TYPES)}, got {t!r}")
             continue
         cats = tuple(raw.get("categories") or ())
         if cats and t != "text":
-            problem(f"inputs.{name}.categories", "categories are for text inputs")
+            c.problem(f"inputs.{name}.categories", "categories are for text inputs")
         inputs.append(InputSpec(str(name), t, bool(raw.get("required", True)), cats))
-    names = {s.name for s in inputs}
-    derived = []
-    for name, text in (data.get("derived") or {}).items():
-        try:
-            expr = parse_expression(str(text), dialect="policy")
-        except ValueError as exc:
-            problem(f"derived.{name}", str(exc))
-            continue
-        unknown = sorted(expr.names - names)
-        if unknown:
-            problem(
-                f"derived.{name}",
-                f"unknown variables {unknown} (inputs and earlier "
-                "derived values only; order matters, so cycles cannot form)",
+    return inputs
+
+
+def _arms(c: _Checker, raw: Any) -> ArmNode | None:
+    if not raw:
+        return None
+    shares = raw.get("shares") or {}
+    try:
+        bp = tuple((str(arm), round(float(share) * 100)) for arm, share in shares.items())
+    except (TypeError, ValueError):
+        c.problem("arms.shares", f"expected percentages per arm, got {shares!r}")
+        return None
+    if not bp or sum(b for _, b in bp) != 10_000 or any(b <= 0 for _, b in bp):
+        c.problem("arms.shares", f"expected positive percentages summing to 100, got {shares!r}")
+        return None
+    if not raw.get("key"):
+        c.problem("arms.key", "expected the input whose hash picks the arm (an id)")
+        return None
+    return ArmNode(str(raw["key"]), str(raw.get("salt", "")), bp)
+
+
+def _tree(c: _Checker, name: str, raw: Any) -> TreeNode | None:
+    outputs = [str(o) for o in (raw or {}).get("outputs") or ()]
+    leaves: list[str] = []
+
+    def walk(node: Any, path: str) -> tuple[str, dict[str, str]] | None:
+        if not isinstance(node, Mapping):
+            c.problem(path, "expected a branch {if, then, else} or a leaf {leaf, set}")
+            return None
+        if "if" in node:
+            test = c.expr(f"{path}.if", node["if"])
+            yes, no = walk(node.get("then"), f"{path}.then"), walk(node.get("else"), f"{path}.else")
+            if test is None or yes is None or no is None:
+                return None
+            cond = f"({test.text})"
+            return (
+                f"({yes[0]}) if {cond} else ({no[0]})",
+                {o: f"({yes[1][o]}) if {cond} else ({no[1][o]})" for o in outputs},
             )
-        if name in names:
-            problem(f"derived.{name}", "a derived value cannot reuse an input's name")
-        derived.append((str(name), expr))
-        names.add(str(name))
-    rules = []
-    seen_ids: set[str] = set()
+        leaf, values = node.get("leaf"), dict(node.get("set") or {})
+        if leaf is None or leaf in leaves:
+            c.problem(f"{path}.leaf", f"expected a unique leaf id, got {leaf!r}")
+            return None
+        leaves.append(str(leaf))
+        if sorted(values) != sorted(outputs):
+            c.problem(f"{path}.set", f"expected exactly the outputs {outputs}, got {sorted(values)}")
+            return None
+        return repr(str(leaf)), {o: repr(values[o]) for o in outputs}
+
+    found = walk((raw or {}).get("root"), f"trees.{name}.root")
+    if found is None:
+        return None
+    leaf = c.expr(f"trees.{name}", found[0])
+    exprs = [(o, c.expr(f"trees.{name}", text)) for o, text in found[1].items()]
+    if leaf is None or any(e is None for _, e in exprs):
+        return None
+    return TreeNode(name, leaf, tuple((o, e) for o, e in exprs if e is not None))
+
+
+def _nodes(c: _Checker, data: Mapping[str, Any]) -> list[tuple[str, Node]]:
+    """Every value node with the path it came from (unordered)."""
+    nodes: list[tuple[str, Node]] = []
+    arm = _arms(c, data.get("arms"))
+    if arm is not None:
+        nodes.append(("arms", arm))
+    for name, text in (data.get("derived") or {}).items():
+        expr = c.expr(f"derived.{name}", text)
+        if expr is not None:
+            nodes.append((f"derived.{name}", DerivedNode(str(name), expr)))
+    for name, raw in (data.get("scorecards") or {}).items():
+        model, where = c.artifact(f"scorecards.{name}", raw, ScorecardModel.load)
+        if model is not None:
+            n = int(raw.get("reasons", 4))
+            nodes.append(
+                (f"scorecards.{name}", ScorecardNode(str(name), model, where, model.sha256, n))
+            )
+    for name, raw in (data.get("models") or {}).items():
+        model, where = c.artifact(f"models.{name}", raw, GBMArtifact.load)
+        if model is not None:
+            n = int(raw.get("reasons", 4))
+            nodes.append((f"models.{name}", ModelNode(str(name), model, where, model.sha256, n)))
+    for name, raw in (data.get("tables") or {}).items():
+        try:
+            table = DecisionTable.from_dict(raw, name=str(name))
+        except ValueError as exc:
+            c.problem(f"tables.{name}", str(exc))
+            continue
+        nodes.append((f"tables.{name}", TableNode(table)))
+    for name, raw in (data.get("trees") or {}).items():
+        tree = _tree(c, str(name), raw)
+        if tree is not None:
+            nodes.append((f"trees.{name}", tree))
+    return nodes
+
+
+def _order(c: _Checker, inputs: list[InputSpec], nodes: list[tuple[str, Node]]) -> list[Node]:
+    """Nodes sorted so each runs after what it reads; unknown names and cycles reported."""
+    provider: dict[str, str] = {s.name: "inputs" for s in inputs}
+    for path, node in nodes:
+        for var in node.provides:
+            if var in provider:
+                c.problem(path, f"{var!r} is already defined by {provider[var]}")
+            provider[var] = path
+    by_path = dict(nodes)
+    done: set[str] = {"inputs"}
+    order: list[Node] = []
+    pending = [p for p, _ in nodes]
+    for path, node in nodes:
+        unknown = sorted(n for n in node.reads if n not in provider)
+        if unknown:
+            c.problem(path, f"unknown variables {unknown}")
+    while pending:
+        ready = [
+            p
+            for p in pending
+            if all(provider.get(n, "inputs") in done for n in by_path[p].reads)
+        ]
+        if not ready:
+            c.problem(pending[0], f"a cycle: {' -> '.join(sorted(pending))} read each other")
+            break
+        for p in ready:
+            order.append(by_path[p])
+            done.add(p)
+        pending = [p for p in pending if p not in done]
+    for path, node in nodes:
+        if isinstance(node, TableNode) and not any(
+            pr.path.startswith(path) for pr in c.problems
+        ):
+            c.problems.extend(check_table(node.table, file=c.file))
+    return order
+
+
+def _types(c: _Checker, inputs: list[InputSpec], nodes: list[tuple[str, Node]]) -> None:
+    """Model features must read inputs of a matching type (numbers vs categories)."""
+    types = {s.name: s.type for s in inputs}
+    for path, node in nodes:
+        if isinstance(node, ScorecardNode):
+            kinds = {v.name: v.table.kind for v in node.model.variables}
+        elif isinstance(node, ModelNode):
+            kinds = {
+                f: "categorical" if f in node.model.categories else "numeric"
+                for f in node.model.features
+            }
+        else:
+            continue
+        for feature, kind in kinds.items():
+            declared = types.get(feature)
+            if declared is None:
+                continue
+            wanted = ("number", "integer", "boolean") if kind == "numeric" else ("text",)
+            if declared not in wanted:
+                c.problem(
+                    path,
+                    f"type mismatch: {feature!r} is a {kind} feature of the model, "
+                    f"but the input is declared {declared} (expected {' or '.join(wanted)})",
+                )
+
+
+def _rules(c: _Checker, data: Mapping[str, Any], known: set[str]) -> list[Rule]:
+    rules, seen = [], set()
     for k, raw in enumerate(data.get("rules") or ()):
         where = f"rules.{k}"
         rid, action = raw.get("id"), raw.get("action")
-        if not rid or rid in seen_ids:
-            problem(f"{where}.id", f"expected a unique rule id, got {rid!r}")
-        seen_ids.add(str(rid))
+        if not rid or rid in seen:
+            c.problem(f"{where}.id", f"expected a unique rule id, got {rid!r}")
+        seen.add(str(rid))
         if action not in ACTIONS:
-            problem(f"{where}.action", f"expected one of {ACTIONS}, got {action!r}")
-        try:
-            expr = parse_expression(str(raw.get("when")), dialect="policy")
-        except ValueError as exc:
-            problem(f"{where}.when", str(exc))
+            c.problem(f"{where}.action", f"expected one of {ACTIONS}, got {action!r}")
+        expr = c.expr(f"{where}.when", raw.get("when"))
+        if expr is None:
             continue
-        unknown = sorted(expr.names - names)
+        unknown = sorted(expr.names - known)
         if unknown:
-            problem(f"{where}.when", f"unknown variables {unknown}")
+            c.problem(f"{where}.when", f"unknown variables {unknown}")
         rules.append(Rule(str(rid), expr, str(action)))
-    tables = []
-    for tname, raw in (data.get("tables") or {}).items():
-        try:
-            table = DecisionTable.from_dict(raw, name=str(tname))
-        except ValueError as exc:
-            problem(f"tables.{tname}", str(exc))
-            continue
-        unknown = sorted(set(table.inputs) - names)
-        if unknown:
-            problem(f"tables.{tname}.inputs", f"unknown variables {unknown}")
-        problems.extend(check_table(table, file=file) if not unknown else [])
-        tables.append(table)
-        names |= {f"{tname}_{o}" for o in table.outputs}
+    return rules
+
+
+def _pricing(c: _Checker, raw: Any, known: set[str], inputs: list[InputSpec]) -> PricingNode | None:
+    if not raw:
+        return None
+    exprs = {k: c.expr(f"pricing.{k}", raw.get(k)) for k in ("amount_fen", "annual_rate", "term_months")}
+    for k, e in exprs.items():
+        if e is not None and e.names - known:
+            c.problem(f"pricing.{k}", f"unknown variables {sorted(e.names - known)}")
+    date = str(raw.get("date"))
+    if not any(s.name == date and s.type == "date" for s in inputs):
+        c.problem("pricing.date", f"expected a date input (the contract date), got {date!r}")
+    on_breach = raw.get("on_breach", "refer")
+    if on_breach not in ACTIONS:
+        c.problem("pricing.on_breach", f"expected one of {ACTIONS}, got {on_breach!r}")
+    missing = [k for k in ("product", "jurisdiction", "lender_type") if not raw.get(k)]
+    for k in missing:
+        c.problem(f"pricing.{k}", "expected a value")
+    if missing or any(e is None for e in exprs.values()):
+        return None
+    from fengkong.policy.pricing import _product  # noqa: PLC0415 (catalogue read on demand)
+    from fengkong.servicing.caps import _caps  # noqa: PLC0415 (only for a check)
+
+    try:
+        _product(str(raw["product"]))
+    except ValueError as exc:
+        c.problem("pricing.product", str(exc))
+    known_sets = sorted({(rs.jurisdiction, rs.lender_type) for rs in _caps().rule_sets})
+    wanted = (str(raw["jurisdiction"]), str(raw["lender_type"]))
+    if wanted not in known_sets and (wanted[0], "any") not in known_sets:
+        c.problem("pricing.lender_type", f"expected one of {known_sets}, got {wanted}")
+    return PricingNode(
+        str(raw["product"]),
+        str(raw["jurisdiction"]),
+        str(raw["lender_type"]),
+        exprs["amount_fen"],  # type: ignore[arg-type]
+        exprs["annual_rate"],  # type: ignore[arg-type]
+        exprs["term_months"],  # type: ignore[arg-type]
+        date,
+        str(on_breach),
+    )
+
+
+def check_policy(
+    data: Mapping[str, Any], *, file: str = "<policy>", base: Path | None = None
+) -> tuple[Policy | None, list[Problem]]:
+    """Build a policy from parsed YAML; every problem at once (with file and dotted path).
+
+    ``base`` is the folder artifact paths are relative to (the policy file's folder).
+    """
+    c = _Checker(file, base)
+    if data.get("schema_version") != 1:
+        c.problem("schema_version", f"expected 1, got {data.get('schema_version')!r}")
+    for key in sorted(set(data) - set(_KEYS)):
+        c.problem(key, f"unknown key (expected one of {sorted(_KEYS)})")
+    inputs = _inputs(c, data)
+    nodes = _nodes(c, data)
+    _types(c, inputs, nodes)
+    order = _order(c, inputs, nodes)
+    known = {s.name for s in inputs} | {v for n in order for v in n.provides}
+    rules = _rules(c, data, known)
     outputs = []
     for name, text in (data.get("outputs") or {}).items():
-        try:
-            expr = parse_expression(str(text), dialect="policy")
-        except ValueError as exc:
-            problem(f"outputs.{name}", str(exc))
+        expr = c.expr(f"outputs.{name}", text)
+        if expr is None:
             continue
-        unknown = sorted(expr.names - names)
-        if unknown:
-            problem(f"outputs.{name}", f"unknown variables {unknown}")
+        if expr.names - known:
+            c.problem(f"outputs.{name}", f"unknown variables {sorted(expr.names - known)}")
+        if name in known:
+            c.problem(f"outputs.{name}", f"{name!r} is already a variable; name the output apart")
         outputs.append((str(name), expr))
-    if problems:
-        return None, problems
+    pricing = _pricing(c, data.get("pricing"), known | {n for n, _ in outputs}, inputs)
+    if pricing is not None and any(n == "apr" for n, _ in outputs):
+        c.problem("outputs.apr", "'apr' is set by the pricing step")
+    if c.problems:
+        return None, c.problems
     policy = Policy(
-        str(data.get("name", "policy")),
-        str(data.get("version", "1")),
-        tuple(inputs),
-        tuple(derived),
-        tuple(rules),
-        tuple(tables),
-        tuple(outputs),
-        _digest(data),
+        name=str(data.get("name", "policy")),
+        version=str(data.get("version", "1")),
+        inputs=tuple(inputs),
+        nodes=tuple(order),
+        rules=tuple(rules),
+        outputs=tuple(outputs),
+        pricing=pricing,
+        sha256=content_hash(data),
     )
     return policy, []
 
 
 def load_policy(source: str | Path | Mapping[str, Any]) -> Policy:
-    """A checked policy from a YAML file or a parsed mapping; ``ConfigError`` lists problems."""
+    """A checked policy from a YAML file or a parsed mapping; ``ConfigError`` lists problems.
+
+    Problems from a file carry its name and the line of the path they point at.
+    """
     if isinstance(source, Mapping):
-        data, file = source, "<policy>"
-    else:
-        path = Path(source)
-        file = path.name
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError([Problem(file, "", f"cannot read the policy: {exc}")]) from exc
-        if not isinstance(data, dict):
-            raise ConfigError([Problem(file, "", "expected a mapping")])
-        lines = yaml_lines(path.read_text(encoding="utf-8"))
-    policy, problems = check_policy(data, file=file)
+        policy, problems = check_policy(source, file="<policy>")
+        if problems or policy is None:
+            raise ConfigError(problems)
+        return policy
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError([Problem(path.name, "", f"cannot read the policy: {exc}")]) from exc
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(path.name, "", "expected a mapping")])
+    policy, problems = check_policy(data, file=path.name, base=path.parent)
     if problems or policy is None:
-        if not isinstance(source, Mapping):
-            problems = [replace(p, line=line_of(lines, p.path)) for p in problems]
-        raise ConfigError(problems)
+        lines = yaml_lines(text)
+        raise ConfigError([replace(p, line=line_of(lines, p.path)) for p in problems])
     return policy
