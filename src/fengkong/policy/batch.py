@@ -8,6 +8,7 @@ million rows cost a handful of list builds, not a million.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,7 +30,7 @@ from fengkong.policy.pricing import price_offer
 if TYPE_CHECKING:
     from fengkong.policy.policy import Policy
 
-__all__ = ["decide_frame", "ranked_reason_lists"]
+__all__ = ["decide_frame", "ranked_reason_codes"]
 
 _PL_TYPES = {
     "number": pl.Float64,
@@ -41,15 +42,18 @@ _PL_TYPES = {
 _LIST = pl.List(pl.String)
 
 
-def ranked_reason_lists(lost: np.ndarray, codes: list[str], n: int) -> pl.Series:
-    """Per row, the codes of the ``n`` largest positive columns of ``lost`` (ties: column order).
+def ranked_reason_codes(lost: np.ndarray, codes: list[str], n: int) -> tuple[np.ndarray, list[list[str]]]:
+    """Per row, the ``n`` largest positive columns of ``lost`` (ties: column order), coded.
 
-    >>> ranked_reason_lists(np.array([[0, 5, 2, 5], [1, 0, 0, 0]]), list("ABCD"), 2).to_list()
+    Returns a code per row and the reason list of each code.
+
+    >>> code, lists = ranked_reason_codes(np.array([[0, 5, 2, 5], [1, 0, 0, 0]]), list("ABCD"), 2)
+    >>> [lists[c] for c in code]
     [['B', 'D'], ['A']]
     """
     rows, m = lost.shape
     if rows == 0 or m == 0:
-        return pl.Series([[]] * rows, dtype=_LIST)
+        return np.zeros(rows, dtype=np.int64), [[]]
     order = np.argsort(-lost, axis=1, kind="stable")[:, :n]
     picked = np.take_along_axis(lost, order, axis=1) > 0
     chosen = np.where(picked, order, m)  # m: no reason in this slot
@@ -58,22 +62,29 @@ def ranked_reason_lists(lost: np.ndarray, codes: list[str], n: int) -> pl.Series
         key = key * (m + 1) + chosen[:, k]
     uniques, inverse = np.unique(key, return_inverse=True)
     lists = []
-    for u in uniques:
+    for u in uniques.tolist():
         slots = []
         for _ in range(chosen.shape[1]):
-            slots.append(int(u % (m + 1)))
+            slots.append(u % (m + 1))
             u //= m + 1
         lists.append([codes[j] for j in reversed(slots) if j < m])
-    return pl.Series(lists, dtype=_LIST).gather(inverse.ravel())
+    return inverse.ravel(), lists
 
 
-def _input_frame(inputs: tuple[InputSpec, ...], frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.Expr]:
-    """Inputs cast to their types, failures nulled, and the list of data-quality reasons."""
+_DQ = ("", "DQ_MISSING", "DQ_TYPE", "DQ_CATEGORY")
+
+
+def _input_frame(inputs: tuple[InputSpec, ...], frame: pl.DataFrame) -> pl.DataFrame:
+    """Inputs cast to their types, failures nulled, and a data-quality code per input.
+
+    ``__dq_<input>`` is 0 (fine), 1 (missing and required), 2 (wrong type) or 3 (category
+    not listed); see ``_DQ``.
+    """
     cols = {}
     for s in inputs:
         if s.name in frame.columns:
             col = frame[s.name]
-            if col.dtype in (pl.Categorical, pl.Enum) or isinstance(col.dtype, pl.Enum):
+            if isinstance(col.dtype, pl.Categorical | pl.Enum):
                 col = col.cast(pl.String)
             if col.dtype.is_float():
                 col = col.fill_nan(None)
@@ -81,7 +92,7 @@ def _input_frame(inputs: tuple[InputSpec, ...], frame: pl.DataFrame) -> tuple[pl
         else:
             cols[s.name] = pl.Series(s.name, [None] * frame.height, dtype=_PL_TYPES[s.type])
     work = pl.DataFrame(cols)
-    quality: list[pl.Expr] = []
+    codes: list[pl.Expr] = []
     fixes: list[pl.Expr] = []
     for s in inputs:
         col = pl.col(s.name)
@@ -93,25 +104,56 @@ def _input_frame(inputs: tuple[InputSpec, ...], frame: pl.DataFrame) -> tuple[pl
             if s.type == "integer"
             else dtype == _PL_TYPES[s.type]
         )
+        missing = pl.lit(1 if s.required else 0, pl.UInt8)
         if not type_ok:
-            quality.append(pl.when(col.is_not_null()).then(pl.lit(f"DQ_TYPE:{s.name}")))
-            if s.required:
-                quality.append(pl.when(col.is_null()).then(pl.lit(f"DQ_MISSING:{s.name}")))
+            code = pl.when(col.is_not_null()).then(pl.lit(2, pl.UInt8)).when(col.is_null()).then(missing)
             fixes.append(pl.lit(None, _PL_TYPES[s.type]).alias(s.name))
-            continue
-        if s.required:
-            quality.append(pl.when(col.is_null()).then(pl.lit(f"DQ_MISSING:{s.name}")))
-        if s.categories:
-            bad = col.is_not_null() & ~pl.any_horizontal([col == pl.lit(c) for c in s.categories])
-            quality.append(pl.when(bad).then(pl.lit(f"DQ_CATEGORY:{s.name}")))
+        elif s.categories:
+            bad = ~pl.any_horizontal([col == pl.lit(c) for c in s.categories])
+            code = pl.when(col.is_null()).then(missing).when(bad).then(pl.lit(3, pl.UInt8))
             fixes.append(pl.when(bad).then(None).otherwise(col).alias(s.name))
-        elif dtype != _PL_TYPES[s.type] and not (s.type == "number" and dtype.is_numeric()):
-            fixes.append(col.cast(_PL_TYPES[s.type]))
-    dq = pl.concat_list(quality).list.drop_nulls() if quality else pl.lit([], _LIST)
-    work = work.with_columns(dq.alias("__dq"))
+        else:
+            code = pl.when(col.is_null()).then(missing)
+            if dtype != _PL_TYPES[s.type] and not (s.type == "number" and dtype.is_numeric()):
+                fixes.append(col.cast(_PL_TYPES[s.type]))
+        codes.append(code.otherwise(pl.lit(0, pl.UInt8)).alias(f"__dq_{s.name}"))
+    work = work.with_columns(codes)
     if fixes:
         work = work.with_columns(fixes)
-    return work, pl.col("__dq")
+    return work
+
+
+def _reason_lists(parts: list[tuple[np.ndarray, list[list[str]]]], height: int) -> pl.Series:
+    """Reason lists from coded parts: each part is (code per row, reasons of each code).
+
+    Rows with the same codes share one list: the distinct combinations are decoded once
+    and gathered, so the cost is in the combinations, not the rows.
+    """
+    if not parts:
+        return pl.Series("reasons", [[]] * height, dtype=_LIST)
+    radix = [len(table) for _, table in parts]
+    if math.prod(radix) < 2**62:
+        key = np.zeros(height, dtype=np.int64)
+        for (codes, _), r in zip(parts, radix, strict=True):
+            key = key * r + codes.astype(np.int64)
+        uniques, inverse = np.unique(key, return_inverse=True)
+        combos = []
+        for u in uniques.tolist():
+            digits = []
+            for r in reversed(radix):
+                digits.append(u % r)
+                u //= r
+            combos.append(digits[::-1])
+    else:  # too many combinations for one integer: let Polars find the distinct rows
+        coded = pl.DataFrame({f"p{k}": c for k, (c, _) in enumerate(parts)})
+        distinct = coded.unique(maintain_order=True).with_row_index("__id")
+        inverse = coded.join(distinct, on=coded.columns, how="left", maintain_order="left")["__id"].to_numpy()
+        combos = [list(row) for row in distinct.drop("__id").iter_rows()]
+    lists = []
+    for digits in combos:
+        reasons = [r for (_, table), d in zip(parts, digits, strict=True) for r in table[d]]
+        lists.append(list(dict.fromkeys(reasons)))
+    return pl.Series("reasons", lists, dtype=_LIST).gather(inverse.ravel())
 
 
 def _table(out: pl.DataFrame, node: TableNode) -> pl.DataFrame:
@@ -131,7 +173,7 @@ def _table(out: pl.DataFrame, node: TableNode) -> pl.DataFrame:
     )
 
 
-def _pricing(out: pl.DataFrame, p: PricingNode) -> pl.DataFrame:
+def _pricing(out: pl.DataFrame, p: PricingNode) -> tuple[pl.DataFrame, list[list[str]]]:
     offers = out.select(
         pl.when(pl.col("decision") != "decline").then(p.amount_fen.to_polars()).alias("__a"),
         p.annual_rate.to_polars().alias("__r"),
@@ -143,25 +185,43 @@ def _pricing(out: pl.DataFrame, p: PricingNode) -> pl.DataFrame:
         price_offer(p.product, p.jurisdiction, p.lender_type, a, r, t, d)
         for a, r, t, d in distinct.iter_rows()
     ]
+    cap_lists = sorted({x[1] for x in priced})
+    cap_code = {caps: k for k, caps in enumerate(cap_lists)}
     table = distinct.with_columns(
         pl.Series("apr", [x[0] for x in priced], dtype=pl.Decimal(10, 4)),
-        pl.Series("__cap", [[f"CAP:{b}" for b in x[1]] for x in priced], dtype=_LIST),
+        pl.Series("__cap", [cap_code[x[1]] for x in priced], dtype=pl.Int64),
     )
-    joined = offers.join(table, on=["__a", "__r", "__t", "__d"], how="left", nulls_equal=True,
-                         maintain_order="left")
+    joined = offers.join(
+        table, on=["__a", "__r", "__t", "__d"], how="left", nulls_equal=True, maintain_order="left"
+    )
     out = out.with_columns(joined["apr"], joined["__cap"])
-    return out.with_columns(
-        pl.when(pl.col("__cap").list.len() > 0)
+    broken = [len(caps) > 0 for caps in cap_lists]
+    out = out.with_columns(
+        pl.when(pl.col("__cap").replace_strict(dict(enumerate(broken)), return_dtype=pl.Boolean))
         .then(pl.lit(p.on_breach))
         .otherwise(pl.col("decision"))
         .alias("decision")
     )
+    return out, [[f"CAP:{b}" for b in caps] for caps in cap_lists]
+
+
+def _scorecard(out: pl.DataFrame, node: ScorecardNode) -> tuple[pl.DataFrame, np.ndarray]:
+    """Add ``<name>_score``; return the points lost per attribute (for reasons)."""
+    bins = node.model.bins_frame(out.select(node.model.features))
+    pts = node.scaled_points()
+    points = np.zeros((out.height, len(pts)), dtype=np.int64)
+    for j, (p, v) in enumerate(zip(pts, node.model.variables, strict=True)):
+        points[:, j] = np.asarray(p, dtype=np.int64)[bins[v.name]]
+    total = pl.Series(node.provides[0], points.sum(axis=1))
+    out = out.with_columns(total / node.scale if node.scale != 1 else total)
+    best = np.array([max(p) for p in pts], dtype=np.int64)
+    return out, best - points
 
 
 def decide_frame(policy: Policy, frame: pl.DataFrame) -> pl.DataFrame:
     """Run ``policy`` over every row of ``frame`` (see :meth:`Policy.decide_frame`)."""
-    out, dq = _input_frame(policy.inputs, frame)
-    model_reasons: list[pl.Series] = []
+    out = _input_frame(policy.inputs, frame)
+    model_reasons: list[tuple[np.ndarray, list[str], int]] = []
     keep_nodes: list[str] = []
     for node in policy.nodes:
         if isinstance(node, DerivedNode):
@@ -180,31 +240,26 @@ def decide_frame(policy: Policy, frame: pl.DataFrame) -> pl.DataFrame:
                 *(e.to_polars().alias(f"{node.name}_{o}") for o, e in node.outputs),
             )
         elif isinstance(node, ScorecardNode):
-            bins = node.model.bins_frame(out.select(node.model.features))
-            pts = node.scaled_points()
-            points = np.column_stack(
-                [np.asarray(p, dtype=np.int64)[bins[v.name]] for p, v in zip(pts, node.model.variables, strict=True)]
-            ) if pts else np.zeros((out.height, 0), dtype=np.int64)
-            total = pl.Series(node.provides[0], points.sum(axis=1))
-            out = out.with_columns(total / node.scale if node.scale != 1 else total)
-            best = np.array([max(p) for p in pts], dtype=np.int64)
-            model_reasons.append(ranked_reason_lists(best - points, node.reason_codes(), node.n_reasons))
+            out, lost = _scorecard(out, node)
+            model_reasons.append((lost, node.reason_codes(), node.n_reasons))
             keep_nodes.append(node.provides[0])
         elif isinstance(node, ModelNode):
             x = node.model.matrix(out.select(node.model.features))
             booster = node.model._booster
             out = out.with_columns(pl.Series(node.provides[0], booster.predict(x)))
             contrib = np.asarray(booster.predict(x, pred_contrib=True))[:, :-1]
-            model_reasons.append(ranked_reason_lists(contrib, node.reason_codes(), node.n_reasons))
+            model_reasons.append((contrib, node.reason_codes(), node.n_reasons))
             keep_nodes.append(node.provides[0])
     rule_cols = [f"rule_{r.id}" for r in policy.rules]
     out = out.with_columns(
         r.when.to_polars().cast(pl.Boolean).fill_null(False).alias(c)
         for r, c in zip(policy.rules, rule_cols, strict=True)
     )
+    dq_cols = [f"__dq_{s.name}" for s in policy.inputs]
     declines = [pl.col(f"rule_{r.id}") for r in policy.rules if r.action == "decline"]
     declined = pl.any_horizontal(declines) if declines else pl.lit(False)
-    referred = (dq.list.len() > 0) | (pl.any_horizontal(rule_cols) if rule_cols else pl.lit(False))
+    flags = [*(pl.col(c) > 0 for c in dq_cols), *(pl.col(c) for c in rule_cols)]
+    referred = pl.any_horizontal(flags) if flags else pl.lit(False)
     out = out.with_columns(
         pl.when(declined)
         .then(pl.lit("decline"))
@@ -215,20 +270,22 @@ def decide_frame(policy: Policy, frame: pl.DataFrame) -> pl.DataFrame:
     )
     if policy.outputs:
         out = out.with_columns(e.to_polars().alias(name) for name, e in policy.outputs)
-    parts = [dq, *(pl.when(pl.col(c)).then(pl.lit(c[5:])) for c in rule_cols)]
+    parts = [
+        (out[c].to_numpy(), [[f"{code}:{s.name}"] if code else [] for code in _DQ])
+        for c, s in zip(dq_cols, policy.inputs, strict=True)
+    ]
+    parts += [(out[c].to_numpy(), [[], [r.id]]) for c, r in zip(rule_cols, policy.rules, strict=True)]
     if policy.pricing is not None:
-        out = _pricing(out, policy.pricing)
-        parts.append(pl.col("__cap"))
-    reasons = pl.concat_list(parts).list.drop_nulls() if len(parts) > 1 else dq
+        out, cap_lists = _pricing(out, policy.pricing)
+        parts.append((out["__cap"].fill_null(0).to_numpy(), cap_lists))
     if model_reasons:
-        extra = pl.concat_list([pl.col(f"__mr{k}") for k in range(len(model_reasons))])
-        out = out.with_columns(s.alias(f"__mr{k}") for k, s in enumerate(model_reasons))
-        reasons = (
-            pl.when(pl.col("decision") != "approve")
-            .then(pl.concat_list([reasons, extra]).list.unique(maintain_order=True))
-            .otherwise(reasons)
-        )
-    out = out.with_columns(reasons.alias("reasons"))
+        explain = np.flatnonzero((out["decision"] != "approve").to_numpy())
+        for lost, names, n in model_reasons:  # an approval gives no model reasons: code 0
+            codes, lists = ranked_reason_codes(lost[explain], names, n)
+            coded = np.zeros(out.height, dtype=np.int64)
+            coded[explain] = codes + 1
+            parts.append((coded, [[], *lists]))
+    out = out.with_columns(_reason_lists(parts, out.height))
     keep = [
         "decision",
         "reasons",

@@ -255,11 +255,14 @@ def _order(c: _Checker, inputs: list[InputSpec], nodes: list[tuple[str, Node]]) 
             order.append(by_path[p])
             done.add(p)
         pending = [p for p in pending if p not in done]
+    never_null = frozenset(
+        n.provides[0] for _, n in nodes if isinstance(n, ScorecardNode | ModelNode)
+    )
     for path, node in nodes:
         if isinstance(node, TableNode) and not any(
             pr.path.startswith(path) for pr in c.problems
         ):
-            c.problems.extend(check_table(node.table, file=c.file))
+            c.problems.extend(check_table(node.table, file=c.file, never_null=never_null))
     return order
 
 

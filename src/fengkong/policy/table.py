@@ -258,16 +258,16 @@ class DecisionTable:
         return out
 
 
-def _regions(table: DecisionTable) -> list[list[Any]]:
+def _regions(table: DecisionTable, never_null: frozenset[str]) -> list[list[Any]]:
     """Representative values of every elementary region, per input."""
     per_input: list[list[Any]] = []
-    for j, _ in enumerate(table.inputs):
+    for j, name in enumerate(table.inputs):
         cells = [row[j] for row in table.cells]
         texts = {v for c in cells for v in c.values if isinstance(v, str)}
         numeric_cells = any(c.kind == "interval" for c in cells) or any(
             isinstance(v, int | float) and not isinstance(v, bool) for c in cells for v in c.values
         )
-        reps: list[Any] = [None]
+        reps: list[Any] = [] if name in never_null else [None]
         if texts:
             reps += [*sorted(texts), "\x00other"]
         if numeric_cells or not texts:
@@ -283,10 +283,16 @@ def _regions(table: DecisionTable) -> list[list[Any]]:
     return per_input
 
 
-def check_table(table: DecisionTable, *, file: str = "<policy>") -> list[Problem]:
-    """Every gap and every unreachable first-hit row, each with an example input."""
+def check_table(
+    table: DecisionTable, *, file: str = "<policy>", never_null: frozenset[str] = frozenset()
+) -> list[Problem]:
+    """Every gap and every unreachable first-hit row, each with an example input.
+
+    ``never_null`` names inputs that cannot be null (a scorecard's score), so no null
+    region is enumerated for them.
+    """
     problems: list[Problem] = []
-    regions = _regions(table)
+    regions = _regions(table, never_null)
     total = math.prod(len(r) for r in regions)
     if total > _MAX_REGIONS:
         return [
