@@ -11,6 +11,7 @@ Errors carry structured fields; HTTP status codes live only in ``fengkong.api.er
     ├── ConfigError (ValueError)               problems in a user-written file, all at once
     ├── OutputError (OSError)                  an output location that cannot be written
     ├── NotFoundError (LookupError)            a named thing that does not exist
+    ├── WorkflowError (ValueError)             a state change the workflow forbids
     └── NotFittedError (ValueError, AttributeError)
                                                an estimator used before ``fit``
 
@@ -38,6 +39,7 @@ __all__ = [
     "NotFoundError",
     "OutputError",
     "Problem",
+    "WorkflowError",
 ]
 
 
@@ -114,6 +116,17 @@ class NotFoundError(FengkongError, LookupError):
         self.kind = kind
         self.key = key
         super().__init__(f"{kind} not found: {key!r}")
+
+
+class WorkflowError(FengkongError, ValueError):
+    """A state change the workflow forbids (a policy approved by its author, a draft made
+    active); says what was asked, from which state, and why not."""
+
+    def __init__(self, action: str, *, current: str, reason: str) -> None:
+        self.action = action
+        self.current = current
+        self.reason = reason
+        super().__init__(f"cannot {action} (now {current}): {reason}")
 
 
 class NotFittedError(FengkongError, ValueError, AttributeError):

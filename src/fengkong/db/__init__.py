@@ -4,19 +4,25 @@ from fengkong.db.engine import make_engine, migrate, session_factory
 from fengkong.db.models import (
     Base,
     BucketHistoryRecord,
+    DecisionRecord,
     EodRunRecord,
     InstalmentRecord,
     LoanEventRecord,
     LoanRecord,
+    PolicyEventRecord,
+    PolicyVersionRecord,
 )
 
 __all__ = [
     "Base",
     "BucketHistoryRecord",
+    "DecisionRecord",
     "EodRunRecord",
     "InstalmentRecord",
     "LoanEventRecord",
     "LoanRecord",
+    "PolicyEventRecord",
+    "PolicyVersionRecord",
     "make_engine",
     "migrate",
     "session_factory",

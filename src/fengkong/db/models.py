@@ -1,4 +1,5 @@
-"""Tables of the servicing book. Money is integer minor units (fen) plus an ISO currency."""
+"""Tables: the servicing book (money in integer minor units plus an ISO currency), policy
+versions with their workflow log, and decisions with their audit records."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    DateTime,
     ForeignKey,
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -119,3 +122,53 @@ class EodRunRecord(Base):
     business_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     loans: Mapped[int]
     payments: Mapped[int]
+
+
+class PolicyVersionRecord(Base):
+    """An immutable policy version: its YAML, its artifacts, its hash and workflow status."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[str] = mapped_column(String(32))
+    sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    artifacts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    author: Mapped[str] = mapped_column(String(64))
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PolicyEventRecord(Base):
+    """The append-only workflow log of policy versions: who did what, when."""
+
+    __tablename__ = "policy_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("policy_versions.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class DecisionRecord(Base):
+    """One decision with its full audit record (inputs, variables, hits, points, timings)."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    application_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    policy: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[str] = mapped_column(String(32))
+    sha256: Mapped[str] = mapped_column(String(64))
+    arm: Mapped[str | None] = mapped_column(String(32))
+    decision: Mapped[str] = mapped_column(String(16), index=True)
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
