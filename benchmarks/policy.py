@@ -22,22 +22,23 @@ import os
 os.environ.setdefault("POLARS_MAX_THREADS", "1")  # one core for the batch figure
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import datetime as dt  # noqa: E402
-import json  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from bisect import bisect_right  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import datetime as dt
+import itertools
+import json
+import tempfile
+import time
+from bisect import bisect_right
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-import yaml  # noqa: E402
+import yaml
 
-from benchmarks._harness import measure, report  # noqa: E402
-from fengkong.modeling.artifact import ScorecardModel  # noqa: E402
-from fengkong.policy import load_policy  # noqa: E402
-from fengkong.policy.examples import (  # noqa: E402
+from benchmarks._harness import measure, report
+from fengkong.modeling.artifact import ScorecardModel
+from fengkong.policy import load_policy
+from fengkong.policy.examples import (
     reference_applications,
     reference_scorecard,
     write_reference_policy,
@@ -147,7 +148,7 @@ def zen_model(policy_yaml: dict[str, Any], card: ScorecardModel) -> dict[str, An
     order = ["in", "points", "score", "limit", "decide", "out"]
     edges = [
         {"id": f"e{k}", "type": "edge", "sourceId": a, "targetId": b}
-        for k, (a, b) in enumerate(zip(order, order[1:], strict=False))
+        for k, (a, b) in enumerate(itertools.pairwise(order))
     ]
     return {"contentType": "application/vnd.gorules.decision", "nodes": nodes, "edges": edges}
 
@@ -180,7 +181,17 @@ def hand_written(card: ScorecardModel, policy_yaml: dict[str, Any]) -> Callable[
         refer = a["inquiries_3m"] >= 10 and a["city_tier"] >= 3
         if refer:
             reasons.append("R05_INQUIRIES")
-        band = 0 if score < 440 else 1 if score < 480 else 2 if score < 520 else 3 if score < 560 else 4
+        band = (
+            0
+            if score < 440
+            else 1
+            if score < 480
+            else 2
+            if score < 520
+            else 3
+            if score < 560
+            else 4
+        )
         dti = a["dti"]
         col = 3 if dti is None else 0 if dti < 0.2 else 1 if dti < 0.35 else 2 if dti < 0.5 else 3
         row = policy_yaml["tables"]["limit"]["rows"][band * 4 + col]["then"]
@@ -217,9 +228,9 @@ def _engines(folder: Path) -> dict[str, Callable[[dict], Any]]:
     card = reference_scorecard()
     decision = zen.ZenEngine().create_decision(json.dumps(zen_model(data, card)))
     return {
-        "fengkong row, audit on": lambda a: policy.decide(a),
+        "fengkong row, audit on": policy.decide,
         "fengkong row, audit off": lambda a: policy.decide(a, audit=False),
-        "zen-engine": lambda a: decision.evaluate(a),
+        "zen-engine": decision.evaluate,
         "zen-engine, trace": lambda a: decision.evaluate(a, {"trace": True}),
         "hand-written if/else": hand_written(card, data),
     }
@@ -253,7 +264,11 @@ def _batch(folder: Path, n: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         out = policy.decide_frame(frame)
         best = min(best, time.perf_counter() - t0)
-    return {"seconds": best, "per_second": n / best, "approve": float((out["decision"] == "approve").mean())}
+    return {
+        "seconds": best,
+        "per_second": n / best,
+        "approve": float((out["decision"] == "approve").mean()),
+    }
 
 
 def _zen_loop(folder: Path, n: int) -> dict[str, Any]:
@@ -275,23 +290,39 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fk-bench-policy-") as tmp:
         folder = Path(tmp)
         write_reference_policy(folder)
-        agree = measure(lambda: _agreement(folder, reference_applications(20_000, seed=9).to_dicts()))
+        agree = measure(
+            lambda: _agreement(folder, reference_applications(20_000, seed=9).to_dicts())
+        )
         if any(agree["extra"].values()):
             raise SystemExit(f"the engines disagree: {agree['extra']}")
         row = measure(lambda: _row(folder, args.rows))["extra"]
         batch = measure(lambda: _batch(folder, args.batch_rows))["extra"]
         zen_loop = measure(lambda: _zen_loop(folder, args.zen_rows))["extra"]
     rows = [
-        {"engine": name, **stats, "vs fengkong audit on": stats["median_us"] / row["fengkong row, audit on"]["median_us"]}
+        {
+            "engine": name,
+            **stats,
+            "vs fengkong audit on": stats["median_us"] / row["fengkong row, audit on"]["median_us"],
+        }
         for name, stats in row.items()
     ]
     rows.append(
-        {"engine": f"fengkong batch, 1 core ({args.batch_rows:,} rows)", "median_us": 1e6 / batch["per_second"],
-         "p99_us": float("nan"), "max_us": float("nan"), "vs fengkong audit on": float("nan")}
+        {
+            "engine": f"fengkong batch, 1 core ({args.batch_rows:,} rows)",
+            "median_us": 1e6 / batch["per_second"],
+            "p99_us": float("nan"),
+            "max_us": float("nan"),
+            "vs fengkong audit on": float("nan"),
+        }
     )
     rows.append(
-        {"engine": f"zen-engine loop ({args.zen_rows:,} rows)", "median_us": 1e6 / zen_loop["per_second"],
-         "p99_us": float("nan"), "max_us": float("nan"), "vs fengkong audit on": float("nan")}
+        {
+            "engine": f"zen-engine loop ({args.zen_rows:,} rows)",
+            "median_us": 1e6 / zen_loop["per_second"],
+            "p99_us": float("nan"),
+            "max_us": float("nan"),
+            "vs fengkong audit on": float("nan"),
+        }
     )
     report(
         "policy",

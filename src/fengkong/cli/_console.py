@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -71,3 +72,13 @@ def parse_date(value: str | None, field: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidArgumentError(field, expected="a date as YYYY-MM-DD", got=value) from None
+
+
+def database_sessions() -> Any:
+    """Sessions on the configured database (``FENGKONG_DATABASE_URL``), migrated to head."""
+    from fengkong.db import make_engine, migrate, session_factory  # noqa: PLC0415 (DB on demand)
+    from fengkong.settings import Settings  # noqa: PLC0415 (settings built at the edge)
+
+    engine = make_engine(Settings())
+    migrate(engine)
+    return session_factory(engine)

@@ -10,9 +10,9 @@ import polars as pl
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
-from fengkong.cli._console import console, parse_date, progress_bar, user_errors
+from fengkong.cli._console import console, database_sessions, parse_date, progress_bar, user_errors
 from fengkong.cli.loan import print_statement
-from fengkong.db import make_engine, migrate, session_factory
+from fengkong.db import make_engine, migrate
 from fengkong.errors import InvalidArgumentError
 from fengkong.money import Money
 from fengkong.services import servicing as svc
@@ -35,9 +35,8 @@ SYNTH_PRODUCTS = {
 
 
 def _sessions() -> sessionmaker[Session]:
-    engine = make_engine(Settings())
-    migrate(engine)
-    return session_factory(engine)
+    sessions: sessionmaker[Session] = database_sessions()
+    return sessions
 
 
 @app.command()

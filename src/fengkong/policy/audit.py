@@ -9,6 +9,7 @@ node took. :meth:`AuditRecord.to_dict` gives the JSON the repository stores.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -28,7 +29,7 @@ def json_ready(value: Any) -> Any:
         return [json_ready(v) for v in value]
     if isinstance(value, dt.date | Decimal):
         return value.isoformat() if isinstance(value, dt.date) else str(value)
-    if isinstance(value, float) and value != value:  # NaN
+    if isinstance(value, float) and math.isnan(value):
         return None
     return value
 

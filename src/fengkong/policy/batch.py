@@ -42,7 +42,9 @@ _PL_TYPES = {
 _LIST = pl.List(pl.String)
 
 
-def ranked_reason_codes(lost: np.ndarray, codes: list[str], n: int) -> tuple[np.ndarray, list[list[str]]]:
+def ranked_reason_codes(
+    lost: np.ndarray, codes: list[str], n: int
+) -> tuple[np.ndarray, list[list[str]]]:
     """Per row, the ``n`` largest positive columns of ``lost`` (ties: column order), coded.
 
     Returns a code per row and the reason list of each code.
@@ -62,8 +64,8 @@ def ranked_reason_codes(lost: np.ndarray, codes: list[str], n: int) -> tuple[np.
         key = key * (m + 1) + chosen[:, k]
     uniques, inverse = np.unique(key, return_inverse=True)
     lists = []
-    for u in uniques.tolist():
-        slots = []
+    for unique in uniques.tolist():
+        slots, u = [], unique
         for _ in range(chosen.shape[1]):
             slots.append(u % (m + 1))
             u //= m + 1
@@ -80,15 +82,15 @@ def _input_frame(inputs: tuple[InputSpec, ...], frame: pl.DataFrame) -> pl.DataF
     ``__dq_<input>`` is 0 (fine), 1 (missing and required), 2 (wrong type) or 3 (category
     not listed); see ``_DQ``.
     """
-    cols = {}
+    cols: dict[str, pl.Series] = {}
     for s in inputs:
         if s.name in frame.columns:
-            col = frame[s.name]
-            if isinstance(col.dtype, pl.Categorical | pl.Enum):
-                col = col.cast(pl.String)
-            if col.dtype.is_float():
-                col = col.fill_nan(None)
-            cols[s.name] = col
+            given = frame[s.name]
+            if isinstance(given.dtype, pl.Categorical | pl.Enum):
+                given = given.cast(pl.String)
+            if given.dtype.is_float():
+                given = given.fill_nan(None)
+            cols[s.name] = given
         else:
             cols[s.name] = pl.Series(s.name, [None] * frame.height, dtype=_PL_TYPES[s.type])
     work = pl.DataFrame(cols)
@@ -105,8 +107,14 @@ def _input_frame(inputs: tuple[InputSpec, ...], frame: pl.DataFrame) -> pl.DataF
             else dtype == _PL_TYPES[s.type]
         )
         missing = pl.lit(1 if s.required else 0, pl.UInt8)
+        code: Any
         if not type_ok:
-            code = pl.when(col.is_not_null()).then(pl.lit(2, pl.UInt8)).when(col.is_null()).then(missing)
+            code = (
+                pl.when(col.is_not_null())
+                .then(pl.lit(2, pl.UInt8))
+                .when(col.is_null())
+                .then(missing)
+            )
             fixes.append(pl.lit(None, _PL_TYPES[s.type]).alias(s.name))
         elif s.categories:
             bad = ~pl.any_horizontal([col == pl.lit(c) for c in s.categories])
@@ -138,8 +146,8 @@ def _reason_lists(parts: list[tuple[np.ndarray, list[list[str]]]], height: int) 
             key = key * r + codes.astype(np.int64)
         uniques, inverse = np.unique(key, return_inverse=True)
         combos = []
-        for u in uniques.tolist():
-            digits = []
+        for unique in uniques.tolist():
+            digits, u = [], unique
             for r in reversed(radix):
                 digits.append(u % r)
                 u //= r
@@ -147,7 +155,9 @@ def _reason_lists(parts: list[tuple[np.ndarray, list[list[str]]]], height: int) 
     else:  # too many combinations for one integer: let Polars find the distinct rows
         coded = pl.DataFrame({f"p{k}": c for k, (c, _) in enumerate(parts)})
         distinct = coded.unique(maintain_order=True).with_row_index("__id")
-        inverse = coded.join(distinct, on=coded.columns, how="left", maintain_order="left")["__id"].to_numpy()
+        inverse = coded.join(distinct, on=coded.columns, how="left", maintain_order="left")[
+            "__id"
+        ].to_numpy()
         combos = [list(row) for row in distinct.drop("__id").iter_rows()]
     lists = []
     for digits in combos:
@@ -274,7 +284,9 @@ def decide_frame(policy: Policy, frame: pl.DataFrame) -> pl.DataFrame:
         (out[c].to_numpy(), [[f"{code}:{s.name}"] if code else [] for code in _DQ])
         for c, s in zip(dq_cols, policy.inputs, strict=True)
     ]
-    parts += [(out[c].to_numpy(), [[], [r.id]]) for c, r in zip(rule_cols, policy.rules, strict=True)]
+    parts += [
+        (out[c].to_numpy(), [[], [r.id]]) for c, r in zip(rule_cols, policy.rules, strict=True)
+    ]
     if policy.pricing is not None:
         out, cap_lists = _pricing(out, policy.pricing)
         parts.append((out["__cap"].fill_null(0).to_numpy(), cap_lists))

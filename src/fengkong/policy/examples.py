@@ -31,7 +31,9 @@ __all__ = ["reference_applications", "reference_scorecard", "write_reference_pol
 CHANNELS = ("app", "h5", "partner_api", "offline")
 
 
-def _numeric(name: str, splits: tuple[float, ...], points: tuple[int, ...], code: str) -> ScorecardVariable:
+def _numeric(
+    name: str, splits: tuple[float, ...], points: tuple[int, ...], code: str
+) -> ScorecardVariable:
     n = len(splits) + 2  # regular bins and the missing bin
     table = BinningTable(name, "numeric", splits=splits, nonevent=(100,) * n, event=(10,) * n)
     return ScorecardVariable(table, tuple(Decimal(p) for p in points), code, -1.0)
@@ -74,7 +76,12 @@ def _limit_table() -> dict[str, object]:
                     "then": {"limit_fen": int(amount * f), "reason": f"L{b}{d}"},
                 }
             )
-    return {"hit": "first", "inputs": ["credit_score", "dti"], "outputs": ["limit_fen", "reason"], "rows": rows}
+    return {
+        "hit": "first",
+        "inputs": ["credit_score", "dti"],
+        "outputs": ["limit_fen", "reason"],
+        "rows": rows,
+    }
 
 
 def write_reference_policy(folder: str | Path, *, version: str = "1") -> Path:
@@ -110,7 +117,11 @@ def write_reference_policy(folder: str | Path, *, version: str = "1") -> Path:
             {"id": "R02_OVERDUE", "when": "overdue_count_12m >= 6", "action": "decline"},
             {"id": "R03_DEVICE", "when": "device_risk > 0.9", "action": "decline"},
             {"id": "R04_LOW_SCORE", "when": "credit_score < 440", "action": "decline"},
-            {"id": "R05_INQUIRIES", "when": "inquiries_3m >= 10 and city_tier >= 3", "action": "refer"},
+            {
+                "id": "R05_INQUIRIES",
+                "when": "inquiries_3m >= 10 and city_tier >= 3",
+                "action": "refer",
+            },
         ],
         "tables": {"limit": _limit_table()},
         "outputs": {
@@ -137,7 +148,9 @@ def reference_applications(n: int, *, seed: int = 0) -> pl.DataFrame:
         {
             "application_id": [f"A{k:09d}" for k in range(n)],
             "age": rng.integers(17, 70, n),
-            "income_fen": pl.Series(some_missing(rng.integers(100_000, 3_000_000, n)), dtype=pl.Int64),
+            "income_fen": pl.Series(
+                some_missing(rng.integers(100_000, 3_000_000, n)), dtype=pl.Int64
+            ),
             "channel": rng.choice(np.array(CHANNELS), n, p=[0.5, 0.25, 0.15, 0.1]),
             "inquiries_3m": rng.poisson(2.0, n),
             "dti": pl.Series(some_missing(np.round(rng.beta(2, 5, n), 4)), dtype=pl.Float64),

@@ -136,7 +136,9 @@ class ScorecardNode:
 
     def scaled_points(self) -> list[list[int]]:
         """Points of every bin of every variable, times ``10**decimals`` (exact integers)."""
-        return [[int(p.scaleb(self.model.decimals)) for p in v.points] for v in self.model.variables]
+        return [
+            [int(p.scaleb(self.model.decimals)) for p in v.points] for v in self.model.variables
+        ]
 
     def reason_codes(self) -> list[str]:
         return [v.reason_code for v in self.model.variables]
@@ -238,9 +240,7 @@ class PricingNode:
 
     @property
     def reads(self) -> frozenset[str]:
-        return (
-            self.amount_fen.names | self.annual_rate.names | self.term_months.names | {self.date}
-        )
+        return self.amount_fen.names | self.annual_rate.names | self.term_months.names | {self.date}
 
     @property
     def provides(self) -> tuple[str, ...]:

@@ -122,7 +122,9 @@ class _Gen:
         }
 
     def const(self, value: Any) -> str:
-        if isinstance(value, _SIMPLE) and not (isinstance(value, float) and not math.isfinite(value)):
+        if isinstance(value, _SIMPLE) and not (
+            isinstance(value, float) and not math.isfinite(value)
+        ):
             return repr(value)
         name = f"_k{len(self.ns)}"
         self.ns[name] = value
@@ -192,7 +194,10 @@ def _table(g: _Gen, node: TableNode, numeric: set[str]) -> None:
     if t.hit == "first":
         for k, test in enumerate(tests):
             g.emit(f"{'if' if k == 0 else 'elif'} {test}:")
-            sets = [f"{o} = {g.const(t.results[k][name])}" for o, name in zip(outs, t.outputs, strict=True)]
+            sets = [
+                f"{o} = {g.const(t.results[k][name])}"
+                for o, name in zip(outs, t.outputs, strict=True)
+            ]
             g.emit("; ".join([f"{_var(node.row_variable)} = {k}", *sets]), 2)
         g.emit("else:" if tests else "if True:")
         g.emit("; ".join([f"{_var(node.row_variable)} = None", *(f"{o} = None" for o in outs)]), 2)
@@ -232,8 +237,10 @@ def _scorecard(g: _Gen, node: ScorecardNode, j0: int) -> list[str]:
             g.emit(f"if {v} is None or {v} != {v}: {k} = {t.missing_index}")
             g.emit(f"else: {k} = {cats}.get({v} if {v}.__class__ is str else str({v}), {unknown})")
             if unknown < 0:
-                g.emit(f"if {k} < 0: raise _InvalidArgumentError({var.name!r}, "
-                       f"expected='a level seen in fitting', got={v})")
+                g.emit(
+                    f"if {k} < 0: raise _InvalidArgumentError({var.name!r}, "
+                    f"expected='a level seen in fitting', got={v})"
+                )
         g.emit(f"{p} = {g.const(tuple(pts))}[{k}]")
         names.append(p)
     total = " + ".join(names) or "0"
@@ -288,9 +295,7 @@ def row_source(policy: Policy, *, audit: bool) -> tuple[str, dict[str, Any]]:
             g.emit(f"{_var(node.provides[0])} = {m}.probability({x})")
             numeric.add(node.provides[0])
             model_x[node.name] = m
-            reason_sources.append(
-                f"_ranked({m}.contributions({x}), {m}.reason_codes, {m}.n)"
-            )
+            reason_sources.append(f"_ranked({m}.contributions({x}), {m}.reason_codes, {m}.n)")
         stamps.append(node.name)
         if audit:
             g.emit(f"_T{len(stamps)} = _ns()")

@@ -176,7 +176,9 @@ def _tree(c: _Checker, name: str, raw: Any) -> TreeNode | None:
             return None
         leaves.append(str(leaf))
         if sorted(values) != sorted(outputs):
-            c.problem(f"{path}.set", f"expected exactly the outputs {outputs}, got {sorted(values)}")
+            c.problem(
+                f"{path}.set", f"expected exactly the outputs {outputs}, got {sorted(values)}"
+            )
             return None
         return repr(str(leaf)), {o: repr(values[o]) for o in outputs}
 
@@ -244,9 +246,7 @@ def _order(c: _Checker, inputs: list[InputSpec], nodes: list[tuple[str, Node]]) 
             c.problem(path, f"unknown variables {unknown}")
     while pending:
         ready = [
-            p
-            for p in pending
-            if all(provider.get(n, "inputs") in done for n in by_path[p].reads)
+            p for p in pending if all(provider.get(n, "inputs") in done for n in by_path[p].reads)
         ]
         if not ready:
             c.problem(pending[0], f"a cycle: {' -> '.join(sorted(pending))} read each other")
@@ -259,9 +259,7 @@ def _order(c: _Checker, inputs: list[InputSpec], nodes: list[tuple[str, Node]]) 
         n.provides[0] for _, n in nodes if isinstance(n, ScorecardNode | ModelNode)
     )
     for path, node in nodes:
-        if isinstance(node, TableNode) and not any(
-            pr.path.startswith(path) for pr in c.problems
-        ):
+        if isinstance(node, TableNode) and not any(pr.path.startswith(path) for pr in c.problems):
             c.problems.extend(check_table(node.table, file=c.file, never_null=never_null))
     return order
 
@@ -315,7 +313,9 @@ def _rules(c: _Checker, data: Mapping[str, Any], known: set[str]) -> list[Rule]:
 def _pricing(c: _Checker, raw: Any, known: set[str], inputs: list[InputSpec]) -> PricingNode | None:
     if not raw:
         return None
-    exprs = {k: c.expr(f"pricing.{k}", raw.get(k)) for k in ("amount_fen", "annual_rate", "term_months")}
+    exprs = {
+        k: c.expr(f"pricing.{k}", raw.get(k)) for k in ("amount_fen", "annual_rate", "term_months")
+    }
     for k, e in exprs.items():
         if e is not None and e.names - known:
             c.problem(f"pricing.{k}", f"unknown variables {sorted(e.names - known)}")

@@ -11,9 +11,10 @@ before it retires). A draft can never become active; one version per policy name
 Traceback (most recent call last):
 ...
 fengkong.errors.WorkflowError: cannot approve (now draft): the author cannot approve their own version (maker-checker)
->>> diff_policies({"rules": [{"id": "R1", "when": "a < 1"}]},
+>>> changes = diff_policies({"rules": [{"id": "R1", "when": "a < 1"}]},
 ...               {"rules": [{"id": "R1", "when": "a < 2"}, {"id": "R2", "when": "b"}]})
-[Change(path='rules.R1.when', kind='changed', old='a < 1', new='a < 2'), Change(path='rules.R2', kind='added', old=None, new={'id': 'R2', 'when': 'b'})]
+>>> [(c.path, c.kind) for c in changes]
+[('rules.R1.when', 'changed'), ('rules.R2', 'added')]
 """
 
 from __future__ import annotations

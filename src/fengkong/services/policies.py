@@ -59,13 +59,19 @@ def _artifact_files(path: Path, data: dict[str, Any]) -> dict[str, str]:
     for section in ("scorecards", "models"):
         for raw in (data.get(section) or {}).values():
             rel = Path(str(raw["artifact"]))
-            paths = [rel] if section == "scorecards" else [rel.with_suffix(".txt"), rel.with_suffix(".json")]
+            paths = (
+                [rel]
+                if section == "scorecards"
+                else [rel.with_suffix(".txt"), rel.with_suffix(".json")]
+            )
             for p in paths:
                 files[p.as_posix()] = (path.parent / p).read_text(encoding="utf-8")
     return files
 
 
-def submit_policy(session: Session, path: str | Path, *, author: str, at: dt.datetime) -> VersionInfo:
+def submit_policy(
+    session: Session, path: str | Path, *, author: str, at: dt.datetime
+) -> VersionInfo:
     """Store a checked policy file as a draft (idempotent for identical content).
 
     A different content under an existing name and version is refused: versions are
@@ -75,7 +81,13 @@ def submit_policy(session: Session, path: str | Path, *, author: str, at: dt.dat
     text = Path(path).read_text(encoding="utf-8")
     artifacts = _artifact_files(Path(path), yaml.safe_load(text))
     sha = hashlib.sha256(
-        (policy.sha256 + "".join(f"{k}:{hashlib.sha256(v.encode()).hexdigest()}" for k, v in sorted(artifacts.items()))).encode()
+        (
+            policy.sha256
+            + "".join(
+                f"{k}:{hashlib.sha256(v.encode()).hexdigest()}"
+                for k, v in sorted(artifacts.items())
+            )
+        ).encode()
     ).hexdigest()
     existing = session.scalar(
         select(PolicyVersionRecord).where(
@@ -104,7 +116,9 @@ def submit_policy(session: Session, path: str | Path, *, author: str, at: dt.dat
     )
     session.add(record)
     session.flush()
-    session.add(PolicyEventRecord(version_id=record.id, action="submitted", actor=author, at=at, note=""))
+    session.add(
+        PolicyEventRecord(version_id=record.id, action="submitted", actor=author, at=at, note="")
+    )
     return _info(record)
 
 
@@ -120,7 +134,14 @@ def _record(session: Session, name: str, version: str) -> PolicyVersionRecord:
 
 
 def promote(
-    session: Session, name: str, version: str, *, to: str, actor: str, at: dt.datetime, note: str = ""
+    session: Session,
+    name: str,
+    version: str,
+    *,
+    to: str,
+    actor: str,
+    at: dt.datetime,
+    note: str = "",
 ) -> VersionInfo:
     """Move a version to ``approved``, ``active`` or ``retired``.
 
@@ -139,11 +160,21 @@ def promote(
             )
         ):
             other.status = "retired"
-            session.add(PolicyEventRecord(version_id=other.id, action="retired", actor=actor, at=at, note=f"replaced by {version}"))
+            session.add(
+                PolicyEventRecord(
+                    version_id=other.id,
+                    action="retired",
+                    actor=actor,
+                    at=at,
+                    note=f"replaced by {version}",
+                )
+            )
     if to == "approved":
         record.approved_by = actor
     record.status = to
-    session.add(PolicyEventRecord(version_id=record.id, action=action, actor=actor, at=at, note=note))
+    session.add(
+        PolicyEventRecord(version_id=record.id, action=action, actor=actor, at=at, note=note)
+    )
     session.flush()
     return _info(record)
 
@@ -160,7 +191,9 @@ def history(session: Session, name: str, version: str) -> list[tuple[str, str, d
     """The workflow log of one version: (action, actor, at, note)."""
     record = _record(session, name, version)
     rows = session.scalars(
-        select(PolicyEventRecord).where(PolicyEventRecord.version_id == record.id).order_by(PolicyEventRecord.id)
+        select(PolicyEventRecord)
+        .where(PolicyEventRecord.version_id == record.id)
+        .order_by(PolicyEventRecord.id)
     )
     return [(r.action, r.actor, r.at, r.note) for r in rows]
 

@@ -1,9 +1,12 @@
 """fengkong policy check / run on files."""
 
+import numpy as np
 import polars as pl
+import yaml
 from typer.testing import CliRunner
 
 from fengkong.cli.app import app
+from fengkong.policy.examples import reference_applications, write_reference_policy
 
 runner = CliRunner()
 ENV = {"COLUMNS": "200"}
@@ -69,3 +72,50 @@ def test_run_writes_row_level_decisions(tmp_path):
     assert d["decision"].to_list() == ["decline", "refer", "approve", "refer"]
     assert d["reasons"].to_list() == [["R01"], ["R02"], [], ["DQ_MISSING:age"]]
     assert d["id"].to_list() == [1, 2, 3, 4]
+
+
+def test_simulate_diff_promote_and_versions(tmp_path):
+    v1 = write_reference_policy(tmp_path)
+    data = yaml.safe_load(v1.read_text())
+    data["version"] = "2"
+    data["rules"][3]["when"] = "credit_score < 480"
+    v2 = tmp_path / "credit_v2.yaml"
+    v2.write_text(yaml.safe_dump(data, sort_keys=False))
+    apps = reference_applications(3000, seed=1)
+    rng = np.random.default_rng(0)
+    apps = apps.with_columns(pl.Series("bad", (rng.random(apps.height) < 0.1).astype(int)))
+    apps.write_parquet(tmp_path / "apps.parquet")
+    out = tmp_path / "sim"
+    args = [
+        "policy",
+        "simulate",
+        str(v1),
+        "--vs",
+        str(v2),
+        "--input",
+        str(tmp_path / "apps.parquet"),
+    ]
+    args += ["--out", str(out), "--outcome", "bad", "--oracle", "--segment", "channel", "-q"]
+    result = runner.invoke(app, args, env=ENV)
+    assert result.exit_code == 0, result.output
+    assert "swap-out" in result.output and "approval rate" in result.output
+    assert (out / "report.html").read_text().count("<table>") == 3
+    rows = pl.read_parquet(out / "decisions.parquet")
+    assert rows.height == 3000 and {"a_decision", "b_decision"} <= set(rows.columns)
+
+    diff = runner.invoke(app, ["policy", "diff", str(v1), str(v2)], env=ENV)
+    assert diff.exit_code == 0
+    assert "~ rules.R04_LOW_SCORE.when: 'credit_score < 440' -> 'credit_score < 480'" in diff.output
+    assert "~ version: '1' -> '2'" in diff.output
+
+    env = {**ENV, "FENGKONG_DATABASE_URL": f"sqlite:///{tmp_path / 'fk.db'}"}
+    submit = runner.invoke(app, ["policy", "promote", str(v1), "--by", "alice"], env=env)
+    assert submit.exit_code == 0 and "credit@1: draft" in submit.output
+    own = runner.invoke(
+        app, ["policy", "promote", "credit@1", "--to", "approved", "--by", "alice"], env=env
+    )
+    assert own.exit_code != 0 and "maker-checker" in own.output
+    for step in (["--to", "approved", "--by", "bob"], ["--to", "active", "--by", "bob"]):
+        assert runner.invoke(app, ["policy", "promote", "credit@1", *step], env=env).exit_code == 0
+    listed = runner.invoke(app, ["policy", "versions", "credit"], env=env)
+    assert "active" in listed.output and "bob" in listed.output

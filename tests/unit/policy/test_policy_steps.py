@@ -37,7 +37,11 @@ def full_policy(folder: Path, **changes) -> dict:
     data = yaml.safe_load((folder / "credit.yaml").read_text())
     fraud_sha = json.loads((folder / "fraud.json").read_text())["model_sha256"]
     data["inputs"]["application_date"] = {"type": "date"}
-    data["arms"] = {"key": "application_id", "salt": "2026-11", "shares": {"champion": 80, "challenger": 20}}
+    data["arms"] = {
+        "key": "application_id",
+        "salt": "2026-11",
+        "shares": {"champion": 80, "challenger": 20},
+    }
     data["derived"] = {"young": "age < 25", "score_gap": "credit_score - 500"}
     data["models"] = {"fraud": {"artifact": "fraud.txt", "sha256": fraud_sha, "reasons": 2}}
     data["trees"] = {
@@ -136,7 +140,11 @@ def test_backends_agree_on_generated_applications(folder, apps):
     for k, app in enumerate(apps):
         d = policy.decide(app)
         got = batch.row(k, named=True)
-        assert (got["decision"], got["reasons"], got["apr"]) == (d.decision, list(d.reasons), d.outputs["apr"])
+        assert (got["decision"], got["reasons"], got["apr"]) == (
+            d.decision,
+            list(d.reasons),
+            d.outputs["apr"],
+        )
 
 
 _CACHE: dict = {}
@@ -160,7 +168,9 @@ def test_audit_record_holds_points_models_timings_and_is_json(folder):
     fraud = a.models["fraud"]
     assert fraud["probability"] == a.variables["fraud_probability"]
     assert len(fraud["top_contributions"]) == 2
-    assert {"inputs", "arm", "credit", "fraud", "limit", "pricing_band", "rules_outputs"} <= set(a.timings_ns)
+    assert {"inputs", "arm", "credit", "fraud", "limit", "pricing_band", "rules_outputs"} <= set(
+        a.timings_ns
+    )
     assert all(t >= 0 for t in a.timings_ns.values())
     assert a.sha256 == policy.sha256 and a.arm in ("champion", "challenger")
     assert a.inputs == app and a.reasons == d.reasons
@@ -188,7 +198,9 @@ def test_arms_are_deterministic_and_follow_their_shares(folder):
     arms = policy.decide_frame(apps)["arm"]
     share = (arms == "challenger").mean()
     assert 0.18 < share < 0.22
-    again = policy.decide_frame(apps.sample(fraction=1.0, shuffle=True, seed=1).sort("application_id"))
+    again = policy.decide_frame(
+        apps.sample(fraction=1.0, shuffle=True, seed=1).sort("application_id")
+    )
     assert again["arm"].to_list() == arms.to_list()
 
 
@@ -203,7 +215,12 @@ def test_an_offer_above_the_legal_cap_is_refused_with_the_rule(folder):
     for d in high:
         assert d.decision == "refer"
         assert "CAP:cn2020-4x-lpr" in d.reasons
-        assert d.outputs["apr"] == price_offer("cash_loan", "cn", "private", d.outputs["limit_fen"], 0.36, 12, dt.date(2026, 3, 1))[0]
+        assert (
+            d.outputs["apr"]
+            == price_offer(
+                "cash_loan", "cn", "private", d.outputs["limit_fen"], 0.36, 12, dt.date(2026, 3, 1)
+            )[0]
+        )
 
 
 def test_problems_in_model_steps_are_listed_with_lines(folder):
