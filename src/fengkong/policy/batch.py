@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from fengkong.modeling._assign import category_map
+from fengkong.policy._kernels import add_numeric_points
 from fengkong.policy.nodes import (
     ArmNode,
     DerivedNode,
@@ -40,6 +42,7 @@ _PL_TYPES = {
     "date": pl.Date,
 }
 _LIST = pl.List(pl.String)
+_DECISIONS = pl.Series("decision", ["approve", "refer", "decline"])
 
 
 def ranked_reason_codes(
@@ -144,7 +147,12 @@ def _reason_lists(parts: list[tuple[np.ndarray, list[list[str]]]], height: int) 
         key = np.zeros(height, dtype=np.int64)
         for (codes, _), r in zip(parts, radix, strict=True):
             key = key * r + codes.astype(np.int64)
-        uniques, inverse = np.unique(key, return_inverse=True)
+        # most rows usually carry no reason at all (key 0): sort only the others
+        some = np.flatnonzero(key)
+        uniques, inverse_some = np.unique(key[some], return_inverse=True)
+        uniques = np.concatenate([[0], uniques])
+        inverse = np.zeros(height, dtype=np.int64)
+        inverse[some] = inverse_some.ravel() + 1
         combos = []
         for unique in uniques.tolist():
             digits, u = [], unique
@@ -168,6 +176,17 @@ def _reason_lists(parts: list[tuple[np.ndarray, list[list[str]]]], height: int) 
 
 def _table(out: pl.DataFrame, node: TableNode) -> pl.DataFrame:
     t = node.table
+    index = t.fast_index()
+    rows = index.rows(out) if index is not None else None
+    if rows is not None:  # the fast path: one array lookup per row
+        at = rows.fill_null(len(t.results)).to_numpy()
+        return out.with_columns(
+            rows.alias(node.row_variable),
+            *(
+                pl.Series(f"{t.name}_{o}", [r[o] for r in t.results] + [None]).gather(at)
+                for o in t.outputs
+            ),
+        )
     exprs = t.to_polars()
     if t.hit == "first":
         return out.with_columns(
@@ -215,15 +234,54 @@ def _pricing(out: pl.DataFrame, p: PricingNode) -> tuple[pl.DataFrame, list[list
     return out, [[f"CAP:{b}" for b in caps] for caps in cap_lists]
 
 
+def _numeric_points(
+    values: pl.Series, var: Any, points: list[int], out: np.ndarray, j: int, total: np.ndarray
+) -> bool:
+    """Fill ``out[:, j]`` (and add to ``total``) with a numeric variable's points as the row
+    scorer bins it: null and NaN missing, specials their own bins, else ``bisect_right``."""
+    t = var.table
+    if not (values.dtype.is_numeric() or values.dtype == pl.Null):
+        return False
+    x = values.to_numpy()  # integers without nulls stay integers; nulls become NaN
+    if x.dtype.kind not in "iuf":
+        x = values.cast(pl.Float64).fill_null(np.nan).to_numpy()
+    add_numeric_points(
+        x,
+        np.asarray(t.splits, dtype=np.float64),
+        np.asarray([float(s) for s in t.specials], dtype=np.float64),
+        np.arange(t.n_regular, t.n_regular + len(t.specials), dtype=np.int64),
+        t.missing_index,
+        np.asarray(points, dtype=np.int64),
+        out,
+        j,
+        total,
+    )
+    return True
+
+
+def _category_bins(values: pl.Series, var: Any, unknown: str) -> np.ndarray:
+    t = var.table
+    if unknown == "error" or values.dtype != pl.String:
+        found: np.ndarray = t.assign(values, unknown=unknown)
+        return found
+    other = t.missing_index if unknown == "missing" else t.worst_regular_bin()
+    codes = values.replace_strict(category_map(t), default=other, return_dtype=pl.Int64)
+    return np.where(values.is_null().to_numpy(), t.missing_index, codes.to_numpy())
+
+
 def _scorecard(out: pl.DataFrame, node: ScorecardNode) -> tuple[pl.DataFrame, np.ndarray]:
     """Add ``<name>_score``; return the points lost per attribute (for reasons)."""
-    bins = node.model.bins_frame(out.select(node.model.features))
     pts = node.scaled_points()
     points = np.zeros((out.height, len(pts)), dtype=np.int64)
+    total = np.zeros(out.height, dtype=np.int64)
     for j, (p, v) in enumerate(zip(pts, node.model.variables, strict=True)):
-        points[:, j] = np.asarray(p, dtype=np.int64)[bins[v.name]]
-    total = pl.Series(node.provides[0], points.sum(axis=1))
-    out = out.with_columns(total / node.scale if node.scale != 1 else total)
+        if v.table.kind == "numeric" and _numeric_points(out[v.name], v, p, points, j, total):
+            continue
+        found = _category_bins(out[v.name], v, node.model.unknown)
+        points[:, j] = np.asarray(p, dtype=np.int64)[found]
+        total += points[:, j]
+    score = pl.Series(node.provides[0], total)
+    out = out.with_columns(score / node.scale if node.scale != 1 else score)
     best = np.array([max(p) for p in pts], dtype=np.int64)
     return out, best - points
 
@@ -270,14 +328,10 @@ def decide_frame(policy: Policy, frame: pl.DataFrame) -> pl.DataFrame:
     declined = pl.any_horizontal(declines) if declines else pl.lit(False)
     flags = [*(pl.col(c) > 0 for c in dq_cols), *(pl.col(c) for c in rule_cols)]
     referred = pl.any_horizontal(flags) if flags else pl.lit(False)
-    out = out.with_columns(
-        pl.when(declined)
-        .then(pl.lit("decline"))
-        .when(referred)
-        .then(pl.lit("refer"))
-        .otherwise(pl.lit("approve"))
-        .alias("decision")
-    )
+    code = out.select(
+        pl.when(declined).then(2).when(referred).then(1).otherwise(0).cast(pl.UInt32)
+    ).to_series()
+    out = out.with_columns(_DECISIONS.gather(code).alias("decision"))
     if policy.outputs:
         out = out.with_columns(e.to_polars().alias(name) for name, e in policy.outputs)
     parts = [

@@ -42,14 +42,15 @@ import itertools
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from fengkong.errors import InvalidArgumentError, Problem
 
-__all__ = ["Cell", "DecisionTable", "check_table", "parse_cell"]
+__all__ = ["Cell", "DecisionTable", "RegionIndex", "check_table", "parse_cell", "region_index"]
 
 _MAX_REGIONS = 200_000
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf"
@@ -180,6 +181,14 @@ class DecisionTable:
     cells: tuple[tuple[Cell, ...], ...]
     results: tuple[Mapping[str, Any], ...]
     name: str = "table"
+    _index: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    def fast_index(self) -> RegionIndex | None:
+        """The table's :class:`RegionIndex` (computed once), or None where it does not apply."""
+        if not self._index:
+            self._index.append(region_index(self))
+        found: RegionIndex | None = self._index[0]
+        return found
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, name: str = "table") -> DecisionTable:
@@ -332,3 +341,83 @@ def check_table(
             )
             problems.append(Problem(file, f"{table.name}.rows.{k}", f"unreachable: {why}"))
     return problems
+
+
+@dataclass(frozen=True, slots=True)
+class RegionIndex:
+    """A first-hit table precomputed over its elementary regions (the batch fast path).
+
+    Each input's value maps to its region (null, a listed text or any other text; for
+    numbers: below, at or between the cut points, by binary search); the regions of all
+    inputs index one array holding the first matching row, found by evaluating the table
+    once per combination — the same enumeration :func:`check_table` proves complete.
+    """
+
+    inputs: tuple[str, ...]
+    texts: tuple[tuple[str, ...] | None, ...]  # listed texts, or None for a numeric input
+    points: tuple[tuple[float, ...], ...]
+    strides: tuple[int, ...]
+    first_row: tuple[int, ...]  # -1: no row matches
+
+    def rows(self, frame: pl.DataFrame) -> pl.Series | None:
+        """The first matching row of every frame row (null when none), or None when a
+        column's type does not suit the fast path."""
+        flat = np.zeros(frame.height, dtype=np.int64)
+        for name, texts, points, stride in zip(
+            self.inputs, self.texts, self.points, self.strides, strict=True
+        ):
+            col = frame[name]
+            if texts is None and not points:  # only -, null, not null: null-ness decides
+                region = col.is_not_null().cast(pl.Int64).to_numpy()
+            elif texts is not None:
+                if col.dtype not in (pl.String, pl.Null):
+                    return None
+                codes = {t: k + 1 for k, t in enumerate(texts)}
+                listed = col.cast(pl.String).replace_strict(
+                    codes, default=len(texts) + 1, return_dtype=pl.Int64
+                )
+                region = np.where(col.is_null().to_numpy(), 0, listed.to_numpy())
+            else:
+                if not (col.dtype.is_numeric() or col.dtype == pl.Null):
+                    return None
+                values = col.cast(pl.Float64).fill_null(np.nan).to_numpy()
+                if points:
+                    cuts = np.asarray(points)
+                    i0 = np.searchsorted(cuts, values, side="left")
+                    at = cuts[np.minimum(i0, len(cuts) - 1)] == values
+                    region = 1 + 2 * i0 + at
+                else:
+                    region = np.ones(len(values), dtype=np.int64)
+                region = np.where(np.isnan(values), 0, region)
+            flat += region.astype(np.int64) * stride
+        found = np.asarray(self.first_row, dtype=np.int32)[flat]
+        return pl.Series(found).scatter(np.flatnonzero(found < 0), None)
+
+
+def region_index(table: DecisionTable) -> RegionIndex | None:
+    """The :class:`RegionIndex` of a first-hit table, or None when it does not apply (a
+    collect table, an input mixing text and number cells, too many regions)."""
+    if table.hit != "first":
+        return None
+    regions = _regions(table, frozenset())
+    total = math.prod(len(r) for r in regions)
+    if total > _MAX_REGIONS:
+        return None
+    texts: list[tuple[str, ...] | None] = []
+    points: list[tuple[float, ...]] = []
+    for j, reps in enumerate(regions):
+        listed = tuple(v for v in reps[1:] if isinstance(v, str) and v != "\x00other")
+        numeric = [v for v in reps[1:] if not isinstance(v, str)]
+        if listed and numeric:
+            return None
+        texts.append(listed if listed else None)
+        cells = [row[j] for row in table.cells]
+        points.append(tuple(sorted({p for c in cells for p in c.cut_points()})))
+    strides = [1] * len(regions)
+    for j in range(len(regions) - 2, -1, -1):
+        strides[j] = strides[j + 1] * len(regions[j + 1])
+    first = []
+    for combo in itertools.product(*regions):
+        hits = table.matching_rows(dict(zip(table.inputs, combo, strict=True)))
+        first.append(hits[0] if hits else -1)
+    return RegionIndex(table.inputs, tuple(texts), tuple(points), tuple(strides), tuple(first))

@@ -70,6 +70,13 @@ def test_row_and_polars_backends_agree(rows, inputs, hit):
                 assert out["reason"][k] == row_result[1]["reason"]
         else:
             assert out["table_rows"][k].to_list() == [i for i, _ in row_result]
+    index = t.fast_index()  # the batch fast path: a lookup over the elementary regions
+    if hit == "first":
+        assert index is not None
+        fast = index.rows(frame)
+        assert fast.to_list() == out["table_row"].to_list()
+    else:
+        assert index is None
 
 
 @settings(max_examples=100, deadline=None)
