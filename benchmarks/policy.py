@@ -10,7 +10,11 @@ limit of the sample before any time is reported.
 * real time: one decision per call over 20,000 applications, per-call wall time (median, p99);
   fengkong with the full audit record on (and off), zen-engine without and with its trace;
 * batch: ``Policy.decide_frame`` over 1,000,000 applications on one core
-  (``POLARS_MAX_THREADS=1``) against a zen-engine loop over 100,000 (decisions per second).
+  (``POLARS_MAX_THREADS=1``) against a zen-engine loop over 100,000 (decisions per second);
+* a realistic decision, end to end in process: the synthetic book's 303 online variables
+  (``application_risk``, from a state prepared on the earlier applications and loans), the
+  relationship-graph features from an online graph seeded by a batch build, then a policy with
+  a scorecard, a 300-tree LightGBM (contributions in the audit record) and 30 rules.
 
 Run: ``python -m benchmarks.policy [--rows N] [--batch-rows N]``.
 """
@@ -281,11 +285,160 @@ def _zen_loop(folder: Path, n: int) -> dict[str, Any]:
     return {"seconds": seconds, "per_second": n / seconds}
 
 
+# ---------------------------------------------------------------------- realistic decision
+def _realistic(n_apps: int, live: int) -> dict[str, Any]:
+    import numpy as np  # noqa: PLC0415 (benchmark-only imports)
+    import polars as pl  # noqa: PLC0415
+
+    from fengkong.features import OnlineEngine, build_variables, load_spec  # noqa: PLC0415
+    from fengkong.graph import IdentifierGraph, OnlineGraph  # noqa: PLC0415
+    from fengkong.modeling import BinningProcess, GBMClassifier, Scorecard  # noqa: PLC0415
+    from fengkong.modeling import application_dataset  # noqa: PLC0415
+    from fengkong.synth import generate  # noqa: PLC0415
+
+    book = generate(n_apps, seed=3)
+    spec = load_spec("application_risk")
+    apps = book.applications.sort("applied_at")
+    history, tail = apps.head(apps.height - live), apps.tail(live)
+    variables = build_variables(spec, {"app": history, "loan": book.loans}, target="app")
+    names = [c for c in variables.columns if c != "application_id"]
+    labels = application_dataset(book).select("application_id", "bad")
+    train = variables.join(labels, on="application_id").sample(min(60_000, history.height), seed=0)
+    y = train["bad"].to_numpy()
+    numeric = [c for c in names if train[c].dtype.is_numeric()]
+    gbm_features = numeric[:40]
+    gbm = GBMClassifier(n_estimators=300, early_stopping_rounds=0, monotone="none", name="fraud")
+    gbm.fit(train.select(gbm_features).fill_nan(None), y)
+    card_features = numeric[40:48]
+    card = Scorecard(BinningProcess()).fit(train.select(card_features).fill_nan(None), y)
+    folder = Path(tempfile.mkdtemp(prefix="fk-bench-realistic-"))
+    card.model_.save(folder / "card.json")
+    gbm.artifact_.save(folder / "gbm")
+    graph_names = ["component_size", "bad_1hop", "bad_2hop", "component_bad_share",
+                   "component_apps_7d", "devices_per_person", "persons_per_device"]  # fmt: skip
+    quantiles = {c: train[c].drop_nulls().quantile(0.995) for c in numeric[:26]}
+    rules = [
+        {
+            "id": f"V{k:02d}",
+            "when": f"{c} > {float(q)!r}",
+            "action": "refer" if k % 3 else "decline",
+        }
+        for k, (c, q) in enumerate(quantiles.items())
+        if q is not None
+    ][:26]
+    rules += [
+        {"id": "G01", "when": "bad_1hop >= 1", "action": "decline"},
+        {"id": "G02", "when": "component_size > 20", "action": "refer"},
+        {"id": "F01", "when": "fraud_probability > 0.5", "action": "decline"},
+        {"id": "S01", "when": "card_score < 480", "action": "decline"},
+    ]
+    policy_yaml = {
+        "schema_version": 1,
+        "name": "realistic",
+        "version": "1",
+        "inputs": {
+            **{c: {"type": "number", "required": False} for c in numeric},
+            **{c: {"type": "number", "required": False} for c in graph_names},
+        },
+        "scorecards": {"card": {"artifact": "card.json", "sha256": card.model_.sha256}},
+        "models": {"fraud": {"artifact": "gbm.txt", "sha256": gbm.artifact_.sha256, "reasons": 3}},
+        "rules": rules,
+        "outputs": {"limit_fen": "0 if card_score < 500 else 500000 + (card_score - 500) * 10000"},
+    }
+    (folder / "realistic.yaml").write_text(yaml.safe_dump(policy_yaml, sort_keys=False))
+    policy = load_policy(folder / "realistic.yaml")
+
+    engine = OnlineEngine(spec, target="app")
+    cut = history["applied_at"].max()
+    loans = book.loans.filter(pl.col("disbursed_on") <= cut.date())
+    events = [
+        (dt.datetime.combine(r["disbursed_on"], dt.time()), "loan", r)
+        for r in loans.iter_rows(named=True)
+    ]
+    events += [(r["applied_at"], "app", r) for r in history.iter_rows(named=True)]
+    events.sort(key=lambda e: (e[0], e[1] == "app"))
+    for _, source, row in events:  # the prepared state: every earlier loan and application
+        engine.observe(source, row)
+    known = history["person_id"].unique()
+    seed_graph = IdentifierGraph.build(
+        book.person_identifiers.filter(pl.col("person_id").is_in(known.implode()))
+    )
+    online = OnlineGraph.seed(seed_graph)
+    ids = book.person_identifiers.group_by("person_id").agg("id_type", "id_value", "first_seen")
+    per_person = {r[0]: list(zip(r[1], r[2], r[3], strict=True)) for r in ids.iter_rows()}
+    rows = list(tail.iter_rows(named=True))
+
+    def one(app: dict[str, Any]) -> Any:
+        values = engine.compute(app)
+        graph = online.add(
+            app["person_id"], per_person.get(app["person_id"], []), app["applied_at"]
+        )
+        return policy.decide(
+            {
+                **{c: _num(values.get(c)) for c in numeric},
+                **{c: _num(graph.get(c)) for c in graph_names},
+            }
+        )
+
+    for app in rows[:200]:
+        one(app)
+    import gc  # noqa: PLC0415
+
+    gc.collect()
+    gc.freeze()
+    times, decide_times, decisions = [], [], []
+    clock = time.perf_counter_ns
+    for app in rows[200:]:
+        t0 = clock()
+        d = one(app)
+        times.append(clock() - t0)
+        decisions.append(d.decision)
+        engine.observe("app", app)
+    sample = rows[200:2200]
+    prepared = []
+    for app in sample:
+        values = engine.compute(app)
+        graph = online.features(app["person_id"], as_of=app["applied_at"])
+        prepared.append(
+            {
+                **{c: _num(values.get(c)) for c in numeric},
+                **{c: _num(graph.get(c)) for c in graph_names},
+            }
+        )
+    for x in prepared:
+        t0 = clock()
+        policy.decide(x)
+        decide_times.append(clock() - t0)
+    times.sort()
+    decide_times.sort()
+    return {
+        "variables": len(numeric) + len(graph_names),
+        "rules": len(policy.rules),
+        "trees": 300,
+        "end_to_end_p50_us": times[len(times) // 2] / 1000,
+        "end_to_end_p99_us": times[int(len(times) * 0.99)] / 1000,
+        "end_to_end_max_us": times[-1] / 1000,
+        "policy_p50_us": decide_times[len(decide_times) // 2] / 1000,
+        "policy_p99_us": decide_times[int(len(decide_times) * 0.99)] / 1000,
+        "decisions": {d: decisions.count(d) for d in set(decisions)},
+        "calls": len(times),
+    }
+
+
+def _num(value: Any) -> Any:
+    """Online values as the policy's number inputs take them (booleans as 0/1)."""
+    if isinstance(value, bool):
+        return int(value)
+    return value if isinstance(value, int | float) or value is None else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=20_000, help="Applications timed one by one.")
     parser.add_argument("--batch-rows", type=int, default=1_000_000)
     parser.add_argument("--zen-rows", type=int, default=100_000)
+    parser.add_argument("--realistic-apps", type=int, default=200_000, help="0 to skip.")
+    parser.add_argument("--realistic-calls", type=int, default=5_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fk-bench-policy-") as tmp:
         folder = Path(tmp)
@@ -298,6 +451,11 @@ def main() -> None:
         row = measure(lambda: _row(folder, args.rows))["extra"]
         batch = measure(lambda: _batch(folder, args.batch_rows))["extra"]
         zen_loop = measure(lambda: _zen_loop(folder, args.zen_rows))["extra"]
+        realistic = (
+            measure(lambda: _realistic(args.realistic_apps, args.realistic_calls))["extra"]
+            if args.realistic_apps
+            else None
+        )
     rows = [
         {
             "engine": name,
@@ -333,6 +491,7 @@ def main() -> None:
             "batch_decisions_per_second": batch["per_second"],
             "zen_loop_decisions_per_second": zen_loop["per_second"],
             "batch_vs_zen_loop": batch["per_second"] / zen_loop["per_second"],
+            "realistic": realistic,
             "generated_on": dt.date.today().isoformat(),
         },
     )
@@ -340,6 +499,8 @@ def main() -> None:
         f"batch: {batch['per_second']:,.0f} decisions/s on one core; zen-engine loop "
         f"{zen_loop['per_second']:,.0f}/s; ratio {batch['per_second'] / zen_loop['per_second']:.1f}x"
     )
+    if realistic is not None:
+        print(f"realistic decision: {realistic}")
 
 
 if __name__ == "__main__":

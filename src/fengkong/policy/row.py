@@ -93,8 +93,7 @@ class _ModelRow:
         out: list[float] = self.booster.predict(x, pred_contrib=True, num_threads=1)[0].tolist()
         return out[:-1]
 
-    def audit(self, x: np.ndarray, probability: float) -> dict[str, Any]:
-        contrib = self.contributions(x)
+    def audit(self, contrib: list[float], probability: float) -> dict[str, Any]:
         top = sorted(range(len(contrib)), key=lambda j: -contrib[j])[: self.n]
         return {
             "probability": probability,
@@ -295,7 +294,11 @@ def row_source(policy: Policy, *, audit: bool) -> tuple[str, dict[str, Any]]:
             g.emit(f"{_var(node.provides[0])} = {m}.probability({x})")
             numeric.add(node.provides[0])
             model_x[node.name] = m
-            reason_sources.append(f"_ranked({m}.contributions({x}), {m}.reason_codes, {m}.n)")
+            contrib = f"{m}.contributions({x})"
+            if audit:  # the record shows the contributions: compute them once, here
+                g.emit(f"_c_{node.name} = {contrib}")
+                contrib = f"_c_{node.name}"
+            reason_sources.append(f"_ranked({contrib}, {m}.reason_codes, {m}.n)")
         stamps.append(node.name)
         if audit:
             g.emit(f"_T{len(stamps)} = _ns()")
@@ -350,7 +353,7 @@ def row_source(policy: Policy, *, audit: bool) -> tuple[str, dict[str, Any]]:
         for sc, pairs in points.items()
     )
     models = ", ".join(
-        f"{name!r}: {m}.audit(_x_{name}, v_{name}_probability)" for name, m in model_x.items()
+        f"{name!r}: {m}.audit(_c_{name}, v_{name}_probability)" for name, m in model_x.items()
     )
     timings = ", ".join(f"{s!r}: _T{k + 1} - _T{k}" for k, s in enumerate(stamps))
     g.emit(
