@@ -9,7 +9,7 @@
 from fengkong.graph.build import GraphConfig, IdentifierGraph
 from fengkong.graph.export import neighbourhood, write_csv, write_graphml
 from fengkong.graph.normalize import ID_TYPES, normalize_frame
-from fengkong.graph.online import OnlineGraph
+from fengkong.graph.online import OnlineGraph, feature_names
 from fengkong.graph.rings import RingConfig, detect_rings, propagate_risk
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "OnlineGraph",
     "RingConfig",
     "detect_rings",
+    "feature_names",
     "neighbourhood",
     "normalize_frame",
     "propagate_risk",

@@ -31,7 +31,31 @@ import numpy as np
 
 from fengkong.graph.build import GraphConfig, IdentifierGraph
 
-__all__ = ["OnlineGraph"]
+__all__ = ["FEATURE_TYPES", "OnlineGraph", "feature_names"]
+
+FEATURE_TYPES = {  # the applicant's graph features and their types (besides shared_<type>)
+    "component_size": "integer",
+    "component_age_days": "integer",
+    "bad_1hop": "integer",
+    "bad_2hop": "integer",
+    "component_bad_share": "number",
+    "component_apps_1d": "integer",
+    "component_apps_7d": "integer",
+    "devices_per_person": "integer",
+    "persons_per_device": "integer",
+}
+
+
+def feature_names(config: GraphConfig | None = None) -> dict[str, str]:
+    """Every graph feature :meth:`OnlineGraph.features` gives, with its type.
+
+    >>> sorted(feature_names())[:3]
+    ['bad_1hop', 'bad_2hop', 'component_age_days']
+    """
+    config = config or GraphConfig()
+    shared = {f"shared_{t}": "integer" for t in config.strong + config.weak}
+    return {**FEATURE_TYPES, **shared}
+
 
 _PHONE_STRIP = re.compile(r"[\s\-()]")
 _PHONE_OK = re.compile(r"^1[3-9]\d{9}$")

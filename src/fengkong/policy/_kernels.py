@@ -26,7 +26,7 @@ def add_numeric_points(
     n_splits = splits.shape[0]
     for i in range(x.shape[0]):
         v = x[i]
-        if v != v:
+        if np.isnan(v):
             out[i, column] = points[missing]
             total[i] += points[missing]
             continue

@@ -18,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from fengkong.errors import InvalidArgumentError
 from fengkong.expression import Expression
 from fengkong.policy.audit import Decision
 from fengkong.policy.nodes import InputSpec, Node, PricingNode, Rule, TableNode
@@ -42,6 +43,8 @@ class Policy:
     outputs: tuple[tuple[str, Expression], ...]
     pricing: PricingNode | None = None
     sha256: str = field(default="", compare=False)
+    variable_spec: str | None = None  # the features spec whose variables feed the inputs
+    graph_features: bool = False  # whether the graph features feed the inputs
     _row: dict[bool, Callable[[Mapping[str, Any]], Decision]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -71,6 +74,12 @@ class Policy:
         With ``audit=True`` (default) the decision carries its full
         :class:`~fengkong.policy.AuditRecord`, per-node timings included.
         """
+        if not isinstance(application, Mapping):
+            raise InvalidArgumentError(
+                "application",
+                expected="a mapping of input name to value",
+                got=type(application).__name__,
+            )
         run = self._row.get(audit)
         if run is None:
             from fengkong.policy.row import compile_row  # noqa: PLC0415 (compiled on first use)
@@ -87,6 +96,11 @@ class Policy:
         each table's ``<table>_row`` (``_rows`` for collect tables).
         """
         from fengkong.policy.batch import decide_frame  # noqa: PLC0415 (keeps import light)
+
+        if not isinstance(frame, pl.DataFrame):
+            raise InvalidArgumentError(
+                "frame", expected="a Polars DataFrame", got=type(frame).__name__
+            )
 
         return decide_frame(self, frame)
 

@@ -1,9 +1,11 @@
 """Policy files: parse, check every problem at once, and compile to the IR.
 
-A policy file (YAML, ``schema_version: 1``) declares typed ``inputs``; value nodes —
-``arms`` (champion/challenger), ``derived`` expressions, ``scorecards`` and ``models``
-(artifacts from :mod:`fengkong.modeling`, pinned by SHA-256), decision ``tables`` and
-``trees`` — which may read each other in any order (the loader sorts them and reports
+A policy file (YAML, ``schema_version: 1``) declares typed ``inputs`` (with
+``variables: <features spec>`` and ``graph_features: true``, also every variable of a
+:mod:`fengkong.features` spec and every relationship-graph feature, typed and optional);
+value nodes — ``arms`` (champion/challenger), ``derived`` expressions, ``scorecards`` and
+``models`` (artifacts from :mod:`fengkong.modeling`, pinned by SHA-256), decision ``tables``
+and ``trees`` — which may read each other in any order (the loader sorts them and reports
 cycles); ``rules`` with actions; ``outputs``; and an optional ``pricing`` step. See
 ``docs/policy.md`` for the full reference and :class:`fengkong.policy.Policy` for running it.
 
@@ -60,6 +62,8 @@ _KEYS = (
     "version",
     "description",
     "inputs",
+    "variables",
+    "graph_features",
     "arms",
     "derived",
     "scorecards",
@@ -119,7 +123,32 @@ class _Checker:
         return model, str(where)
 
 
+def _spec_variables(c: _Checker, ref: Any) -> dict[str, str]:
+    """The variables of a :mod:`fengkong.features` spec (a shipped name or a path), typed."""
+    from fengkong.features import load_spec  # noqa: PLC0415 (only for policies that use one)
+    from fengkong.features.spec import Aggregate  # noqa: PLC0415
+
+    where = Path(str(ref))
+    if not where.is_absolute() and c.base is not None and (c.base / where).is_file():
+        where = c.base / where
+    try:
+        spec = load_spec(where if where.is_file() else str(ref))
+    except (OSError, ValueError) as exc:
+        c.problem("variables", f"expected a variable spec (a shipped name or a file): {exc}")
+        return {}
+    types = {}
+    for v in spec.variables:
+        kind = "number"
+        if isinstance(v, Aggregate) and v.aggregation in ("last", "min", "max") and v.column:
+            column_type = spec.sources[v.source].columns[v.column][1]
+            kind = "text" if column_type == "str" else "number"
+        types[v.name] = kind
+    return types
+
+
 def _inputs(c: _Checker, data: Mapping[str, Any]) -> list[InputSpec]:
+    """Declared inputs, then (optional, typed) every variable of the features spec named by
+    ``variables`` and every graph feature when ``graph_features`` is true."""
     inputs = []
     for name, declared in (data.get("inputs") or {}).items():
         raw = declared or {}
@@ -131,6 +160,15 @@ def _inputs(c: _Checker, data: Mapping[str, Any]) -> list[InputSpec]:
         if cats and t != "text":
             c.problem(f"inputs.{name}.categories", "categories are for text inputs")
         inputs.append(InputSpec(str(name), t, bool(raw.get("required", True)), cats))
+    declared = {s.name for s in inputs}
+    provided: dict[str, str] = {}
+    if data.get("variables"):
+        provided |= _spec_variables(c, data["variables"])
+    if data.get("graph_features"):
+        from fengkong.graph import feature_names  # noqa: PLC0415 (only when asked for)
+
+        provided |= feature_names()
+    inputs += [InputSpec(n, t, False) for n, t in provided.items() if n not in declared]
     return inputs
 
 
@@ -387,6 +425,8 @@ def check_policy(
     if c.problems:
         return None, c.problems
     policy = Policy(
+        variable_spec=str(data["variables"]) if data.get("variables") else None,
+        graph_features=bool(data.get("graph_features")),
         name=str(data.get("name", "policy")),
         version=str(data.get("version", "1")),
         inputs=tuple(inputs),

@@ -242,3 +242,39 @@ def test_problems_in_model_steps_are_listed_with_lines(folder):
     assert "trees.pricing_band.root.else.then.set" in found
     assert "pricing.date" in found
     assert all(p.line is not None for p in err.value.problems)
+
+
+def test_variables_from_a_features_spec_and_graph_features_become_typed_inputs(tmp_path):
+    policy = load_policy(
+        {
+            "schema_version": 1,
+            "variables": "application_risk",
+            "graph_features": True,
+            "inputs": {"app_count_person_7d": {"type": "number", "required": True}},
+            "rules": [
+                {"id": "V1", "when": "app_count_person_7d >= 5", "action": "refer"},
+                {"id": "G1", "when": "bad_1hop >= 1 or shared_device > 3", "action": "decline"},
+            ],
+        }
+    )
+    names = {s.name: s for s in policy.inputs}
+    assert len(names) > 300 and names["bad_1hop"].type == "integer"
+    assert names["app_count_person_7d"].required and not names["bad_2hop"].required
+    assert policy.variable_spec == "application_risk" and policy.graph_features
+    assert policy.decide({"app_count_person_7d": 1, "bad_1hop": 2}).decision == "decline"
+    assert policy.decide({"app_count_person_7d": 1}).decision == "approve"
+    with pytest.raises(ConfigError) as err:
+        load_policy({"schema_version": 1, "variables": "application_risk",
+                     "rules": [{"id": "X", "when": "app_cnt_typo_7d > 1", "action": "refer"}]})  # fmt: skip
+    assert "unknown variables ['app_cnt_typo_7d']" in str(err.value)
+
+
+def test_input_that_is_not_an_application_is_a_clear_error(folder):
+    policy = load_policy(folder / "credit.yaml")
+    with pytest.raises(ValueError, match="application: expected a mapping"):
+        policy.decide(["not", "a", "mapping"])
+    with pytest.raises(ValueError, match="frame: expected a Polars DataFrame"):
+        policy.decide_frame({"age": [1]})
+    d = policy.decide({"age": "thirty", "channel": "kiosk", "dti": float("nan")})
+    assert d.decision in ("refer", "decline")  # a decline rule on the score may still hit
+    assert {"DQ_TYPE:age", "DQ_CATEGORY:channel", "DQ_MISSING:inquiries_3m"} <= set(d.reasons)
