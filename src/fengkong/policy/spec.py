@@ -23,6 +23,7 @@ cycles); ``rules`` with actions; ``outputs``; and an optional ``pricing`` step. 
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -328,7 +329,28 @@ def _types(c: _Checker, inputs: list[InputSpec], nodes: list[tuple[str, Node]]) 
                 )
 
 
-def _rules(c: _Checker, data: Mapping[str, Any], known: set[str]) -> list[Rule]:
+def _is_condition(node: ast.expr, types: Mapping[str, str]) -> bool:
+    """Whether an expression gives true/false/null (so both backends read it alike)."""
+    if isinstance(node, ast.Compare | ast.BoolOp) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+    ):
+        return True
+    if isinstance(node, ast.Constant):
+        return node.value is None or isinstance(node.value, bool)
+    if isinstance(node, ast.Name):
+        return types.get(node.id, "boolean") == "boolean"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return node.func.id == "is_null" or (
+            node.func.id == "coalesce" and all(_is_condition(a, types) for a in node.args)
+        )
+    if isinstance(node, ast.IfExp):
+        return _is_condition(node.body, types) and _is_condition(node.orelse, types)
+    return False
+
+
+def _rules(
+    c: _Checker, data: Mapping[str, Any], known: set[str], types: Mapping[str, str]
+) -> list[Rule]:
     rules, seen = [], set()
     for k, raw in enumerate(data.get("rules") or ()):
         where = f"rules.{k}"
@@ -344,6 +366,12 @@ def _rules(c: _Checker, data: Mapping[str, Any], known: set[str]) -> list[Rule]:
         unknown = sorted(expr.names - known)
         if unknown:
             c.problem(f"{where}.when", f"unknown variables {unknown}")
+        if not _is_condition(expr._tree, types):
+            c.problem(
+                f"{where}.when",
+                f"type mismatch: {expr.text!r} is not a condition (expected a comparison, "
+                "and/or/not, in, is_null or a boolean variable)",
+            )
         rules.append(Rule(str(rid), expr, str(action)))
     return rules
 
@@ -408,7 +436,9 @@ def check_policy(
     _types(c, inputs, nodes)
     order = _order(c, inputs, nodes)
     known = {s.name for s in inputs} | {v for n in order for v in n.provides}
-    rules = _rules(c, data, known)
+    types = {s.name: s.type for s in inputs}
+    types |= {n.provides[0]: "number" for n in order if isinstance(n, ScorecardNode | ModelNode)}
+    rules = _rules(c, data, known, types)
     outputs = []
     for name, text in (data.get("outputs") or {}).items():
         expr = c.expr(f"outputs.{name}", text)

@@ -278,3 +278,19 @@ def test_input_that_is_not_an_application_is_a_clear_error(folder):
     d = policy.decide({"age": "thirty", "channel": "kiosk", "dti": float("nan")})
     assert d.decision in ("refer", "decline")  # a decline rule on the score may still hit
     assert {"DQ_TYPE:age", "DQ_CATEGORY:channel", "DQ_MISSING:inquiries_3m"} <= set(d.reasons)
+
+
+def test_a_rule_condition_must_be_true_or_false():
+    base = {"schema_version": 1, "inputs": {"a": {"type": "integer"}, "ok": {"type": "boolean"}}}
+    for when in ("a + 1", "a", "3", "min(a, 2)", "'yes'"):
+        with pytest.raises(ConfigError, match="is not a condition"):
+            load_policy(base | {"rules": [{"id": "R", "when": when, "action": "refer"}]})
+    for when in (
+        "ok",
+        "not ok",
+        "a > 1 and ok",
+        "is_null(a)",
+        "a in [1, 2]",
+        "ok if a > 1 else False",
+    ):
+        load_policy(base | {"rules": [{"id": "R", "when": when, "action": "refer"}]})
