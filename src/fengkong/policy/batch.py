@@ -141,7 +141,7 @@ def _reason_lists(parts: list[tuple[np.ndarray, list[list[str]]]], height: int) 
     and gathered, so the cost is in the combinations, not the rows.
     """
     if not parts:
-        return pl.Series("reasons", [[]] * height, dtype=_LIST)
+        return pl.Series("reasons", [[]], dtype=_LIST).gather(np.zeros(height, dtype=np.int64))
     radix = [len(table) for _, table in parts]
     if math.prod(radix) < 2**62:
         key = np.zeros(height, dtype=np.int64)
@@ -334,12 +334,18 @@ def decide_frame(policy: Policy, frame: pl.DataFrame) -> pl.DataFrame:
     out = out.with_columns(_DECISIONS.gather(code).alias("decision"))
     if policy.outputs:
         out = out.with_columns(e.to_polars().alias(name) for name, e in policy.outputs)
+    # columns that are zero everywhere add no reason: skip them before leaving Polars
+    nonzero = out.select(pl.col(c).cast(pl.UInt8).max() for c in (*dq_cols, *rule_cols)).row(0)
+    used = {c for c, top in zip((*dq_cols, *rule_cols), nonzero, strict=True) if top}
     parts = [
         (out[c].to_numpy(), [[f"{code}:{s.name}"] if code else [] for code in _DQ])
         for c, s in zip(dq_cols, policy.inputs, strict=True)
+        if c in used
     ]
     parts += [
-        (out[c].to_numpy(), [[], [r.id]]) for c, r in zip(rule_cols, policy.rules, strict=True)
+        (out[c].to_numpy(), [[], [r.id]])
+        for c, r in zip(rule_cols, policy.rules, strict=True)
+        if c in used
     ]
     if policy.pricing is not None:
         out, cap_lists = _pricing(out, policy.pricing)
