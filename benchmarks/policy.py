@@ -452,13 +452,15 @@ def main() -> None:
         if any(agree["extra"].values()):
             raise SystemExit(f"the engines disagree: {agree['extra']}")
         row = measure(lambda: _row(folder, args.rows))["extra"]
-        batch = measure(lambda: _batch(folder, args.batch_rows))["extra"]
         zen_loop = measure(lambda: _zen_loop(folder, args.zen_rows))["extra"]
         realistic = (
             measure(lambda: _realistic(args.realistic_apps, args.realistic_calls))["extra"]
             if args.realistic_apps
             else None
         )
+        # last and in this process: a forked child runs the columnar kernels ~10% slower
+        # (fresh heap), and nothing forks after Polars has started here
+        batch = _batch(folder, args.batch_rows)
     rows = [
         {
             "engine": name,
