@@ -31,6 +31,7 @@ from fengkong.errors import InvalidArgumentError
 
 __all__ = [
     "CHANNELS",
+    "OUTCOMES",
     "Attempt",
     "Breach",
     "CaseState",

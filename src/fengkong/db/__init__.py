@@ -4,6 +4,8 @@ from fengkong.db.engine import make_engine, migrate, session_factory
 from fengkong.db.models import (
     Base,
     BucketHistoryRecord,
+    ContactLogRecord,
+    ContactOutcomeRecord,
     DecisionRecord,
     EodRunRecord,
     InstalmentRecord,
@@ -16,6 +18,8 @@ from fengkong.db.models import (
 __all__ = [
     "Base",
     "BucketHistoryRecord",
+    "ContactLogRecord",
+    "ContactOutcomeRecord",
     "DecisionRecord",
     "EodRunRecord",
     "InstalmentRecord",

@@ -1,5 +1,6 @@
 """Tables: the servicing book (money in integer minor units plus an ISO currency), policy
-versions with their workflow log, and decisions with their audit records."""
+versions with their workflow log, decisions with their audit records, and the collections
+contact log."""
 
 from __future__ import annotations
 
@@ -172,3 +173,37 @@ class DecisionRecord(Base):
     reasons: Mapped[list[str]] = mapped_column(JSON)
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
     decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ContactLogRecord(Base):
+    """Every contact attempt, allowed or blocked, with the rules it broke (append-only)."""
+
+    __tablename__ = "contact_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    debtor_id: Mapped[str] = mapped_column(String(64), index=True)
+    jurisdiction: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(16))
+    party: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    number: Mapped[str | None] = mapped_column(String(32))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    debtor_tz: Mapped[str | None] = mapped_column(String(64))
+    template: Mapped[str] = mapped_column(Text, default="")
+    recording: Mapped[list[str]] = mapped_column(JSON, default=list)
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    breaches: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+
+
+class ContactOutcomeRecord(Base):
+    """What came of an allowed attempt (one per attempt; append-only)."""
+
+    __tablename__ = "contact_outcomes"
+
+    log_id: Mapped[int] = mapped_column(
+        ForeignKey("contact_log.id", ondelete="RESTRICT"), primary_key=True
+    )
+    outcome: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
