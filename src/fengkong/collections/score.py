@@ -158,5 +158,5 @@ def fit_collection_score(
         roc_auc(train["paid_30d"].to_numpy(), p_train),
         roc_auc(y_test, p_test),
         ks_statistic(y_test, p_test),
-        float(data["paid_30d"].mean() or 0.0),
+        float(np.mean(data["paid_30d"].to_numpy())),
     )
