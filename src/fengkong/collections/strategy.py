@@ -1,0 +1,210 @@
+"""Collection strategies: decision-engine policies that plan each case's actions for the day.
+
+A strategy is a policy file (:mod:`fengkong.policy`) with a ``plan`` output: the day's
+ordered actions, ``"channel:template"`` items separated by commas (``sms:reminder,call``);
+``agency`` and ``legal`` are placements. Its inputs come from the case (``case_id``,
+``stage``, ``p_pay`` — the collection score —, ``overdue_fen``, ``balance_fen``, ``max_dpd``,
+``broken_promise``); champion/challenger ``arms`` keyed by ``case_id`` give every case a
+cohort that never changes. :func:`load_strategy` refuses a strategy naming an unknown action
+or template, and templates with banned content; :meth:`Strategy.plan` turns today's cases into
+action rows, skipping cases paused by a promise and cases in a stop state.
+
+>>> s = load_strategy()
+>>> import datetime as dt
+>>> cases = pl.DataFrame({"case_id": ["a-1"], "stage": ["middle"], "p_pay": [0.9],
+...                       "overdue_fen": [50_000], "balance_fen": [200_000], "max_dpd": [40]})
+>>> s.plan(cases).select("action", "template").rows()
+[('sms', 'firm'), ('call', 'call_script')]
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+from fengkong.collections.guardrails import CHANNELS, check_template
+from fengkong.collections.rules import load_contact_rules
+from fengkong.errors import ConfigError, Problem
+from fengkong.policy import Policy, load_policy
+from fengkong.policy.nodes import TableNode, TreeNode
+
+__all__ = ["ACTIONS", "Strategy", "load_strategy", "load_templates"]
+
+ACTIONS = (*CHANNELS, "agency", "legal")  # contacts, then placements
+_ITEM = re.compile(r"^([a-z_]+)(?::([A-Za-z0-9_]+))?$")
+
+
+def load_templates(path: str | Path | None = None) -> dict[str, dict[str, str]]:
+    """Templates by id (``channel``, ``text``); banned content is a ``ConfigError``."""
+    if path is None:
+        text = resources.files("fengkong.collections").joinpath("data/templates.yaml")
+        raw, file = yaml.safe_load(text.read_text("utf-8")), "templates.yaml"
+    else:
+        raw, file = yaml.safe_load(Path(path).read_text(encoding="utf-8")), Path(path).name
+    templates = (raw or {}).get("templates") or {}
+    problems = []
+    rules = load_contact_rules()
+    for name, t in templates.items():
+        if t.get("channel") not in CHANNELS:
+            problems.append(
+                Problem(file, f"templates.{name}.channel", f"expected one of {CHANNELS}")
+            )
+        for kind, phrase in check_template(str(t.get("text", "")), party="debtor", rules=rules):
+            problems.append(
+                Problem(file, f"templates.{name}.text", f"banned content ({kind}): {phrase!r}")
+            )
+    if problems:
+        raise ConfigError(problems)
+    return {
+        str(k): {"channel": str(v["channel"]), "text": str(v["text"])} for k, v in templates.items()
+    }
+
+
+def parse_plan(plan: str | None) -> list[tuple[str, str | None]]:
+    """``"sms:reminder,call"`` → ``[("sms", "reminder"), ("call", None)]`` (repeats dropped)."""
+    out: list[tuple[str, str | None]] = []
+    for item in _items(plan):
+        m = _ITEM.match(item)
+        if m is None:
+            raise ValueError(f"plan item {item!r}: expected action or action:template")
+        pair = (m.group(1), m.group(2))
+        if pair not in out:
+            out.append(pair)
+    return out
+
+
+def _items(plan: str | None) -> list[str]:
+    return [item.strip() for item in (plan or "").split(",") if item.strip()]
+
+
+def _plan_constants(policy: Policy) -> list[tuple[str, Any]]:
+    """Every literal a ``plan`` can be built from (table and tree outputs named ``plan``,
+    strings in the ``plan`` output's value), with where it is."""
+    found: list[tuple[str, Any]] = []
+    for node in policy.nodes:
+        if isinstance(node, TableNode):
+            for k, row in enumerate(node.table.results):
+                if "plan" in row:
+                    found.append((f"tables.{node.name}.rows.{k}.then.plan", row["plan"]))
+        elif isinstance(node, TreeNode):
+            for out, expr in node.outputs:
+                if out == "plan":
+                    found += [(f"trees.{node.name}.plan", v) for v in _strings(expr._tree)]
+    for name, expr in policy.outputs:
+        if name == "plan":
+            found += [(f"outputs.{name}", v) for v in _strings(expr._tree)]
+    return found
+
+
+def _strings(node: ast.expr) -> list[str]:
+    """String literals that can become part of the value (not those inside conditions)."""
+    if isinstance(node, ast.Constant):
+        return [node.value] if isinstance(node.value, str) else []
+    if isinstance(node, ast.IfExp):
+        return _strings(node.body) + _strings(node.orelse)
+    if isinstance(node, ast.BinOp):
+        return _strings(node.left) + _strings(node.right)
+    if isinstance(node, ast.Call):
+        return [v for a in node.args for v in _strings(a)]
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class Strategy:
+    """A checked strategy: its policy and the templates its plans use."""
+
+    policy: Policy
+    templates: Mapping[str, Mapping[str, str]]
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        """Champion/challenger arms (empty when the strategy has none)."""
+        return self.policy.arms
+
+    def plan(
+        self,
+        cases: pl.DataFrame,
+        *,
+        paused: Iterable[str] = (),
+        stopped: Iterable[str] = (),
+    ) -> pl.DataFrame:
+        """Today's actions: ``case_id, arm, seq, action, template`` (one row per action).
+
+        Cases in ``paused`` (a pending promise) and ``stopped`` (settled, disputed, hardship,
+        deceased, legal hold, cease request) get none.
+        """
+        skip = set(paused) | set(stopped)
+        todo = cases.filter(~pl.col("case_id").is_in(list(skip))) if skip else cases
+        decided = self.policy.decide_frame(todo)
+        arms = decided["arm"] if "arm" in decided.columns else pl.Series([None] * todo.height)
+        plans = pl.DataFrame({"case_id": todo["case_id"], "arm": arms, "plan": decided["plan"]})
+        distinct = {p: parse_plan(p) for p in plans["plan"].unique().to_list()}
+        rows = [
+            (case, arm, seq, action, template)
+            for case, arm, plan in plans.iter_rows()
+            for seq, (action, template) in enumerate(distinct[plan])
+        ]
+        return pl.DataFrame(
+            rows,
+            schema={
+                "case_id": pl.String,
+                "arm": pl.String,
+                "seq": pl.Int32,
+                "action": pl.String,
+                "template": pl.String,
+            },
+            orient="row",
+        )
+
+
+def load_strategy(
+    source: str | Path | Mapping[str, Any] | None = None,
+    *,
+    templates: Mapping[str, Mapping[str, str]] | None = None,
+) -> Strategy:
+    """A checked strategy (the shipped default when ``source`` is None).
+
+    Refused, with every problem: a policy problem, no ``plan`` output, an unknown action
+    (an unknown strategy node), an unknown template or one for another channel.
+    """
+    if source is None:
+        source = Path(
+            str(resources.files("fengkong.collections").joinpath("data/strategy_default.yaml"))
+        )
+    policy = load_policy(source)
+    templates = dict(templates) if templates is not None else load_templates()
+    file = "<strategy>" if isinstance(source, Mapping) else Path(source).name
+    problems = []
+    if not any(name == "plan" for name, _ in policy.outputs):
+        problems.append(Problem(file, "outputs.plan", "a strategy must output `plan`"))
+    for where, value in _plan_constants(policy):
+        if not isinstance(value, str):
+            continue
+        for item in _items(value):
+            m = _ITEM.match(item)
+            if m is None or m.group(1) not in ACTIONS:
+                problems.append(
+                    Problem(file, where, f"unknown action {item!r} (expected one of {ACTIONS})")
+                )
+                continue
+            template = m.group(2)
+            if template is None:
+                continue
+            known = templates.get(template)
+            if known is None:
+                problems.append(Problem(file, where, f"unknown template {template!r}"))
+            elif m.group(1) in CHANNELS and known["channel"] not in (m.group(1), "sms"):
+                problems.append(
+                    Problem(file, where, f"template {template!r} is for {known['channel']}")
+                )
+    if problems:
+        raise ConfigError(problems)
+    return Strategy(policy, templates)
