@@ -8,6 +8,7 @@ import typer
 
 from fengkong import __version__
 from fengkong.cli._console import configure_logging, console
+from fengkong.cli.collections import app as collections_app
 from fengkong.cli.demo import demo
 from fengkong.cli.features import app as features_app
 from fengkong.cli.graph import app as graph_app
@@ -30,6 +31,7 @@ app.add_typer(features_app, name="features")
 app.add_typer(loan_app, name="loan")
 app.add_typer(model_app, name="model")
 app.add_typer(policy_app, name="policy")
+app.add_typer(collections_app, name="collections")
 app.add_typer(portfolio_app, name="portfolio")
 app.add_typer(graph_app, name="graph")
 app.add_typer(servicing_app, name="servicing")

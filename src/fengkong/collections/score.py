@@ -27,7 +27,13 @@ from fengkong.errors import InvalidArgumentError
 from fengkong.modeling.gbm import GBMArtifact, GBMClassifier
 from fengkong.modeling.metrics import ks_statistic, roc_auc
 
-__all__ = ["COLLECTION_FEATURES", "CollectionScore", "collection_dataset", "fit_collection_score"]
+__all__ = [
+    "COLLECTION_FEATURES",
+    "CollectionScore",
+    "case_p_pay",
+    "collection_dataset",
+    "fit_collection_score",
+]
 
 COLLECTION_FEATURES = [
     "dpd",
@@ -159,4 +165,21 @@ def fit_collection_score(
         roc_auc(y_test, p_test),
         ks_statistic(y_test, p_test),
         float(np.mean(data["paid_30d"].to_numpy())),
+    )
+
+
+def case_p_pay(cases: pl.DataFrame, loans: pl.DataFrame, scored: pl.DataFrame) -> pl.DataFrame:
+    """``case_id, p_pay`` per case: the best P(pay) among its borrower's scored loans (a
+    borrower who pays anything pays on the case). ``loans`` maps ``loan_id`` to
+    ``borrower_id``; ``scored`` has ``loan_id, p_pay``."""
+    per_borrower = (
+        loans.select("loan_id", "borrower_id")
+        .join(scored.select("loan_id", "p_pay"), on="loan_id")
+        .group_by("borrower_id")
+        .agg(pl.col("p_pay").max())
+    )
+    return (
+        cases.select("case_id", "borrower_id")
+        .join(per_borrower, on="borrower_id", how="left")
+        .select("case_id", "p_pay")
     )

@@ -1,0 +1,201 @@
+"""A day of collections: cases, promises, the strategy's plan, the guardrails, allocation.
+
+:func:`run_day` is pure: frames in, frames out. It updates the cases from the loan snapshot,
+judges pending promises from the day's payments, plans every open case's actions with the
+strategy (cases paused by a promise and cases in a stop state get none), puts every planned
+contact through :func:`~fengkong.collections.check_attempt` at its planned local time (a
+blocked contact is dropped with the rules it breaks — the batch cannot bypass the check any
+more than the service can), and allocates collector calls and field visits to people.
+
+The planned local times (``PLANNED_AT``) keep contacts well inside the allowed hours; a
+lender changes them with ``planned_at``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from fengkong.collections.allocation import Allocation, allocate, allocate_greedy
+from fengkong.collections.cases import Stages, update_cases
+from fengkong.collections.guardrails import CHANNELS, Attempt, CaseState, check_attempt
+from fengkong.collections.promises import evaluate_promises, paused_cases
+from fengkong.collections.rules import ContactProfile, load_contact_rules
+from fengkong.collections.strategy import Strategy
+
+__all__ = ["PLANNED_AT", "DayResult", "run_day"]
+
+PLANNED_AT = {
+    "sms": dt.time(9, 30),
+    "email": dt.time(9, 0),
+    "robocall": dt.time(11, 0),
+    "call": dt.time(10, 0),
+    "field_visit": dt.time(14, 0),
+    "letter": dt.time(9, 0),
+}
+_RECORDING = {"call": {"audio"}, "robocall": {"audio"}, "field_visit": {"audio", "video"}}
+
+
+@dataclass(frozen=True, slots=True)
+class DayResult:
+    """Everything a day's run decided."""
+
+    cases: pl.DataFrame
+    events: pl.DataFrame
+    promises: pl.DataFrame
+    actions: pl.DataFrame  # case_id, arm, seq, action, template, planned_at, allowed, breaches
+    calls: Allocation
+    visits: Allocation
+
+    def summary(self) -> dict[str, object]:
+        """Headline figures of the day."""
+        acts = self.actions
+        return {
+            "open_cases": int((self.cases["status"] == "open").sum()),
+            "events": dict(self.events.group_by("event").len().iter_rows()),
+            "actions_planned": acts.height,
+            "actions_blocked": int((~acts["allowed"]).sum()) if acts.height else 0,
+            "calls_assigned": self.calls.assignments.height,
+            "calls_unserved": self.calls.unserved.height,
+            "visits_assigned": self.visits.assignments.height,
+            "visits_unserved": self.visits.unserved.height,
+            "expected_recovery_fen": round(
+                self.calls.expected_recovery + self.visits.expected_recovery
+            ),
+        }
+
+
+def _check_contacts(
+    actions: pl.DataFrame,
+    cases: pl.DataFrame,
+    as_of: dt.date,
+    profile: ContactProfile,
+    planned_at: Mapping[str, dt.time],
+    time_zone: Callable[[str], str | None],
+) -> pl.DataFrame:
+    info = {r["case_id"]: r for r in cases.select("case_id", "borrower_id", "status").to_dicts()}
+    rules = load_contact_rules()
+    allowed: list[bool] = []
+    breaches: list[list[str]] = []
+    times: list[dt.datetime | None] = []
+    zones: dict[str | None, ZoneInfo] = {}
+    for case_id, action, template in actions.select("case_id", "action", "template").iter_rows():
+        if action not in CHANNELS:  # placements are not contacts
+            allowed.append(True)
+            breaches.append([])
+            times.append(None)
+            continue
+        row = info[case_id]
+        tz = time_zone(row["borrower_id"])
+        zone = zones.get(tz) or zones.setdefault(tz, ZoneInfo(tz or profile.time_zones[0]))
+        at = dt.datetime.combine(as_of, planned_at[action], tzinfo=zone).astimezone(dt.UTC)
+        attempt = Attempt(
+            case_id,
+            row["borrower_id"],
+            action,
+            at,
+            debtor_tz=tz,
+            template=template or "",
+            recording=frozenset(_RECORDING.get(action, ())),
+        )
+        verdict = check_attempt(
+            attempt, history=(), state=CaseState(status=row["status"]), profile=profile, rules=rules
+        )
+        allowed.append(verdict.allowed)
+        breaches.append([b.rule for b in verdict.breaches])
+        times.append(at)
+    return actions.with_columns(
+        pl.Series("planned_at", times, dtype=pl.Datetime("us", "UTC")),
+        pl.Series("allowed", allowed, dtype=pl.Boolean),
+        pl.Series("breaches", breaches, dtype=pl.List(pl.String)),
+    )
+
+
+def run_day(
+    *,
+    as_of: dt.date,
+    loans: pl.DataFrame,
+    cases: pl.DataFrame | None,
+    promises: pl.DataFrame,
+    payments: pl.DataFrame,
+    p_pay: pl.DataFrame,
+    strategy: Strategy,
+    collectors: pl.DataFrame,
+    field_agents: pl.DataFrame,
+    profile: ContactProfile,
+    borrowers: pl.DataFrame | None = None,
+    uplift: Mapping[str, float] | None = None,
+    stages: Stages | None = None,
+    planned_at: Mapping[str, dt.time] | None = None,
+    exact: bool = True,
+) -> DayResult:
+    """One day's run (see the module docstring).
+
+    ``loans``: the snapshot for :func:`~fengkong.collections.cases.update_cases`;
+    ``p_pay``: ``case_id, p_pay`` (the collection score); ``borrowers``: ``borrower_id``
+    with ``language``, ``region``, ``city`` and ``time_zone`` (missing: ``zh``, ``-``, ``-``
+    and the profile's most restrictive zone); ``collectors`` / ``field_agents``:
+    ``agent_id, capacity, serves`` (keys ``stage|language|region`` / ``city``); ``uplift``:
+    the relative lift in P(pay) of a collector call and of a field visit.
+    """
+    uplift = {"call": 0.15, "field_visit": 0.30, **(uplift or {})}
+    today, events = update_cases(cases, loans, as_of, stages=stages)
+    judged = evaluate_promises(promises, payments, as_of)
+    open_cases = today.filter(pl.col("status") == "open")
+    broken = judged.filter((pl.col("status") == "broken") & (pl.col("resolved_on") == as_of))
+    people = (
+        borrowers
+        if borrowers is not None
+        else pl.DataFrame(schema={"borrower_id": pl.String, "time_zone": pl.String})
+    )
+    for col, default in (("language", "zh"), ("region", "-"), ("city", "-"), ("time_zone", None)):
+        if col not in people.columns:
+            people = people.with_columns(pl.lit(default, pl.String).alias(col))
+    frame = (
+        open_cases.join(p_pay.select("case_id", "p_pay"), on="case_id", how="left")
+        .join(
+            people.select("borrower_id", "language", "region", "city", "time_zone"),
+            on="borrower_id",
+            how="left",
+        )
+        .with_columns(
+            pl.col("p_pay").fill_null(0.5),
+            pl.col("language").fill_null("zh"),
+            pl.col("region").fill_null("-"),
+            pl.col("city").fill_null("-"),
+            pl.col("case_id").is_in(broken["case_id"].implode()).alias("broken_promise"),
+        )
+    )
+    plan = strategy.plan(frame, paused=paused_cases(judged, as_of).to_list())
+    zones = dict(zip(people["borrower_id"], people["time_zone"], strict=True))
+    checked = _check_contacts(
+        plan, today, as_of, profile, {**PLANNED_AT, **(planned_at or {})}, zones.get
+    )
+    ok = checked.filter(pl.col("allowed"))
+    work = ok.join(
+        frame.select("case_id", "stage", "language", "region", "city", "overdue_fen", "p_pay"),
+        on="case_id",
+    )
+    solve = allocate if exact else allocate_greedy
+    calls = work.filter(pl.col("action") == "call").select(
+        "case_id",
+        (pl.col("overdue_fen") * pl.col("p_pay") * uplift["call"]).alias("value"),
+        pl.concat_str(["stage", "language", "region"], separator="|").alias("need"),
+    )
+    visits = work.filter(pl.col("action") == "field_visit").select(
+        "case_id",
+        (pl.col("overdue_fen") * pl.col("p_pay") * uplift["field_visit"]).alias("value"),
+        pl.col("city").alias("need"),
+    )
+    return DayResult(
+        today,
+        events,
+        judged,
+        checked,
+        solve(calls, collectors),
+        solve(visits, field_agents),
+    )

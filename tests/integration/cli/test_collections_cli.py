@@ -1,0 +1,33 @@
+"""fengkong collections run on a synthetic book."""
+
+import json
+
+import polars as pl
+from typer.testing import CliRunner
+
+from fengkong.cli.app import app
+from fengkong.synth import write_book
+
+runner = CliRunner()
+ENV = {"COLUMNS": "200"}
+
+
+def test_run_writes_the_days_work_lists(tmp_path):
+    write_book(tmp_path / "book", 20_000, seed=6)
+    out = tmp_path / "day"
+    res = runner.invoke(
+        app, ["collections", "run", str(tmp_path / "book"), "--out", str(out), "-q"], env=ENV
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["open_cases"] > 0 and summary["calls_solver"] == "milp"
+    actions = pl.read_parquet(out / "actions.parquet")
+    assert actions.height == summary["actions_planned"] and actions["allowed"].all()
+    cases = pl.read_parquet(out / "cases.parquet")
+    assert set(actions["case_id"]) <= set(cases["case_id"])
+    bad = runner.invoke(
+        app,
+        ["collections", "run", str(tmp_path / "book"), "--out", str(out), "--date", "2020-01-31"],
+        env=ENV,
+    )
+    assert bad.exit_code != 0 and "--date: expected a snapshot date" in bad.output
