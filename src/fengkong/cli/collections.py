@@ -49,20 +49,7 @@ def run(
         profile = load_contact_rules().profile(jurisdiction)
         with progress_bar("collections day", 4, quiet=quiet) as advance:
             data = read_book(book)
-            snapshots = data.performance["snapshot_on"].unique().sort()
-            busiest = (  # default: the month end with the most loans past due
-                data.performance.filter(pl.col("dpd") > 0)
-                .group_by("snapshot_on")
-                .len()
-                .sort("len", "snapshot_on")["snapshot_on"][-1]
-            )
-            as_of = parse_date(date, "--date") if date else busiest
-            if as_of not in snapshots.to_list():
-                raise InvalidArgumentError(
-                    "--date",
-                    expected=f"a snapshot date ({snapshots[0]}..{snapshots[-1]}, month ends)",
-                    got=as_of,
-                )
+            as_of = _day(data, date)
             advance(1)
             day = book_day(data, as_of)
             advance(1)
@@ -104,3 +91,73 @@ def run(
             f"and {summary['visits_assigned']:,} visits assigned, expected recovery "
             f"{summary['expected_recovery_fen'] / 100:,.2f} -> {out}"
         )
+
+
+@app.command("simulate")
+def simulate(
+    book: Annotated[Path, typer.Argument(help="A synthetic book folder (fengkong synth).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.html and the tables.")],
+    strategy: Annotated[
+        Path | None, typer.Option(help="The champion strategy (default: the shipped one).")
+    ] = None,
+    vs: Annotated[Path | None, typer.Option("--vs", help="A challenger strategy file.")] = None,
+    months: Annotated[int, typer.Option(help="Months to simulate.")] = 6,
+    date: Annotated[
+        str | None, typer.Option("--date", help="Start from this month-end snapshot.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the draws (shared by both strategies).")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Simulate strategies on the book's delinquent cases: recovery, roll rates, cost."""
+    from fengkong.collections.cases import update_cases  # noqa: PLC0415 (heavy imports on demand)
+    from fengkong.collections.score import case_p_pay  # noqa: PLC0415
+    from fengkong.collections.simulate import comparison_report, simulate_strategy  # noqa: PLC0415
+    from fengkong.collections.strategy import load_strategy  # noqa: PLC0415
+    from fengkong.collections.synthetic import book_day  # noqa: PLC0415
+    from fengkong.synth import read_book  # noqa: PLC0415
+
+    with user_errors():
+        strategies = {(strategy.stem if strategy else "default"): load_strategy(strategy)}
+        if vs is not None:
+            strategies[vs.stem if vs.stem not in strategies else f"{vs.stem} (vs)"] = load_strategy(
+                vs
+            )
+        with progress_bar("simulating", 1 + len(strategies), quiet=quiet) as advance:
+            data = read_book(book)
+            as_of = _day(data, date)
+            day = book_day(data, as_of)
+            cases, _ = update_cases(None, day["loans"], as_of)
+            start = (
+                cases.filter(pl.col("status") == "open")
+                .join(case_p_pay(cases, day["loans"], day["scored"]), on="case_id", how="left")
+                .with_columns(pl.col("p_pay").fill_null(0.5))
+            )
+            advance(1)
+            results = {}
+            for name, s in strategies.items():
+                results[name] = simulate_strategy(s, start, months=months, seed=seed)
+                advance(1)
+            path = comparison_report(results, out, title=f"Collections simulation from {as_of}")
+        for name, r in results.items():
+            for row in r.totals.iter_rows(named=True):
+                console.print(
+                    f"{name} / {row['arm']}: {row['cases']:,} cases, recovery {row['recovery_rate']:.1%}, "
+                    f"cost {row['cost_per_yuan']:.3f} per yuan recovered"
+                )
+        console.print(f"report -> {path}")
+
+
+def _day(data: Any, date: str | None) -> Any:
+    """The requested month-end snapshot, or the one with the most loans past due."""
+    snapshots = data.performance["snapshot_on"].unique().sort()
+    if date is None:
+        counts = data.performance.filter(pl.col("dpd") > 0).group_by("snapshot_on").len()
+        return counts.sort("len", "snapshot_on")["snapshot_on"][-1]
+    as_of = parse_date(date, "--date")
+    if as_of not in snapshots.to_list():
+        raise InvalidArgumentError(
+            "--date",
+            expected=f"a snapshot date ({snapshots[0]}..{snapshots[-1]}, month ends)",
+            got=as_of,
+        )
+    return as_of

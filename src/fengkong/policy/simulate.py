@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from fengkong._html import html_page, html_table
 from fengkong.errors import InvalidArgumentError
 from fengkong.policy.nodes import ModelNode, ScorecardNode
 from fengkong.policy.policy import Policy
@@ -167,18 +168,6 @@ def simulate(
     return Simulation(summary, swap, segments, rows)
 
 
-def _table(frame: pl.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
-    body = []
-    for row in frame.iter_rows():
-        cells = "".join(
-            f"<td>{v:.4f}</td>" if isinstance(v, float) else f"<td>{html.escape(str(v))}</td>"
-            for v in row
-        )
-        body.append(f"<tr>{cells}</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
-
-
 def simulation_report(
     sim: Simulation, folder: str | Path, *, title: str = "Policy simulation"
 ) -> Path:
@@ -188,9 +177,9 @@ def simulation_report(
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     sim.rows.write_parquet(out / "decisions.parquet")
-    parts = [f"<h1>{html.escape(title)}</h1>", "<h2>Summary</h2>", _table(sim.summary)]
+    parts = [f"<h1>{html.escape(title)}</h1>", "<h2>Summary</h2>", html_table(sim.summary)]
     if sim.swap is not None:
-        parts += ["<h2>Swap-in / swap-out</h2>", _table(sim.swap)]
+        parts += ["<h2>Swap-in / swap-out</h2>", html_table(sim.swap)]
     figure_source = sim.segments if sim.segments is not None else sim.summary
     x_col = figure_source.columns[1] if sim.segments is not None else "policy"
     fig = go.Figure()
@@ -221,13 +210,8 @@ def simulation_report(
         fig.to_html(full_html=False, include_plotlyjs=True),
     ]
     if sim.segments is not None:
-        parts += ["<h2>By segment</h2>", _table(sim.segments)]
-    style = (
-        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
-    )
-    head = f"<meta charset='utf-8'><title>{html.escape(title)}</title><style>{style}</style>"
-    page = f"<!doctype html><html><head>{head}</head><body>{''.join(parts)}</body></html>"
+        parts += ["<h2>By segment</h2>", html_table(sim.segments)]
+    page = html_page(title, parts)
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
     return path

@@ -31,3 +31,28 @@ def test_run_writes_the_days_work_lists(tmp_path):
         env=ENV,
     )
     assert bad.exit_code != 0 and "--date: expected a snapshot date" in bad.output
+
+
+def test_simulate_compares_strategies_in_one_report(tmp_path):
+    write_book(tmp_path / "book", 20_000, seed=6)
+    out = tmp_path / "sim"
+    res = runner.invoke(
+        app,
+        [
+            "collections",
+            "simulate",
+            str(tmp_path / "book"),
+            "--out",
+            str(out),
+            "--months",
+            "3",
+            "-q",
+        ],
+        env=ENV,
+    )
+    assert res.exit_code == 0, res.output
+    assert "default / champion" in res.output and "per yuan recovered" in res.output
+    totals = pl.read_parquet(out / "totals.parquet")
+    assert set(totals["arm"]) == {"champion", "challenger"}
+    page = (out / "report.html").read_text()
+    assert "Recovery curve" in page and page.count("Plotly.newPlot") == 2
