@@ -78,6 +78,7 @@ def run(
             result.cases.write_parquet(out / "cases.parquet")
             result.events.write_parquet(out / "events.parquet")
             result.actions.write_parquet(out / "actions.parquet")
+            result.placements.write_parquet(out / "placements.parquet")
             for name, alloc in (("calls", result.calls), ("visits", result.visits)):
                 alloc.assignments.write_parquet(out / f"{name}.parquet")
                 alloc.unserved.write_parquet(out / f"{name}_unserved.parquet")

@@ -12,6 +12,7 @@ strategy's plan (:func:`load_strategy`), the guardrails on every planned contact
 from fengkong.collections.agencies import agency_performance, load_agencies, place_cases
 from fengkong.collections.allocation import Allocation, allocate, allocate_greedy
 from fengkong.collections.cases import Stages, update_cases
+from fengkong.collections.cohorts import cohort_report
 from fengkong.collections.daily import DayResult, run_day
 from fengkong.collections.guardrails import (
     Attempt,
@@ -52,6 +53,7 @@ __all__ = [
     "case_p_pay",
     "check_attempt",
     "check_template",
+    "cohort_report",
     "collection_dataset",
     "evaluate_promises",
     "fit_collection_score",

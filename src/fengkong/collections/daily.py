@@ -20,6 +20,12 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from fengkong.collections.agencies import (
+    AgencyContracts,
+    empty_placements,
+    load_agencies,
+    place_cases,
+)
 from fengkong.collections.allocation import Allocation, allocate, allocate_greedy
 from fengkong.collections.cases import Stages, update_cases
 from fengkong.collections.guardrails import CHANNELS, Attempt, CaseState, check_attempt
@@ -50,6 +56,8 @@ class DayResult:
     actions: pl.DataFrame  # case_id, arm, seq, action, template, planned_at, allowed, breaches
     calls: Allocation
     visits: Allocation
+    placements: pl.DataFrame  # every agency placement so far, today's included
+    recalled: pl.DataFrame  # case_id, agency_id recalled today
 
     def summary(self) -> dict[str, object]:
         """Headline figures of the day."""
@@ -63,6 +71,8 @@ class DayResult:
             "calls_unserved": self.calls.unserved.height,
             "visits_assigned": self.visits.assignments.height,
             "visits_unserved": self.visits.unserved.height,
+            "placed_with_agencies": self.placements.filter(pl.col("recalled_on").is_null()).height,
+            "recalled_today": self.recalled.height,
             "expected_recovery_fen": round(
                 self.calls.expected_recovery + self.visits.expected_recovery
             ),
@@ -132,6 +142,9 @@ def run_day(
     stages: Stages | None = None,
     planned_at: Mapping[str, dt.time] | None = None,
     exact: bool = True,
+    placements: pl.DataFrame | None = None,
+    contracts: AgencyContracts | None = None,
+    last_paid: pl.DataFrame | None = None,
 ) -> DayResult:
     """One day's run (see the module docstring).
 
@@ -140,7 +153,9 @@ def run_day(
     with ``language``, ``region``, ``city`` and ``time_zone`` (missing: ``zh``, ``-``, ``-``
     and the profile's most restrictive zone); ``collectors`` / ``field_agents``:
     ``agent_id, capacity, serves`` (keys ``stage|language|region`` / ``city``); ``uplift``:
-    the relative lift in P(pay) of a collector call and of a field visit.
+    the relative lift in P(pay) of a collector call and of a field visit; ``placements``:
+    agency placements so far (cases the strategy sends to an agency are placed under the
+    ``contracts``, stale placements recalled; ``last_paid``: ``case_id, paid_on``).
     """
     uplift = {"call": 0.15, "field_visit": 0.30, **(uplift or {})}
     today, events = update_cases(cases, loans, as_of, stages=stages)
@@ -191,6 +206,22 @@ def run_day(
         (pl.col("overdue_fen") * pl.col("p_pay") * uplift["field_visit"]).alias("value"),
         pl.col("city").alias("need"),
     )
+    to_agency = ok.filter(pl.col("action") == "agency").select("case_id")
+    candidates = frame.join(to_agency, on="case_id").with_columns(pl.col("max_dpd"))
+    placed, recalled = place_cases(
+        candidates,
+        placements if placements is not None else empty_placements(),
+        contracts or load_agencies(),
+        as_of,
+        last_paid=last_paid,
+    )
+    active = placed.filter(pl.col("recalled_on").is_null())["case_id"]
+    today = today.with_columns(
+        pl.when(pl.col("case_id").is_in(active.implode()))
+        .then(pl.lit("agency"))
+        .otherwise(pl.col("placement"))
+        .alias("placement")
+    )
     return DayResult(
         today,
         events,
@@ -198,4 +229,6 @@ def run_day(
         checked,
         solve(calls, collectors),
         solve(visits, field_agents),
+        placed,
+        recalled,
     )

@@ -79,3 +79,14 @@ def test_a_promise_pauses_the_case_for_the_day(day):
     )
     result, *_ = run(day, promises=promises_frame([promise]))
     assert result.actions.filter(pl.col("case_id") == target).height == 0
+
+
+def test_cases_the_strategy_sends_to_an_agency_are_placed_under_the_contracts(day):
+    result, *_ = run(day)
+    placed = result.placements
+    sent = set(result.actions.filter(pl.col("action") == "agency")["case_id"])
+    assert placed.height > 0 and set(placed["case_id"]) <= sent
+    marked = result.cases.filter(pl.col("placement") == "agency")["case_id"]
+    assert set(marked) == set(placed["case_id"])
+    frame = result.cases.filter(pl.col("case_id").is_in(placed["case_id"].implode()))
+    assert (frame["overdue_fen"] >= 100_000).all()
