@@ -6,10 +6,8 @@ raises the chance of payment; data) — and needs a compatible person: a collect
 case's stage among their skills, its language and its region, or a field agent in its city.
 Each person has a capacity (calls per day, visits per day on a route).
 
-:func:`allocate` solves it exactly as a mixed-integer program (SciPy's HiGHS): tasks grouped
-by what they need, a binary per task (served or not), an integer per (group, person) pair
-(how many of that group the person takes), the group's served count equal to what its people
-take, and each person within capacity. HiGHS reports the optimality gap. The greedy fallback
+:func:`allocate` solves it exactly as a minimum-cost flow (OR-Tools; tasks grouped by what
+they need, see its docstring) and reports the gap (0: proven optimal). The greedy fallback
 (:func:`allocate_greedy`, also used when the solver fails or runs out of time) serves tasks by
 value, each to the compatible person with most room left. Both return the plan's expected
 recovery and every task left unserved with the reason.
@@ -29,8 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
-from scipy.sparse import coo_matrix
+from ortools.graph.python import min_cost_flow
 
 from fengkong.errors import InvalidArgumentError
 
@@ -49,8 +46,8 @@ class Allocation:
     assignments: pl.DataFrame  # case_id, agent_id, value
     unserved: pl.DataFrame  # case_id, value, reason (no_compatible_agent | capacity)
     expected_recovery: float
-    solver: str  # milp | greedy
-    gap: float | None  # relative optimality gap reported by the solver (milp)
+    solver: str  # min_cost_flow | greedy
+    gap: float | None  # relative optimality gap (0: proven optimal; None for greedy)
     seconds: float
 
 
@@ -142,22 +139,22 @@ def allocate_greedy(tasks: pl.DataFrame, staff: pl.DataFrame) -> Allocation:
     return _finish(tasks, staff, chosen, serving, "greedy", None, started)
 
 
-def allocate(
-    tasks: pl.DataFrame, staff: pl.DataFrame, *, time_limit: float = 30.0, mip_gap: float = 1e-4
-) -> Allocation:
-    """The exact allocation; the greedy plan if the solver gives none in ``time_limit``.
+def allocate(tasks: pl.DataFrame, staff: pl.DataFrame) -> Allocation:
+    """The exact allocation, as a min-cost flow (OR-Tools); greedy if the solver fails.
 
-    Two exact reductions keep it small: a group's tasks beyond the total capacity of the
-    people who can serve it can never all be served, so only its most valuable ones are
-    candidates (swapping in a more valuable task of the same group never hurts); and the
-    constraint matrix is a network matrix (totally unimodular), so HiGHS's simplex vertex is
-    already integral — the MILP runs only if it is not.
+    The network: a source, one node per group of tasks needing the same thing, one per person,
+    a sink; an arc per task from the source to its group (capacity 1, cost minus its value in
+    whole fen), an arc from each group to each person who serves it, one from each person to
+    the sink (their capacity), and a bypass from the source to the sink for work left undone.
+    A minimum-cost flow is an optimal plan (values rounded to the fen). A group's tasks beyond
+    the total capacity of its people are pruned first (exactly: a more valuable task of the
+    same group can always replace a less valuable one).
     """
     started = time.perf_counter()
     _check(tasks, staff)
     needs, serving = _groups(tasks, staff)
     n_all = tasks.height
-    caps = staff["capacity"].cast(pl.Float64).to_numpy()
+    caps = staff["capacity"].cast(pl.Int64).to_numpy()
     group_of = {g: k for k, g in enumerate(needs)}
     all_group = np.array([group_of[g] for g in tasks["need"].to_list()], dtype=np.int64)
     all_values = tasks["value"].to_numpy().astype(np.float64)
@@ -166,57 +163,50 @@ def allocate(
         members = np.flatnonzero(all_group == k)
         room = int(sum(caps[j] for j in serving[g]))
         if room and len(members):
-            best = members[np.argsort(-all_values[members], kind="stable")[:room]]
-            candidates.append(best)
-    pairs = [(k, j) for k, g in enumerate(needs) for j in serving[g]]
-    if n_all == 0 or not pairs or not candidates:
+            candidates.append(members[np.argsort(-all_values[members], kind="stable")[:room]])
+    if not candidates:
         return allocate_greedy(tasks, staff)
     pick = np.sort(np.concatenate(candidates))
+    n, groups, agents = len(pick), len(needs), staff.height
+    supply = int(min(n, caps.sum()))
+    source, sink = 0, 1
+    group_node = 2 + np.arange(groups)
+    agent_node = 2 + groups + np.arange(agents)
+    pairs = [(k, j) for k, g in enumerate(needs) for j in serving[g]]
+    tails = np.concatenate(
+        [[source], np.full(n, source), [group_node[k] for k, _ in pairs], agent_node]
+    )
+    heads = np.concatenate(
+        [
+            [sink],
+            group_node[all_group[pick]],
+            [agent_node[j] for _, j in pairs],
+            np.full(agents, sink),
+        ]
+    )
+    capacities = np.concatenate([[supply], np.ones(n), np.full(len(pairs), supply), caps])
+    costs = np.concatenate(
+        [[0], -np.rint(all_values[pick]), np.zeros(len(pairs)), np.zeros(agents)]
+    )
+    flow = min_cost_flow.SimpleMinCostFlow()
+    flow.add_arcs_with_capacity_and_unit_cost(
+        tails.astype(np.int32),
+        heads.astype(np.int32),
+        capacities.astype(np.int64),
+        costs.astype(np.int64),
+    )
+    flow.set_node_supply(source, supply)
+    flow.set_node_supply(sink, -supply)
+    if flow.solve() != flow.OPTIMAL:
+        return allocate_greedy(tasks, staff)
+    flows = flow.flows(np.arange(flow.num_arcs()))
+    served = flows[1 : 1 + n] > 0
+    takes = flows[1 + n : 1 + n + len(pairs)]
+    chosen = np.full(n_all, -1, dtype=np.int64)
     task_group, values = all_group[pick], all_values[pick]
-    n, m = len(pick), len(pairs)
-    # variables: s_0..s_{n-1} (serve task), then y_0..y_{m-1} (tasks of a group a person takes)
-    c = np.concatenate([-values, np.zeros(m)])
     pair_group = np.array([k for k, _ in pairs])
     pair_agent = np.array([j for _, j in pairs])
-    rows = np.concatenate([task_group, pair_group])
-    data = np.concatenate([np.ones(n), -np.ones(m)])
-    balance = coo_matrix((data, (rows, np.arange(n + m))), shape=(len(needs), n + m)).tocsr()
-    capacity = coo_matrix(
-        (np.ones(m), (pair_agent, n + np.arange(m))), shape=(staff.height, n + m)
-    ).tocsr()
-    upper = np.concatenate([np.ones(n), np.full(m, np.inf)])
-    lp = linprog(
-        c,
-        A_ub=capacity,
-        b_ub=caps,
-        A_eq=balance,
-        b_eq=np.zeros(len(needs)),
-        bounds=np.column_stack([np.zeros(n + m), upper]),
-        method="highs-ds",
-        options={"time_limit": time_limit},
-    )
-    x, gap = (lp.x, 0.0) if lp.status == 0 else (None, None)
-    if x is not None and np.abs(x - np.rint(x)).max() > 1e-6:  # not a vertex: solve the MILP
-        result = milp(
-            c,
-            constraints=[
-                LinearConstraint(balance, 0, 0),
-                LinearConstraint(capacity, -np.inf, caps),
-            ],
-            integrality=np.ones(n + m),
-            bounds=Bounds(np.zeros(n + m), upper),
-            options={"time_limit": time_limit, "mip_rel_gap": mip_gap, "disp": False},
-        )
-        x = result.x
-        gap = result.get("mip_gap")
-        if gap is None and result.status == 0:
-            gap = 0.0
-    if x is None:
-        return allocate_greedy(tasks, staff)
-    served = x[:n] > 0.5
-    takes = np.rint(x[n:]).astype(np.int64)
-    chosen = np.full(n_all, -1, dtype=np.int64)
-    for k in range(len(needs)):  # hand each group's served tasks to its people, best first
+    for k in range(groups):  # hand each group's served tasks to its people, best first
         members = np.flatnonzero((task_group == k) & served)
         members = members[np.argsort(-values[members], kind="stable")]
         slots = [
@@ -224,6 +214,4 @@ def allocate(
         ]
         for i, j in zip(members.tolist(), slots, strict=False):
             chosen[pick[i]] = j
-    return _finish(
-        tasks, staff, chosen, serving, "milp", None if gap is None else float(gap), started
-    )
+    return _finish(tasks, staff, chosen, serving, "min_cost_flow", 0.0, started)

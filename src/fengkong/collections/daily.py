@@ -14,8 +14,9 @@ lender changes them with ``planned_at``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -28,7 +29,13 @@ from fengkong.collections.agencies import (
 )
 from fengkong.collections.allocation import Allocation, allocate, allocate_greedy
 from fengkong.collections.cases import Stages, update_cases
-from fengkong.collections.guardrails import CHANNELS, Attempt, CaseState, check_attempt
+from fengkong.collections.guardrails import (
+    CHANNELS,
+    Attempt,
+    CaseState,
+    LoggedAttempt,
+    check_attempt,
+)
 from fengkong.collections.promises import evaluate_promises, paused_cases
 from fengkong.collections.rules import ContactProfile, load_contact_rules
 from fengkong.collections.strategy import Strategy
@@ -85,44 +92,66 @@ def _check_contacts(
     as_of: dt.date,
     profile: ContactProfile,
     planned_at: Mapping[str, dt.time],
-    time_zone: Callable[[str], str | None],
+    zones: pl.DataFrame,
+    history: Mapping[str, Sequence[LoggedAttempt]],
 ) -> pl.DataFrame:
-    info = {r["case_id"]: r for r in cases.select("case_id", "borrower_id", "status").to_dicts()}
+    """Every planned contact through :func:`check_attempt` at its planned local time.
+
+    A debtor with contact history is checked attempt by attempt against it; for the others
+    the verdict depends only on the channel, template, time zone and case status, so each
+    distinct combination is checked once and applies to every attempt that shares it.
+    """
     rules = load_contact_rules()
-    allowed: list[bool] = []
-    breaches: list[list[str]] = []
-    times: list[dt.datetime | None] = []
-    zones: dict[str | None, ZoneInfo] = {}
-    for case_id, action, template in actions.select("case_id", "action", "template").iter_rows():
+    frame = actions.join(
+        cases.select("case_id", "borrower_id", "status"), on="case_id", how="left"
+    ).join(zones, on="borrower_id", how="left")
+    frame = frame.with_row_index("__row")
+
+    def verdict(case_id: str, debtor: str, action: str, template: str | None, tz: str | None,
+                status: str, past: Sequence[LoggedAttempt]) -> tuple[Any, bool, list[str]]:  # fmt: skip
         if action not in CHANNELS:  # placements are not contacts
-            allowed.append(True)
-            breaches.append([])
-            times.append(None)
-            continue
-        row = info[case_id]
-        tz = time_zone(row["borrower_id"])
-        zone = zones.get(tz) or zones.setdefault(tz, ZoneInfo(tz or profile.time_zones[0]))
+            return None, True, []
+        zone = ZoneInfo(tz or profile.time_zones[0])
         at = dt.datetime.combine(as_of, planned_at[action], tzinfo=zone).astimezone(dt.UTC)
         attempt = Attempt(
             case_id,
-            row["borrower_id"],
+            debtor,
             action,
             at,
             debtor_tz=tz,
             template=template or "",
             recording=frozenset(_RECORDING.get(action, ())),
         )
-        verdict = check_attempt(
-            attempt, history=(), state=CaseState(status=row["status"]), profile=profile, rules=rules
+        v = check_attempt(
+            attempt, history=past, state=CaseState(status=status), profile=profile, rules=rules
         )
-        allowed.append(verdict.allowed)
-        breaches.append([b.rule for b in verdict.breaches])
-        times.append(at)
-    return actions.with_columns(
-        pl.Series("planned_at", times, dtype=pl.Datetime("us", "UTC")),
-        pl.Series("allowed", allowed, dtype=pl.Boolean),
-        pl.Series("breaches", breaches, dtype=pl.List(pl.String)),
+        return at, v.allowed, [b.rule for b in v.breaches]
+
+    keys = ["action", "template", "time_zone", "status"]
+    known = frame.filter(pl.col("borrower_id").is_in(list(history)))
+    shared = frame.filter(~pl.col("borrower_id").is_in(list(history)))
+    distinct = shared.unique(keys, maintain_order=True).select(keys)
+    checked = [verdict("-", "-", a, t, z, st, ()) for a, t, z, st in distinct.iter_rows()]
+    table = distinct.with_columns(
+        pl.Series("planned_at", [c[0] for c in checked], dtype=pl.Datetime("us", "UTC")),
+        pl.Series("allowed", [c[1] for c in checked], dtype=pl.Boolean),
+        pl.Series("breaches", [c[2] for c in checked], dtype=pl.List(pl.String)),
     )
+    parts = [shared.join(table, on=keys, how="left", nulls_equal=True)]
+    if known.height:
+        one = [
+            verdict(c, d, a, t, z, st, history[d])
+            for c, d, a, t, z, st in known.select("case_id", "borrower_id", *keys).iter_rows()
+        ]
+        parts.append(
+            known.with_columns(
+                pl.Series("planned_at", [c[0] for c in one], dtype=pl.Datetime("us", "UTC")),
+                pl.Series("allowed", [c[1] for c in one], dtype=pl.Boolean),
+                pl.Series("breaches", [c[2] for c in one], dtype=pl.List(pl.String)),
+            )
+        )
+    out = pl.concat(parts).sort("__row")
+    return out.select(*actions.columns, "planned_at", "allowed", "breaches")
 
 
 def run_day(
@@ -145,6 +174,7 @@ def run_day(
     placements: pl.DataFrame | None = None,
     contracts: AgencyContracts | None = None,
     last_paid: pl.DataFrame | None = None,
+    contact_history: Mapping[str, Sequence[LoggedAttempt]] | None = None,
 ) -> DayResult:
     """One day's run (see the module docstring).
 
@@ -155,7 +185,9 @@ def run_day(
     ``agent_id, capacity, serves`` (keys ``stage|language|region`` / ``city``); ``uplift``:
     the relative lift in P(pay) of a collector call and of a field visit; ``placements``:
     agency placements so far (cases the strategy sends to an agency are placed under the
-    ``contracts``, stale placements recalled; ``last_paid``: ``case_id, paid_on``).
+    ``contracts``, stale placements recalled; ``last_paid``: ``case_id, paid_on``);
+    ``contact_history``: each debtor's logged attempts of the last 7 days (lender and
+    agencies), against which their planned contacts are checked.
     """
     uplift = {"call": 0.15, "field_visit": 0.30, **(uplift or {})}
     today, events = update_cases(cases, loans, as_of, stages=stages)
@@ -186,9 +218,14 @@ def run_day(
         )
     )
     plan = strategy.plan(frame, paused=paused_cases(judged, as_of).to_list())
-    zones = dict(zip(people["borrower_id"], people["time_zone"], strict=True))
     checked = _check_contacts(
-        plan, today, as_of, profile, {**PLANNED_AT, **(planned_at or {})}, zones.get
+        plan,
+        today,
+        as_of,
+        profile,
+        {**PLANNED_AT, **(planned_at or {})},
+        people.select("borrower_id", "time_zone"),
+        contact_history or {},
     )
     ok = checked.filter(pl.col("allowed"))
     work = ok.join(

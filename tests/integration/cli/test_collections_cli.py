@@ -20,7 +20,7 @@ def test_run_writes_the_days_work_lists(tmp_path):
     )
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["open_cases"] > 0 and summary["calls_solver"] == "milp"
+    assert summary["open_cases"] > 0 and summary["calls_solver"] == "min_cost_flow"
     actions = pl.read_parquet(out / "actions.parquet")
     assert actions.height == summary["actions_planned"] and actions["allowed"].all()
     cases = pl.read_parquet(out / "cases.parquet")

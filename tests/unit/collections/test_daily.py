@@ -2,11 +2,12 @@
 capacity respected, promises pausing cases, a settled account getting nothing."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
 
-from fengkong.collections import load_contact_rules
+from fengkong.collections import Attempt, LoggedAttempt, load_contact_rules
 from fengkong.collections.cases import update_cases
 from fengkong.collections.daily import run_day
 from fengkong.collections.promises import PROMISE_SCHEMA, make_promise, promises_frame
@@ -90,3 +91,31 @@ def test_cases_the_strategy_sends_to_an_agency_are_placed_under_the_contracts(da
     assert set(marked) == set(placed["case_id"])
     frame = result.cases.filter(pl.col("case_id").is_in(placed["case_id"].implode()))
     assert (frame["overdue_fen"] >= 100_000).all()
+
+
+def test_a_debtor_with_history_is_checked_against_it(day):
+    as_of, inputs, p_pay, cases = day
+    first, *_ = run(day)
+    called = first.actions.filter(pl.col("action") == "call")["case_id"][0]
+    debtor = cases.filter(pl.col("case_id") == called)["borrower_id"].item()
+    zone = ZoneInfo("Asia/Shanghai")
+    past = [
+        LoggedAttempt(
+            Attempt(called, debtor, "call", dt.datetime.combine(as_of, dt.time(8, k), tzinfo=zone),
+                    debtor_tz="Asia/Shanghai", recording=frozenset({"audio"}), actor=f"agency-{k}"),
+            "connected",
+        )
+        for k in range(3)
+    ]  # fmt: skip
+    team, field = synthetic_staff(inputs["borrowers"], collectors=10, field_agents=3)
+    result = run_day(
+        as_of=as_of, loans=inputs["loans"], cases=None, promises=pl.DataFrame(schema=PROMISE_SCHEMA),
+        payments=NO_PAYMENTS, p_pay=p_pay, strategy=load_strategy(), collectors=team,
+        field_agents=field, profile=load_contact_rules().profile("cn"), borrowers=inputs["borrowers"],
+        contact_history={debtor: past},
+    )  # fmt: skip
+    mine = result.actions.filter((pl.col("case_id") == called) & (pl.col("action") == "call"))
+    assert mine["allowed"].to_list() == [False]
+    assert mine["breaches"].to_list() == [["connected_calls_per_day"]]
+    others = result.actions.filter((pl.col("case_id") != called) & (pl.col("action") == "call"))
+    assert others["allowed"].all()
