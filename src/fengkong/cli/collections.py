@@ -94,6 +94,37 @@ def run(
         )
 
 
+@app.command("score")
+def score(
+    book: Annotated[Path, typer.Argument(help="A synthetic book folder (fengkong synth).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the model (LightGBM + sidecar).")],
+    cutoff: Annotated[
+        str | None, typer.Option(help="Train before this date, validate from it (YYYY-MM-DD).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Fit the collection score (P(pay within 30 days)) and report AUC/KS out of time."""
+    from fengkong.collections.score import collection_dataset, fit_collection_score  # noqa: PLC0415
+    from fengkong.synth import read_book  # noqa: PLC0415
+
+    with user_errors():
+        with progress_bar("collection score", 2, quiet=quiet) as advance:
+            data = read_book(book)
+            rows = collection_dataset(data.loans, data.performance, data.collection_responses)
+            advance(1)
+            fitted = fit_collection_score(
+                rows, cutoff=parse_date(cutoff, "--cutoff") if cutoff else None
+            )
+            out.mkdir(parents=True, exist_ok=True)
+            fitted.model.save(out / "collection_score")
+            advance(1)
+        console.print(
+            f"{fitted.train_rows:,} loan-months before {fitted.cutoff}, {fitted.test_rows:,} from it: "
+            f"train AUC {fitted.train_auc:.3f}; out of time AUC {fitted.test_auc:.3f}, KS "
+            f"{fitted.test_ks:.3f} (pay rate {fitted.pay_rate:.1%}) -> {out}"
+        )
+
+
 @app.command("simulate")
 def simulate(
     book: Annotated[Path, typer.Argument(help="A synthetic book folder (fengkong synth).")],

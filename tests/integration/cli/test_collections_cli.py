@@ -56,3 +56,15 @@ def test_simulate_compares_strategies_in_one_report(tmp_path):
     assert set(totals["arm"]) == {"champion", "challenger"}
     page = (out / "report.html").read_text()
     assert "Recovery curve" in page and page.count("Plotly.newPlot") == 2
+
+
+def test_score_reports_out_of_time_auc_and_saves_the_model(tmp_path):
+    write_book(tmp_path / "book", 20_000, seed=6)
+    res = runner.invoke(
+        app,
+        ["collections", "score", str(tmp_path / "book"), "--out", str(tmp_path / "m"), "-q"],
+        env=ENV,
+    )
+    assert res.exit_code == 0, res.output
+    assert "out of time AUC" in res.output
+    assert (tmp_path / "m" / "collection_score.txt").exists()
