@@ -16,6 +16,7 @@ from fengkong.cli.loan import app as loan_app
 from fengkong.cli.model import app as model_app
 from fengkong.cli.policy import app as policy_app
 from fengkong.cli.portfolio import app as portfolio_app
+from fengkong.cli.serve import apikey_app, serve
 from fengkong.cli.servicing import app as servicing_app
 from fengkong.cli.synth import synth
 
@@ -32,6 +33,8 @@ app.add_typer(loan_app, name="loan")
 app.add_typer(model_app, name="model")
 app.add_typer(policy_app, name="policy")
 app.add_typer(collections_app, name="collections")
+app.add_typer(apikey_app, name="apikey")
+app.command("serve")(serve)
 app.add_typer(portfolio_app, name="portfolio")
 app.add_typer(graph_app, name="graph")
 app.add_typer(servicing_app, name="servicing")

@@ -2,6 +2,8 @@
 
 from fengkong.db.engine import make_engine, migrate, session_factory
 from fengkong.db.models import (
+    ApiKeyRecord,
+    AuditLogRecord,
     Base,
     BucketHistoryRecord,
     ContactLogRecord,
@@ -16,6 +18,8 @@ from fengkong.db.models import (
 )
 
 __all__ = [
+    "ApiKeyRecord",
+    "AuditLogRecord",
     "Base",
     "BucketHistoryRecord",
     "ContactLogRecord",

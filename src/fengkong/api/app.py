@@ -1,0 +1,69 @@
+"""The HTTP service: ``create_app(settings)`` builds a FastAPI app over the configured database.
+
+Routes: ``/v1/decisions`` (decide — stored with the full audit record —, search, trace),
+``/v1/policies`` (versions, validate, promote with maker-checker; rollback), ``/v1/contacts``
+(guardrails server-side, contact log), ``/health``, ``/ready``, ``/metrics`` (Prometheus);
+OpenAPI at ``/docs``. Every route but health and metrics needs an API key (``X-API-Key``);
+its role decides what it may do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from fengkong.api.errors import install_error_handlers
+from fengkong.api.routes import contacts, decisions, health, policies
+from fengkong.api.state import Metrics, PolicyCache
+from fengkong.db import make_engine, migrate, session_factory
+from fengkong.settings import Settings
+
+__all__ = ["create_app"]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    default_policy: str = "credit",
+    clock: Callable[[], dt.datetime] = _utc_now,
+) -> FastAPI:
+    """A configured app: migrations applied, routes, error shape, metrics."""
+    settings = settings or Settings()
+    engine = make_engine(settings)
+    migrate(engine)
+    app = FastAPI(
+        title="fengkong",
+        version="1",
+        description="Credit risk control: real-time decisions, policies, collections.",
+    )
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.state.policies = PolicyCache(app.state.sessions)
+    app.state.metrics = Metrics()
+    app.state.default_policy = default_policy
+    app.state.clock = clock
+    install_error_handlers(app)
+    for router in (health.router, decisions.router, policies.router, contacts.router):
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def timing(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        app.state.metrics.latency.labels(request.method, path, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response
+
+    return app

@@ -1,0 +1,1 @@
+"""Thin routes: parse, authorise, call a use case, shape the answer."""

@@ -1,0 +1,71 @@
+"""Policies: versions, validation, promotion (maker-checker; rollback = activating an older one)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Depends, Request
+
+from fengkong.api.deps import SessionDep, require
+from fengkong.api.schemas import PromoteIn, ValidateIn
+from fengkong.errors import ConfigError, Problem
+from fengkong.policy import check_policy
+from fengkong.services.access import Principal, audit_write
+from fengkong.services.policies import list_versions, promote
+
+router = APIRouter(prefix="/v1/policies", tags=["policies"])
+Analysts = Annotated[Principal, Depends(require("admin", "risk_analyst"))]
+Readers = Annotated[Principal, Depends(require("admin", "risk_analyst", "auditor"))]
+
+
+@router.get("")
+def versions(session: SessionDep, who: Readers, name: str | None = None) -> list[dict[str, Any]]:
+    """Every stored version with its status, author and approver."""
+    return [
+        {
+            "name": v.name,
+            "version": v.version,
+            "status": v.status,
+            "author": v.author,
+            "approved_by": v.approved_by,
+            "sha256": v.sha256,
+            "created_at": v.created_at.isoformat(),
+        }
+        for v in list_versions(session, name)
+    ]
+
+
+@router.post("/validate")
+def validate(body: ValidateIn, who: Analysts) -> dict[str, Any]:
+    """Check a policy file's text; every problem with its path (artifacts are not resolved)."""
+    try:
+        data = yaml.safe_load(body.text)
+    except yaml.YAMLError as exc:
+        raise ConfigError([Problem("<body>", "", f"not valid YAML: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([Problem("<body>", "", "expected a mapping")])
+    _, problems = check_policy(data, file="<body>")
+    return {
+        "ok": not problems,
+        "problems": [{"path": p.path, "message": p.message} for p in problems],
+    }
+
+
+@router.post("/{name}/versions/{version}/promote")
+def promote_version(
+    name: str, version: str, body: PromoteIn, request: Request, session: SessionDep, who: Analysts
+) -> dict[str, Any]:
+    """Approve (never the author), activate (the previous active retires; an older version:
+    rollback) or retire a version."""
+    state = request.app.state
+    at = state.clock()
+    info = promote(session, name, version, to=body.to, actor=who.name, at=at, note=body.note)
+    audit_write(session, who, f"policy.{body.to}", f"{name}@{version}", at=at, note=body.note)
+    state.policies.forget(name)
+    return {
+        "name": info.name,
+        "version": info.version,
+        "status": info.status,
+        "approved_by": info.approved_by,
+    }

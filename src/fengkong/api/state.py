@@ -1,0 +1,82 @@
+"""What the service keeps between requests: the database, active policies, metrics."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from threading import Lock
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from fengkong.db.models import PolicyVersionRecord
+from fengkong.errors import NotFoundError
+from fengkong.policy import Policy
+from fengkong.services.policies import load_version
+
+__all__ = ["Metrics", "PolicyCache"]
+
+
+class Metrics:
+    """Prometheus metrics of one app (its own registry)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.latency = Histogram(
+            "fengkong_request_seconds",
+            "Request latency by route",
+            ["method", "route", "status"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
+        self.decisions = Counter(
+            "fengkong_decisions_total",
+            "Decisions by outcome",
+            ["policy", "decision"],
+            registry=self.registry,
+        )
+        self.blocks = Counter(
+            "fengkong_guardrail_blocks_total",
+            "Contact attempts blocked, by rule",
+            ["rule"],
+            registry=self.registry,
+        )
+
+
+@dataclass
+class PolicyCache:
+    """The active version of each policy, re-checked against the database every few seconds
+    (so a promotion through another worker takes effect without a restart)."""
+
+    sessions: sessionmaker[Session]
+    recheck_seconds: float = 2.0
+    _entries: dict[str, tuple[str, Policy, float]] = field(default_factory=dict)
+    _lock: Lock = field(default_factory=Lock)
+
+    def active(self, name: str) -> Policy:
+        now = time.monotonic()
+        entry = self._entries.get(name)
+        if entry is not None and now - entry[2] < self.recheck_seconds:
+            return entry[1]
+        with self.sessions() as session:
+            sha = session.scalar(
+                select(PolicyVersionRecord.sha256).where(
+                    PolicyVersionRecord.name == name, PolicyVersionRecord.status == "active"
+                )
+            )
+            if sha is None:
+                raise NotFoundError("active policy", name)
+            if entry is not None and entry[0] == sha:
+                policy = entry[1]
+            else:
+                policy = load_version(session, name)
+                policy.decide({}, audit=True)  # compile the row backend now, not on a request
+        with self._lock:
+            self._entries[name] = (sha, policy, now)
+        return policy
+
+    def forget(self, name: str) -> None:
+        """Drop a cached policy (after a promotion in this process)."""
+        with self._lock:
+            self._entries.pop(name, None)

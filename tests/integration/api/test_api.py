@@ -1,0 +1,128 @@
+"""The HTTP service on SQLite and PostgreSQL: keys and roles, maker-checker through the API,
+decisions stored with their audit record (count equals 200 responses), traces with personal
+data masked by role, server-side guardrails, one error shape, metrics."""
+
+import datetime as dt
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from fengkong.api import create_app
+from fengkong.db import AuditLogRecord, DecisionRecord
+from fengkong.policy.examples import reference_applications, write_reference_policy
+from fengkong.services.access import create_api_key
+from fengkong.services.policies import submit_policy
+from fengkong.settings import Settings
+
+NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def service(database_url, tmp_path):
+    app = create_app(Settings(database_url=database_url, data_dir=tmp_path), clock=lambda: NOW)
+    keys = {}
+    with app.state.sessions.begin() as s:
+        for name, role, subject in (
+            ("alice", "risk_analyst", None), ("bob", "risk_analyst", None), ("gate", "service", None),
+            ("audrey", "auditor", None), ("carl", "collector", "C-7"), ("root", "admin", None),
+        ):  # fmt: skip
+            keys[name] = create_api_key(s, name=name, role=role, subject=subject, at=NOW)
+        submit_policy(s, write_reference_policy(tmp_path / "policy"), author="alice", at=NOW)
+    client = TestClient(app)
+    yield app, client, {k: {"X-API-Key": v} for k, v in keys.items()}
+    app.state.engine.dispose()
+
+
+def test_maker_checker_then_decisions_are_stored_with_their_trace(service):
+    app, client, keys = service
+    promote = "/v1/policies/credit/versions/1/promote"
+    own = client.post(promote, json={"to": "approved"}, headers=keys["alice"])
+    assert own.status_code == 409 and "maker-checker" in own.json()["error"]["message"]
+    assert client.post(promote, json={"to": "approved"}, headers=keys["bob"]).status_code == 200
+    assert (
+        client.post(promote, json={"to": "active"}, headers=keys["bob"]).json()["status"]
+        == "active"
+    )
+    apps = reference_applications(20, seed=3).to_dicts()
+    ids = []
+    for a in apps:
+        r = client.post("/v1/decisions", json={"application": a | {"mobile": "13800138000"},
+                                               "application_id": a["application_id"]}, headers=keys["gate"])  # fmt: skip
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert (
+            body["policy"] == "credit"
+            and body["version"] == "1"
+            and body["decision"] in ("approve", "decline", "refer")
+        )
+        ids.append(body["decision_id"])
+    with app.state.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(DecisionRecord)) == len(ids)
+        assert s.scalar(select(func.count()).select_from(AuditLogRecord)) == 2  # the two promotions
+    analyst = client.get(f"/v1/decisions/{ids[0]}", headers=keys["alice"]).json()
+    assert analyst["inputs"]["mobile"] == "138****8000"  # masked for an analyst
+    assert sum(analyst["points"]["credit"].values()) == analyst["variables"]["credit_score"]
+    auditor = client.get(f"/v1/decisions/{ids[0]}", headers=keys["audrey"]).json()
+    assert auditor["inputs"]["mobile"] == "13800138000"
+    listed = client.get("/v1/decisions", params={"limit": 5}, headers=keys["audrey"]).json()
+    assert len(listed) == 5
+    ready = client.get("/ready").json()
+    assert ready["policy"] == "credit@1"
+    metrics = client.get("/metrics").text
+    assert 'fengkong_decisions_total{decision="approve",policy="credit"}' in metrics
+    assert "fengkong_request_seconds_bucket" in metrics
+
+
+def test_roles_are_enforced_and_errors_have_one_shape(service):
+    _app, client, keys = service
+    assert client.post("/v1/decisions", json={"application": {}}).status_code == 401
+    assert (
+        client.post(
+            "/v1/decisions", json={"application": {}}, headers={"X-API-Key": "fk_nope"}
+        ).status_code
+        == 401
+    )
+    forbidden = client.post("/v1/decisions", json={"application": {}}, headers=keys["carl"])
+    assert forbidden.status_code == 403 and forbidden.json()["error"]["type"] == "ForbiddenError"
+    assert client.get("/v1/policies", headers=keys["carl"]).status_code == 403
+    missing = client.post("/v1/decisions", json={"application": {}}, headers=keys["gate"])
+    assert missing.status_code == 404 and "active policy" in missing.json()["error"]["message"]
+    bad = client.post("/v1/decisions", json={"applicaton": {}}, headers=keys["gate"])
+    err = bad.json()["error"]
+    assert (
+        bad.status_code == 422
+        and err["type"] == "ValidationError"
+        and err["field"].startswith("body.")
+    )
+    assert client.get("/v1/decisions/nope", headers=keys["root"]).status_code == 404
+    check = client.post("/v1/policies/validate", json={"text": "schema_version: 1\nrules:\n  - {id: R, when: 'x >', action: decline}\n"},
+                        headers=keys["alice"]).json()  # fmt: skip
+    assert not check["ok"] and check["problems"][0]["path"] == "rules.0.when"
+
+
+def test_contacts_run_the_guardrails_server_side(service):
+    _app, client, keys = service
+    night = {"case_id": "K1", "debtor_id": "D1", "channel": "call", "at": "2026-11-24T14:30:00+00:00",
+             "debtor_tz": "Asia/Shanghai", "recording": ["audio"]}  # fmt: skip
+    blocked = client.post("/v1/contacts", json=night, headers=keys["carl"]).json()
+    assert not blocked["allowed"] and blocked["breaches"][0]["rule"] == "quiet_hours"
+    day = night | {"at": "2026-11-24T02:30:00+00:00"}
+    ok = client.post("/v1/contacts", json=day, headers=keys["carl"]).json()
+    assert ok["allowed"]
+    assert (
+        client.post(
+            f"/v1/contacts/{ok['log_id']}/outcome",
+            json={"outcome": "connected"},
+            headers=keys["carl"],
+        ).status_code
+        == 200
+    )
+    again = client.post(
+        f"/v1/contacts/{blocked['log_id']}/outcome",
+        json={"outcome": "connected"},
+        headers=keys["carl"],
+    )
+    assert again.status_code == 409
+    assert client.post("/v1/contacts", json=day, headers=keys["gate"]).status_code == 403
+    assert 'fengkong_guardrail_blocks_total{rule="quiet_hours"} 1.0' in client.get("/metrics").text
