@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from fengkong.api.deps import SessionDep, require
 from fengkong.api.schemas import ContactIn, ContactOut, OutcomeIn
@@ -54,7 +54,11 @@ def contact(body: ContactIn, request: Request, session: SessionDep, who: Collect
 
 @router.post("/{log_id}/outcome")
 def outcome(
-    log_id: int, body: OutcomeIn, request: Request, session: SessionDep, who: Collectors
+    log_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    body: OutcomeIn,
+    request: Request,
+    session: SessionDep,
+    who: Collectors,
 ) -> dict[str, str]:
     """Record what came of an allowed attempt (once)."""
     at = request.app.state.clock()

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy import select
 
 from fengkong.api.deps import SessionDep, require
@@ -78,7 +78,9 @@ def search(
 
 
 @router.get("/{decision_id}")
-def trace(decision_id: str, session: SessionDep, who: Readers) -> dict[str, Any]:
+def trace(
+    decision_id: Annotated[str, Path(max_length=64)], session: SessionDep, who: Readers
+) -> dict[str, Any]:
     """One decision with its trace (personal data masked unless the role needs it)."""
     found = json_ready(get_decision(session, decision_id))
     return mask_personal(found, role=who.role)  # type: ignore[no-any-return]

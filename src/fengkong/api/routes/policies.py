@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from fengkong.api.deps import SessionDep, require
 from fengkong.api.schemas import PromoteIn, ValidateIn
@@ -20,7 +20,9 @@ Readers = Annotated[Principal, Depends(require("admin", "risk_analyst", "auditor
 
 
 @router.get("")
-def versions(session: SessionDep, who: Readers, name: str | None = None) -> list[dict[str, Any]]:
+def versions(
+    session: SessionDep, who: Readers, name: Annotated[str | None, Query(max_length=64)] = None
+) -> list[dict[str, Any]]:
     """Every stored version with its status, author and approver."""
     return [
         {
@@ -54,7 +56,12 @@ def validate(body: ValidateIn, who: Analysts) -> dict[str, Any]:
 
 @router.post("/{name}/versions/{version}/promote")
 def promote_version(
-    name: str, version: str, body: PromoteIn, request: Request, session: SessionDep, who: Analysts
+    name: Annotated[str, Path(max_length=64)],
+    version: Annotated[str, Path(max_length=32)],
+    body: PromoteIn,
+    request: Request,
+    session: SessionDep,
+    who: Analysts,
 ) -> dict[str, Any]:
     """Approve (never the author), activate (the previous active retires; an older version:
     rollback) or retire a version."""
