@@ -17,7 +17,8 @@ __all__ = ["make_engine", "migrate", "session_factory"]
 
 
 def make_engine(settings_or_url: Settings | str, **kwargs: Any) -> Engine:
-    """An engine for the settings' database; SQLite gets foreign keys and a created folder."""
+    """An engine for the settings' database; SQLite gets foreign keys, write-ahead logging, a
+    busy timeout (several service workers share one file) and a created folder."""
     url = (
         settings_or_url
         if isinstance(settings_or_url, str)
@@ -32,6 +33,10 @@ def make_engine(settings_or_url: Settings | str, **kwargs: Any) -> Engine:
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=5000")  # wait for another writer (workers)
+            if not url.startswith("sqlite:///:memory:"):
+                cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+                cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints, as WAL intends
             cursor.close()
 
     return engine
