@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request, Response
 
 from fengkong.api.errors import install_error_handlers
 from fengkong.api.routes import contacts, decisions, health, policies
-from fengkong.api.state import Metrics, PolicyCache
+from fengkong.api.state import KeyCache, Metrics, PolicyCache
 from fengkong.db import make_engine, migrate, session_factory
 from fengkong.settings import Settings
 
@@ -47,6 +47,7 @@ def create_app(
     app.state.sessions = session_factory(engine)
     app.state.policies = PolicyCache(app.state.sessions)
     app.state.metrics = Metrics()
+    app.state.keys = KeyCache()
     app.state.default_policy = default_policy
     app.state.clock = clock
     install_error_handlers(app)

@@ -9,7 +9,7 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from fengkong.api.errors import AuthError, ForbiddenError
-from fengkong.services.access import Principal, authenticate
+from fengkong.services.access import Principal
 
 __all__ = ["SessionDep", "db_session", "require"]
 
@@ -34,8 +34,7 @@ def require(*roles: str) -> Callable[..., Principal]:
         key = x_api_key or (
             authorization.removeprefix("Bearer ").strip() if authorization else None
         )
-        with request.app.state.sessions() as session:
-            who = authenticate(session, key)
+        who = request.app.state.keys.get(key, request.app.state.sessions)
         if who is None:
             raise AuthError("an API key is required (X-API-Key or Authorization: Bearer)")
         if who.role not in roles:

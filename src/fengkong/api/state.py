@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from fengkong.db.models import PolicyVersionRecord
 from fengkong.errors import NotFoundError
 from fengkong.policy import Policy
+from fengkong.services.access import Principal, authenticate
 from fengkong.services.policies import load_version
 
-__all__ = ["Metrics", "PolicyCache"]
+__all__ = ["KeyCache", "Metrics", "PolicyCache"]
 
 
 class Metrics:
@@ -80,3 +81,29 @@ class PolicyCache:
         """Drop a cached policy (after a promotion in this process)."""
         with self._lock:
             self._entries.pop(name, None)
+
+
+@dataclass
+class KeyCache:
+    """Principals of recently seen keys, re-read after ``ttl_seconds`` (a revoked key stops
+    working within that time); unknown keys are never cached."""
+
+    ttl_seconds: float = 5.0
+    _entries: dict[str, tuple[Principal, float]] = field(default_factory=dict)
+
+    def get(self, key: str | None, sessions: sessionmaker[Session]) -> Principal | None:
+        if not key:
+            return None
+        now = time.monotonic()
+        found = self._entries.get(key)
+        if found is not None and now - found[1] < self.ttl_seconds:
+            return found[0]
+        with sessions() as session:
+            who = authenticate(session, key)
+        if who is None:
+            self._entries.pop(key, None)
+            return None
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[key] = (who, now)
+        return who

@@ -17,8 +17,9 @@ __all__ = ["make_engine", "migrate", "session_factory"]
 
 
 def make_engine(settings_or_url: Settings | str, **kwargs: Any) -> Engine:
-    """An engine for the settings' database; SQLite gets foreign keys, write-ahead logging, a
-    busy timeout (several service workers share one file) and a created folder."""
+    """An engine for the settings' database; SQLite gets foreign keys, write-ahead logging,
+    immediate transactions with a busy timeout (several service workers share one file) and a
+    created folder."""
     url = (
         settings_or_url
         if isinstance(settings_or_url, str)
@@ -36,8 +37,19 @@ def make_engine(settings_or_url: Settings | str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA busy_timeout=5000")  # wait for another writer (workers)
             if not url.startswith("sqlite:///:memory:"):
                 cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-                cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints, as WAL intends
+                cursor.execute(
+                    "PRAGMA synchronous=NORMAL"
+                )  # durable at checkpoints, as WAL intends
             cursor.close()
+            # SQLAlchemy, not the driver, starts transactions (see "begin" below)
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            # take the write lock up front: a deferred transaction that reads and then writes
+            # fails at once ("database is locked") if another worker wrote in between, while an
+            # immediate one waits its turn (busy timeout)
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
