@@ -34,7 +34,7 @@ def require(*roles: str) -> Callable[..., Principal]:
         key = x_api_key or (
             authorization.removeprefix("Bearer ").strip() if authorization else None
         )
-        who = request.app.state.keys.get(key, request.app.state.sessions)
+        who: Principal | None = request.app.state.keys.get(key, request.app.state.sessions)
         if who is None:
             raise AuthError("an API key is required (X-API-Key or Authorization: Bearer)")
         if who.role not in roles:
