@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request, Response
 from fengkong.api.errors import install_error_handlers
 from fengkong.api.routes import contacts, decisions, health, policies
 from fengkong.api.state import KeyCache, Metrics, PolicyCache
+from fengkong.api.writer import DecisionWriter
 from fengkong.db import make_engine, migrate, session_factory
 from fengkong.settings import Settings
 
@@ -48,6 +49,7 @@ def create_app(
     app.state.policies = PolicyCache(app.state.sessions)
     app.state.metrics = Metrics()
     app.state.keys = KeyCache()
+    app.state.writer = DecisionWriter(app.state.sessions)
     app.state.default_policy = default_policy
     app.state.clock = clock
     install_error_handlers(app)

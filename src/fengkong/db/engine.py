@@ -18,8 +18,8 @@ __all__ = ["make_engine", "migrate", "session_factory"]
 
 def make_engine(settings_or_url: Settings | str, **kwargs: Any) -> Engine:
     """An engine for the settings' database; SQLite gets foreign keys, write-ahead logging,
-    immediate transactions with a busy timeout (several service workers share one file) and a
-    created folder."""
+    transactions begun by SQLAlchemy with a busy timeout (several service workers share one
+    file) and a created folder."""
     url = (
         settings_or_url
         if isinstance(settings_or_url, str)
@@ -46,10 +46,9 @@ def make_engine(settings_or_url: Settings | str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            # take the write lock up front: a deferred transaction that reads and then writes
-            # fails at once ("database is locked") if another worker wrote in between, while an
-            # immediate one waits its turn (busy timeout)
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # a deferred transaction: reads take no lock; a write waits its turn behind another
+            # worker's (busy timeout). Write paths start with their write.
+            conn.exec_driver_sql("BEGIN")
 
     return engine
 
