@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from fengkong.api.errors import install_error_handlers
+from fengkong.api.online import OnlineState
 from fengkong.api.routes import contacts, decisions, health, policies
 from fengkong.api.state import KeyCache, Metrics, PolicyCache
 from fengkong.api.writer import DecisionWriter
@@ -50,6 +51,7 @@ def create_app(
     app.state.metrics = Metrics()
     app.state.keys = KeyCache()
     app.state.writer = DecisionWriter(app.state.sessions)
+    app.state.online = OnlineState()
     app.state.default_policy = default_policy
     app.state.clock = clock
     install_error_handlers(app)

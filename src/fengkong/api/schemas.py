@@ -29,6 +29,11 @@ class DecisionIn(BaseModel):
     policy: str | None = Field(
         default=None, max_length=64, description="Default: the service's policy."
     )
+    identifiers: list[tuple[str, str, dt.datetime]] | None = Field(
+        default=None,
+        description="(type, value, first seen) of the applicant's identifiers, for graph features.",
+        max_length=100,
+    )
 
 
 class DecisionOut(BaseModel):

@@ -1,0 +1,68 @@
+"""Variables and graph features computed inside POST /v1/decisions: velocity from earlier
+applications, a shared device linking two applicants, caller values never trusted."""
+
+import datetime as dt
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from fengkong.api import create_app
+from fengkong.services.access import create_api_key
+from fengkong.services.policies import promote, submit_policy
+from fengkong.settings import Settings
+
+NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
+POLICY = {
+    "schema_version": 1,
+    "name": "online",
+    "version": "1",
+    "variables": "application_risk",
+    "graph_features": True,
+    "rules": [
+        {"id": "VELOCITY", "when": "app_cnt_person_7d >= 2", "action": "refer"},
+        {"id": "SHARED_DEVICE", "when": "shared_device >= 1", "action": "refer"},
+    ],
+}
+
+
+@pytest.fixture
+def client(tmp_path):
+    path = tmp_path / "online.yaml"
+    path.write_text(yaml.safe_dump(POLICY))
+    app = create_app(Settings(data_dir=tmp_path), default_policy="online", clock=lambda: NOW)
+    with app.state.sessions.begin() as s:
+        key = create_api_key(s, name="gate", role="service", at=NOW)
+        submit_policy(s, path, author="alice", at=NOW)
+        promote(s, "online", "1", to="approved", actor="bob", at=NOW)
+        promote(s, "online", "1", to="active", actor="bob", at=NOW)
+    yield TestClient(app), {"X-API-Key": key}
+    app.state.engine.dispose()
+
+
+def apply(client, headers, k, person, at, device, **extra):
+    app = {"application_id": k, "person_id": person, "applied_at": at, "device_id": device,
+           "ip": f"10.0.0.{k}", "institution_id": 1, "product": "cash_loan", "channel": "app",
+           "requested_amount_fen": 500_000, "requested_term": 12} | extra  # fmt: skip
+    ids = [["device", device, at], ["mobile", f"1380013{person:04d}", at]]
+    r = client.post("/v1/decisions", json={"application": app, "identifiers": ids}, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_velocity_and_graph_features_come_from_the_service_state(client):
+    c, h = client
+    first = apply(c, h, 1, 7, "2026-11-20T09:00:00", "devA", app_cnt_person_7d=99)
+    assert first["decision"] == "approve"  # the caller's 99 is ignored: computed, it is 0
+    assert apply(c, h, 2, 7, "2026-11-21T09:00:00", "devA")["decision"] == "approve"
+    third = apply(c, h, 3, 7, "2026-11-22T09:00:00", "devA")
+    assert third["decision"] == "refer" and third["reasons"] == ["VELOCITY"]
+    other = apply(c, h, 4, 8, "2026-11-22T10:00:00", "devA")  # another person, same device
+    assert other["decision"] == "refer" and "SHARED_DEVICE" in other["reasons"]
+
+
+def test_graph_features_need_the_applicant(client):
+    c, h = client
+    r = c.post("/v1/decisions", json={"application": {"application_id": 1, "applied_at": "2026-11-20T09:00:00"}},
+               headers=h)  # fmt: skip
+    assert r.status_code == 422 and r.json()["error"]["field"] == "application.person_id"
