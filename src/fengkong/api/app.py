@@ -30,6 +30,16 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _redis_stores(url: str) -> Callable[[str], object]:
+    """Variable state shared by every worker through Redis, one key prefix per spec."""
+    import redis  # noqa: PLC0415 (only with FENGKONG_REDIS_URL)
+
+    from fengkong.services.feature_store import RedisStateStore  # noqa: PLC0415
+
+    client = redis.Redis.from_url(url)
+    return lambda spec: RedisStateStore(client, prefix=f"fk:vars:{spec}")
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -51,7 +61,9 @@ def create_app(
     app.state.metrics = Metrics()
     app.state.keys = KeyCache()
     app.state.writer = DecisionWriter(app.state.sessions)
-    app.state.online = OnlineState()
+    app.state.online = OnlineState(
+        _redis_stores(settings.redis_url) if settings.redis_url else None
+    )
     app.state.default_policy = default_policy
     app.state.clock = clock
     install_error_handlers(app)

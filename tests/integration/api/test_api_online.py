@@ -4,6 +4,7 @@ applications, a shared device linking two applicants, caller values never truste
 import datetime as dt
 
 import pytest
+import redis
 import yaml
 from fastapi.testclient import TestClient
 
@@ -66,3 +67,33 @@ def test_graph_features_need_the_applicant(client):
     r = c.post("/v1/decisions", json={"application": {"application_id": 1, "applied_at": "2026-11-20T09:00:00"}},
                headers=h)  # fmt: skip
     assert r.status_code == 422 and r.json()["error"]["field"] == "application.person_id"
+
+
+def test_variable_state_is_shared_through_redis(tmp_path):
+    url = "redis://127.0.0.1:6379/0"
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter("fk:vars:application_risk*"):
+        client.delete(key)
+    path = tmp_path / "online.yaml"
+    path.write_text(yaml.safe_dump(POLICY))
+    apps = [
+        create_app(
+            Settings(data_dir=tmp_path, redis_url=url), default_policy="online", clock=lambda: NOW
+        )
+        for _ in range(2)
+    ]  # two workers over one database and one Redis
+    with apps[0].state.sessions.begin() as s:
+        key = create_api_key(s, name="gate", role="service", at=NOW)
+        submit_policy(s, path, author="alice", at=NOW)
+        promote(s, "online", "1", to="approved", actor="bob", at=NOW)
+        promote(s, "online", "1", to="active", actor="bob", at=NOW)
+    h = {"X-API-Key": key}
+    a, b = TestClient(apps[0]), TestClient(apps[1])
+    apply(a, h, 11, 70, "2026-11-20T09:00:00", "devX")
+    apply(b, h, 12, 70, "2026-11-21T09:00:00", "devY")
+    third = apply(a, h, 13, 70, "2026-11-22T09:00:00", "devZ")
+    assert third["reasons"] == ["VELOCITY"]  # counts both workers' applications
+    for key_ in client.scan_iter("fk:vars:application_risk*"):
+        client.delete(key_)
+    for app in apps:
+        app.state.engine.dispose()
