@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request, Response
 
 from fengkong.api.errors import install_error_handlers
 from fengkong.api.online import OnlineState
-from fengkong.api.routes import contacts, decisions, health, policies
+from fengkong.api.routes import contacts, decisions, health, loans, policies
 from fengkong.api.state import KeyCache, Metrics, PolicyCache
 from fengkong.api.writer import DecisionWriter
 from fengkong.db import make_engine, migrate, session_factory
@@ -67,7 +67,7 @@ def create_app(
     app.state.default_policy = default_policy
     app.state.clock = clock
     install_error_handlers(app)
-    for router in (health.router, decisions.router, policies.router, contacts.router):
+    for router in (health.router, decisions.router, policies.router, loans.router, contacts.router):
         app.include_router(router)
 
     @app.middleware("http")

@@ -126,3 +126,35 @@ def test_contacts_run_the_guardrails_server_side(service):
     assert again.status_code == 409
     assert client.post("/v1/contacts", json=day, headers=keys["gate"]).status_code == 403
     assert 'fengkong_guardrail_blocks_total{rule="quiet_hours"} 1.0' in client.get("/metrics").text
+
+
+def test_book_repay_once_and_state_a_loan_from_an_approved_decision(service):
+    _app, client, keys = service
+    promote = "/v1/policies/credit/versions/1/promote"
+    client.post(promote, json={"to": "approved"}, headers=keys["bob"])
+    client.post(promote, json={"to": "active"}, headers=keys["bob"])
+    approved = None
+    for a in reference_applications(40, seed=4).to_dicts():
+        body = client.post("/v1/decisions", json={"application": a}, headers=keys["gate"]).json()
+        if body["decision"] == "approve" and body["outputs"]["limit_fen"] >= 1_000_000:
+            approved = body
+            break
+    assert approved is not None
+    loan = {"decision_id": approved["decision_id"], "loan_id": "L1", "borrower_id": "P1",
+            "product": "cash_loan", "principal_fen": 1_000_000, "annual_rate": "0.12", "term": 12,
+            "disbursed_on": "2026-01-01"}  # fmt: skip
+    too_much = client.post("/v1/loans", json=loan | {"principal_fen": 10**9}, headers=keys["gate"])
+    assert too_much.status_code == 422 and too_much.json()["error"]["field"] == "principal_fen"
+    booked = client.post("/v1/loans", json=loan, headers=keys["gate"])
+    assert booked.status_code == 200 and len(booked.json()["schedule"]) == 12
+    pay = {"amount_fen": 88_849, "paid_on": "2026-02-01", "idempotency_key": "p-1"}
+    first = client.post("/v1/loans/L1/repayments", json=pay, headers=keys["gate"]).json()
+    again = client.post("/v1/loans/L1/repayments", json=pay, headers=keys["gate"]).json()
+    assert first == again  # the same key: no double posting
+    state = client.get("/v1/loans/L1", params={"as_of": "2026-02-15"}, headers=keys["alice"]).json()
+    assert state["dpd"] == 0 and state["status"] in ("active", "overdue")
+    statement = client.get(
+        "/v1/loans/L1/statement", params={"as_of": "2026-05-15"}, headers=keys["audrey"]
+    )
+    assert statement.status_code == 200 and statement.json()["rule_set"]
+    assert client.post("/v1/loans", json=loan, headers=keys["carl"]).status_code == 403
