@@ -16,11 +16,11 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from fengkong.api.errors import install_error_handlers
-from fengkong.api.online import OnlineState
 from fengkong.api.routes import contacts, decisions, health, loans, policies
 from fengkong.api.state import KeyCache, Metrics, PolicyCache
 from fengkong.api.writer import DecisionWriter
 from fengkong.db import make_engine, migrate, session_factory
+from fengkong.services.online import OnlineState
 from fengkong.settings import Settings
 
 __all__ = ["create_app"]
@@ -45,8 +45,13 @@ def create_app(
     *,
     default_policy: str = "credit",
     clock: Callable[[], dt.datetime] = _utc_now,
+    online: OnlineState | None = None,
 ) -> FastAPI:
-    """A configured app: migrations applied, routes, error shape, metrics."""
+    """A configured app: migrations applied, routes, error shape, metrics.
+
+    ``online``: a prepared variable and graph state (``fengkong demo`` seeds one from its
+    book); by default each worker starts empty, or shares variables through Redis.
+    """
     settings = settings or Settings()
     engine = make_engine(settings)
     migrate(engine)
@@ -61,7 +66,7 @@ def create_app(
     app.state.metrics = Metrics()
     app.state.keys = KeyCache()
     app.state.writer = DecisionWriter(app.state.sessions)
-    app.state.online = OnlineState(
+    app.state.online = online or OnlineState(
         _redis_stores(settings.redis_url) if settings.redis_url else None
     )
     app.state.default_policy = default_policy

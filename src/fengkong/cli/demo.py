@@ -1,84 +1,98 @@
-"""``fengkong demo``: generate the default book and show its portfolio summary."""
+"""``fengkong demo``: the whole lifecycle end to end, then the UI and API."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
-from rich.table import Table
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
-from fengkong.cli._console import console, progress_bar, user_errors
-from fengkong.portfolio import pool_summary
-from fengkong.synth import load_params, read_book, write_book
+from fengkong.cli._console import console, err_console, user_errors
 
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.2f}%"
-
-
-def _kyuan(fen: int) -> str:
-    return f"{fen // 100_000:,}"  # thousands of yuan, display only; the data stays in integer fen
-
-
-def summary_table(summary: pl.DataFrame, month: dt.date) -> Table:
-    """The pool summary as a Rich table."""
-    table = Table(
-        title=f"Portfolio (DPD shares of open balance) at {month:%Y-%m} month end (balances in thousands of CNY)"
-    )
-    for name in ("product", "loans", "lent", "open", "1+", "30+", "90+", "w/off"):
-        table.add_column(name, justify="left" if name == "product" else "right")
-    for row in summary.iter_rows(named=True):
-        style = "bold" if row["product"] == "Total" else None
-        table.add_row(
-            row["product"],
-            f"{row['loans']:,}",
-            _kyuan(row["disbursed_fen"]),
-            _kyuan(row["outstanding_fen"]),
-            _pct(row["dpd_1_plus"]),
-            _pct(row["dpd_30_plus"]),
-            _pct(row["dpd_90_plus"]),
-            _kyuan(row["written_off_fen"] or 0),
-            style=style,
-        )
-    return table
+if TYPE_CHECKING:
+    from fengkong.demo import DemoResult
 
 
 def demo(
     applications: Annotated[
         int, typer.Option("--applications", "-n", help="Size of the demo book.")
-    ] = 100_000,
+    ] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     out: Annotated[Path, typer.Option(help="Working directory of the demo.")] = Path(
         "fengkong-demo"
     ),
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the UI and API afterwards.")
+    ] = True,
+    port: Annotated[int, typer.Option(help="Port of the UI and API.")] = 8000,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
-    """Run the demo: generate the default synthetic book and print a portfolio summary."""
-    with user_errors():
-        params = load_params()
-        book_dir = out / "book"
-        with progress_bar("synthesising applications", applications, quiet=quiet) as advance:
-            write_book(
-                book_dir,
-                applications,
-                seed=seed,
-                params=params,
-                overwrite=True,
-                progress=advance,
-            )
-        book = read_book(book_dir)
-    first = params.start_date.replace(day=1)
-    month = (pl.Series([first]).dt.offset_by(f"{params.origination_months}mo"))[0]
-    summary = pool_summary(book.loans, book.performance, month)
-    decided = book.applications["baseline_decision"].value_counts()
-    approved = decided.filter(pl.col("baseline_decision") == "approve")["count"].sum()
-    console.print(
-        f"{book.applications.height:,} applications from {book.persons.height:,} persons at "
-        f"{book.applications['institution_id'].n_unique()} institutions; baseline policy approved "
-        f"{approved:,} ({approved / book.applications.height:.1%}); {book.rings['ring_id'].n_unique()} planted fraud rings."
+    """The whole lifecycle end to end, then the UI and API on http://127.0.0.1:8000.
+
+    Generates a synthetic book, builds variables and the relationship graph, fits the credit
+    and collection models, publishes the demo policy and strategy (maker-checker), decides the
+    live applications through the real decision path, books the loans, runs twelve months of
+    end of day and collections and writes the portfolio report.
+    """
+    from fengkong.demo import STAGES, run_demo  # noqa: PLC0415 (heavy imports on demand)
+
+    bars = Progress(
+        TextColumn("[bold]{task.description:<28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet,
     )
-    console.print(summary_table(summary, month))
-    console.print(f"Book written to {book_dir} (Parquet; schemas in docs/data-model.md).")
+    tasks: dict[str, TaskID] = {}
+
+    def advance(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bars.add_task(stage, total=max(total, 1))
+        bars.update(tasks[stage], completed=done, total=max(total, 1))
+
+    with user_errors():
+        with bars:
+            result = run_demo(out, applications=applications, seed=seed, progress=advance)
+        assert set(tasks) <= set(STAGES)
+    f = result.figures
+    counts = f["decisions"]
+    console.print(
+        f"{f['decided']:,} live applications decided through the real decision path "
+        f"({', '.join(f'{k} {v:,}' for k, v in counts.items())}); {f['booked']:,} loans booked, "
+        f"{f['repayments']:,} repayments; 12 months of end of day and collections to "
+        f"{result.as_of}: {f['collections']['open_cases']:,} open cases."
+    )
+    console.print(f"Portfolio report: {f['report']}")
+    console.print(f"Database: {result.database_url}; API keys (one per role): {out / 'keys.json'}")
+    if not serve:
+        return
+    _serve(result, port)
+
+
+def _serve(result: DemoResult, port: int) -> None:
+    import uvicorn  # noqa: PLC0415 (only when serving)
+
+    from fengkong.api import create_app  # noqa: PLC0415
+    from fengkong.settings import Settings  # noqa: PLC0415
+
+    app = create_app(
+        Settings(database_url=result.database_url, data_dir=result.folder),
+        default_policy="demo_credit",
+        online=result.online,
+        clock=lambda: dt.datetime.combine(result.as_of, dt.time(10), tzinfo=dt.UTC),
+    )
+    console.print(
+        f"Serving the UI on http://127.0.0.1:{port}/ui (log in with a key from keys.json: "
+        f"admin {result.keys['admin']}) and the API on http://127.0.0.1:{port}/docs — Ctrl-C stops."
+    )
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")

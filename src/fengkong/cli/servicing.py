@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -14,24 +13,14 @@ from fengkong.cli._console import console, database_sessions, parse_date, progre
 from fengkong.cli.loan import print_statement
 from fengkong.db import make_engine, migrate
 from fengkong.errors import InvalidArgumentError
-from fengkong.money import Money
 from fengkong.services import servicing as svc
-from fengkong.servicing import LoanTerms, load_products
+from fengkong.servicing import load_products
 from fengkong.settings import Settings
 
 app = typer.Typer(
     help="Servicing over the database (FENGKONG_DATABASE_URL; SQLite under FENGKONG_DATA_DIR by default).",
     no_args_is_help=True,
 )
-
-#: The synthetic book's products and the catalogue products that service them.
-SYNTH_PRODUCTS = {
-    "cash_loan": "cash_loan",
-    "small_business": "small_business",
-    "consumer_instalment": "consumer_bullet",
-    "payday": "payday",
-    "flat_fee_instalment": "flat_fee_instalment",
-}
 
 
 def _sessions() -> sessionmaker[Session]:
@@ -70,21 +59,7 @@ def load(
             sessions.begin() as session,
         ):
             for row in loans.iter_rows(named=True):
-                product = catalogue[SYNTH_PRODUCTS[row["product"]]]
-                rate = Decimal(row["rate_bp"]) / 10_000
-                if product.method == "flat_fee":
-                    product = product.model_copy(update={"instalment_fee_rate": rate / 100})
-                    rate = Decimal(0)
-                product = product.model_copy(
-                    update={"min_term": 1, "max_term": max(product.max_term, row["term"])}
-                )
-                terms = LoanTerms(
-                    product,
-                    Money.from_minor(row["principal_fen"]),
-                    rate,
-                    row["term"],
-                    row["disbursed_on"],
-                )
+                terms = svc.synthetic_loan_terms(row, catalogue)
                 svc.book_loan(
                     session,
                     terms,

@@ -6,6 +6,7 @@ from fengkong.db.models import (
     AuditLogRecord,
     Base,
     BucketHistoryRecord,
+    CollectionCaseRecord,
     ContactLogRecord,
     ContactOutcomeRecord,
     DecisionRecord,
@@ -15,6 +16,7 @@ from fengkong.db.models import (
     LoanRecord,
     PolicyEventRecord,
     PolicyVersionRecord,
+    PromiseRecord,
 )
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "AuditLogRecord",
     "Base",
     "BucketHistoryRecord",
+    "CollectionCaseRecord",
     "ContactLogRecord",
     "ContactOutcomeRecord",
     "DecisionRecord",
@@ -31,6 +34,7 @@ __all__ = [
     "LoanRecord",
     "PolicyEventRecord",
     "PolicyVersionRecord",
+    "PromiseRecord",
     "make_engine",
     "migrate",
     "session_factory",

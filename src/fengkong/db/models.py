@@ -1,6 +1,6 @@
 """Tables: the servicing book (money in integer minor units plus an ISO currency), policy
-versions with their workflow log, decisions with their audit records, and the collections
-contact log."""
+versions with their workflow log, decisions with their audit records, and collections (the
+contact log, cases with their assignment, promises)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -235,3 +236,43 @@ class AuditLogRecord(Base):
     target: Mapped[str] = mapped_column(String(128))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CollectionCaseRecord(Base):
+    """A borrower's collection case as of the last collections run, and who works it."""
+
+    __tablename__ = "collection_cases"
+
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    borrower_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # open | recovery | cured | settled
+    stage: Mapped[str | None] = mapped_column(String(16))
+    max_dpd: Mapped[int] = mapped_column(Integer)
+    overdue_fen: Mapped[int]
+    balance_fen: Mapped[int]
+    loans: Mapped[list[str]] = mapped_column(JSON)  # the loans' external ids
+    placement: Mapped[str | None] = mapped_column(String(16))
+    p_pay: Mapped[float | None] = mapped_column(Float)
+    assigned_to: Mapped[str | None] = mapped_column(String(64), index=True)
+    plan: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    phone: Mapped[str | None] = mapped_column(String(32))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    updated_on: Mapped[dt.date] = mapped_column(Date)
+
+
+class PromiseRecord(Base):
+    """A promise to pay made on a case; judged kept or broken by the collections run."""
+
+    __tablename__ = "promises"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("collection_cases.case_id", ondelete="RESTRICT"), index=True
+    )
+    amount_fen: Mapped[int]
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    made_on: Mapped[dt.date] = mapped_column(Date)
+    made_by: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    resolved_on: Mapped[dt.date | None] = mapped_column(Date)

@@ -8,13 +8,13 @@ records the date, so a crash leaves the old state and a second run of the date i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from fengkong.db.models import (
@@ -48,12 +48,24 @@ from fengkong.servicing.statement import LegalStatement, legal_statement
 __all__ = [
     "EodSummary",
     "book_loan",
+    "delinquency_snapshot",
+    "import_repayments",
     "loan_id_for",
     "loan_state",
     "loan_statement",
     "post_repayment",
     "run_end_of_day",
+    "synthetic_loan_terms",
 ]
+
+#: The synthetic book's products and the catalogue products that service them.
+SYNTH_PRODUCTS = {
+    "cash_loan": "cash_loan",
+    "small_business": "small_business",
+    "consumer_instalment": "consumer_bullet",
+    "payday": "payday",
+    "flat_fee_instalment": "flat_fee_instalment",
+}
 
 _LOAN_STATE = (
     "status",
@@ -492,3 +504,116 @@ def run_end_of_day(
     session.add(EodRunRecord(business_date=business_date, loans=loans, payments=events.height))
     session.flush()
     return EodSummary(business_date, False, loans, events.height, changed.height)
+
+
+def delinquency_snapshot(session: Session, as_of: dt.date) -> pl.DataFrame:
+    """Every loan after end of day: ``loan_id, borrower_id, dpd, overdue_fen, balance_fen,
+    status`` (what :func:`fengkong.collections.update_cases` reads). Overdue counts every
+    component fallen due before ``as_of`` and unpaid; the balance is the unpaid principal."""
+    connection = session.connection()
+    loans = pl.read_database(
+        select(
+            LoanRecord.id.label("loan_id"),
+            LoanRecord.borrower_id,
+            LoanRecord.dpd,
+            LoanRecord.status,
+        ),
+        connection,
+        schema_overrides={"loan_id": pl.Int64, "dpd": pl.Int64},
+    )
+    due = sum(
+        getattr(InstalmentRecord, f"due_{c}") for c in ("penalty", "fee", "interest", "principal")
+    )
+    paid = sum(
+        getattr(InstalmentRecord, f"paid_{c}") for c in ("penalty", "fee", "interest", "principal")
+    )
+    lines = pl.read_database(
+        select(
+            InstalmentRecord.loan_id,
+            InstalmentRecord.due_on,
+            (due - paid).label("unpaid"),
+            (InstalmentRecord.due_principal - InstalmentRecord.paid_principal).label("principal"),
+        ),
+        connection,
+        schema_overrides={
+            "loan_id": pl.Int64,
+            "due_on": pl.Date,
+            "unpaid": pl.Int64,
+            "principal": pl.Int64,
+        },
+    )
+    per_loan = lines.group_by("loan_id").agg(
+        pl.col("unpaid").filter(pl.col("due_on") < as_of).sum().alias("overdue_fen"),
+        pl.col("principal").sum().alias("balance_fen"),
+    )
+    return loans.join(per_loan, on="loan_id", how="left").select(
+        "loan_id",
+        "borrower_id",
+        "dpd",
+        pl.col("overdue_fen").fill_null(0),
+        pl.col("balance_fen").fill_null(0),
+        "status",
+    )
+
+
+def synthetic_loan_terms(row: Mapping[str, Any], catalogue: Mapping[str, Product]) -> LoanTerms:
+    """The contract of a synthetic book's loan (``fengkong synth``) under the catalogue
+    product that services it (``SYNTH_PRODUCTS``; a flat-fee loan's rate becomes its
+    monthly fee)."""
+    product = catalogue[SYNTH_PRODUCTS[row["product"]]]
+    rate = Decimal(row["rate_bp"]) / 10_000
+    if product.method == "flat_fee":
+        product = product.model_copy(update={"instalment_fee_rate": rate / 100})
+        rate = Decimal(0)
+    product = product.model_copy(
+        update={"min_term": 1, "max_term": max(product.max_term, row["term"])}
+    )
+    return LoanTerms(
+        product, Money.from_minor(row["principal_fen"]), rate, row["term"], row["disbursed_on"]
+    )
+
+
+def import_repayments(session: Session, payments: pl.DataFrame) -> int:
+    """Post many repayments at once for the next end of day; returns how many were new.
+
+    ``payments``: ``loan_id`` (external id), ``paid_on``, ``amount_fen`` (> 0) and ``key``;
+    a key already posted on its loan is skipped (no double posting), an unknown loan or a
+    non-positive amount is refused before anything is written. End of day applies them
+    (the batch path of :func:`post_repayment`, which replays the loan per posting).
+    """
+    missing = [c for c in ("loan_id", "paid_on", "amount_fen", "key") if c not in payments.columns]
+    if missing:
+        raise InvalidArgumentError(
+            "payments", expected="loan_id, paid_on, amount_fen, key", got=f"missing {missing}"
+        )
+    bad = payments.filter(pl.col("amount_fen").is_null() | (pl.col("amount_fen") <= 0))
+    if bad.height:
+        raise InvalidArgumentError(
+            "payments.amount_fen", expected="a positive amount", got=bad["amount_fen"][0]
+        )
+    ids = dict(session.execute(select(LoanRecord.external_id, LoanRecord.id)).all())
+    unknown = sorted(set(payments["loan_id"].to_list()) - set(ids))
+    if unknown:
+        raise NotFoundError("loan", unknown[0])
+    taken = set(session.execute(select(LoanEventRecord.loan_id, LoanEventRecord.key)).all())
+    rows = []
+    for loan, on, amount, key in payments.select(
+        "loan_id", "paid_on", "amount_fen", "key"
+    ).iter_rows():
+        if (ids[loan], key) in taken:
+            continue
+        taken.add((ids[loan], key))
+        rows.append(
+            {
+                "loan_id": ids[loan],
+                "key": key,
+                "kind": "Repayment",
+                "on": on,
+                "amount_minor": amount,
+                "payload": {"currency": "CNY"},
+                "posted_eod": False,
+            }
+        )
+    if rows:
+        session.execute(insert(LoanEventRecord), rows)
+    return len(rows)

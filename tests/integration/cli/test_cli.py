@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import polars as pl
+import sqlalchemy
 from typer.testing import CliRunner
 
 from fengkong import __version__
@@ -63,25 +64,32 @@ def test_unwritable_output_is_reported(tmp_path):
     assert "cannot write to" in result.output
 
 
-def test_demo_prints_the_portfolio_summary(tmp_path):
+def test_demo_runs_the_lifecycle_end_to_end(tmp_path):
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "fengkong.cli",
-            "demo",
-            "-n",
-            "5000",
-            "--out",
-            str(tmp_path / "demo"),
-            "--quiet",
-        ],
+        [sys.executable, "-m", "fengkong.cli", "demo", "-n", "3000", "--out",
+         str(tmp_path / "demo"), "--no-serve", "--quiet"],
         capture_output=True,
         text=True,
         check=False,
-        env={"COLUMNS": "160", "PATH": ""},
-    )
+        env={"COLUMNS": "200", "PATH": ""},
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "5,000 applications" in result.stdout
-    assert "Total" in result.stdout and "30+" in result.stdout
-    assert (tmp_path / "demo" / "book" / "manifest.json").exists()
+    assert "live applications decided through the real decision path" in result.stdout
+    folder = tmp_path / "demo"
+    assert (folder / "book" / "manifest.json").exists()
+    assert (folder / "report" / "report.html").exists()
+    keys = json.loads((folder / "keys.json").read_text())
+    assert {"admin", "analyst", "head-of-risk", "auditor", "gateway", "collector-0000"} <= set(keys)
+    figures = json.loads((folder / "figures.json").read_text())
+    engine = sqlalchemy.create_engine(f"sqlite:///{folder / 'fengkong.db'}")
+    with engine.connect() as c:
+        stored = c.execute(sqlalchemy.text("select count(*) from decisions")).scalar_one()
+        booked = c.execute(sqlalchemy.text("select count(*) from loans")).scalar_one()
+        runs = c.execute(sqlalchemy.text("select count(*) from eod_runs")).scalar_one()
+        active = c.execute(
+            sqlalchemy.text("select author, approved_by from policy_versions where status='active'")
+        ).all()
+    assert stored == figures["decided"] > 0  # every live decision stored with its record
+    assert booked == figures["booked"] > 0
+    assert runs == 12
+    assert all(author != approver for author, approver in active) and len(active) == 2

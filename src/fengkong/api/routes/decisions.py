@@ -29,9 +29,7 @@ async def decide(body: DecisionIn, request: Request, who: Deciders) -> DecisionO
     # for that commit (a 200 always means a stored audit record)
     state = request.app.state
     policy = state.policies.active(body.policy or state.default_policy)
-    inputs, pending = state.online.inputs(policy, body.application, body.identifiers)
-    decision = policy.decide(inputs)
-    state.online.observe(pending)
+    decision = state.online.decide(policy, body.application, body.identifiers)
     key = uuid.uuid4().hex
     await state.writer.write(
         decision, at=state.clock(), decision_id=key, application_id=body.application_id

@@ -8,18 +8,23 @@ application. The computed values replace anything the caller sent under the same
 caller cannot supply its own velocity counts), and the application is observed afterwards so
 the next one sees it. State lives in the worker (``FENGKONG_REDIS_URL``: variables shared
 through Redis; the graph stays per worker until its periodic re-seed).
+
+:meth:`OnlineState.decide` is the one real-time decision path — the HTTP service and
+``fengkong demo`` both go through it. Date inputs sent as ISO text (JSON has no dates) are
+read as dates; anything else unreadable is left for the policy's data-quality checks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import suppress
 from threading import Lock
 from typing import Any
 
 from fengkong.errors import InvalidArgumentError
 from fengkong.features import OnlineEngine, load_spec
 from fengkong.graph import OnlineGraph
-from fengkong.policy import Policy
+from fengkong.policy import Decision, Policy
 
 __all__ = ["OnlineState"]
 
@@ -37,9 +42,15 @@ def _instant(value: Any, field: str) -> Any:
 class OnlineState:
     """The worker's variable engines (one per spec) and relationship graph."""
 
-    def __init__(self, store_factory: Any = None) -> None:
-        self._engines: dict[str, OnlineEngine] = {}
-        self.graph = OnlineGraph()
+    def __init__(
+        self,
+        store_factory: Any = None,
+        *,
+        engines: dict[str, OnlineEngine] | None = None,
+        graph: OnlineGraph | None = None,
+    ) -> None:
+        self._engines: dict[str, OnlineEngine] = dict(engines or {})
+        self.graph = graph or OnlineGraph()
         self._store_factory = store_factory
         self._lock = Lock()
 
@@ -84,6 +95,21 @@ class OnlineState:
                 graph = self.graph.add(int(person), links, at)
             values.update({k: v for k, v in graph.items() if k != "person_id"})
         return values, observe
+
+    def decide(
+        self, policy: Policy, application: dict[str, Any], identifiers: list[Any] | None = None
+    ) -> Decision:
+        """Compute the application's variables and graph features, decide it with ``policy``
+        (full audit record), and observe it so the next application sees it."""
+        inputs, pending = self.inputs(policy, application, identifiers)
+        for spec in policy.inputs:
+            value = inputs.get(spec.name)
+            if spec.type == "date" and isinstance(value, str):
+                with suppress(ValueError):  # unreadable: the policy refers it as DQ_TYPE
+                    inputs[spec.name] = dt.date.fromisoformat(value[:10])
+        decision = policy.decide(inputs)
+        self.observe(pending)
+        return decision
 
     def observe(self, pending: Any) -> None:
         """Record the application in the variable state (after it was decided)."""
