@@ -1,8 +1,9 @@
 """The HTTP service: ``create_app(settings)`` builds a FastAPI app over the configured database.
 
 Routes: ``/v1/decisions`` (decide — stored with the full audit record —, search, trace),
-``/v1/policies`` (versions, validate, promote with maker-checker; rollback), ``/v1/contacts``
-(guardrails server-side, contact log), ``/health``, ``/ready``, ``/metrics`` (Prometheus);
+``/v1/policies`` (versions, validate, promote with maker-checker; rollback), ``/v1/loans``,
+``/v1/contacts`` (guardrails server-side, contact log), ``/v1/collections`` (queue, case,
+promises), ``/v1/portfolio`` (KPIs, vintages, roll rates), the web UI under ``/ui``, ``/health``, ``/ready``, ``/metrics`` (Prometheus);
 OpenAPI at ``/docs``. Every route but health and metrics needs an API key (``X-API-Key``);
 its role decides what it may do.
 """
@@ -16,7 +17,15 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from fengkong.api.errors import install_error_handlers
-from fengkong.api.routes import contacts, decisions, health, loans, policies
+from fengkong.api.routes import (
+    collections,
+    contacts,
+    decisions,
+    health,
+    loans,
+    policies,
+    portfolio,
+)
 from fengkong.api.state import KeyCache, Metrics, PolicyCache
 from fengkong.api.writer import DecisionWriter
 from fengkong.db import make_engine, migrate, session_factory
@@ -72,8 +81,9 @@ def create_app(
     app.state.default_policy = default_policy
     app.state.clock = clock
     install_error_handlers(app)
-    for router in (health.router, decisions.router, policies.router, loans.router, contacts.router):
-        app.include_router(router)
+    routers = (health, decisions, policies, loans, contacts, collections, portfolio)
+    for module in routers:
+        app.include_router(module.router)
 
     @app.middleware("http")
     async def timing(

@@ -39,7 +39,14 @@ from fengkong.errors import NotFoundError
 from fengkong.services.access import Principal
 from fengkong.services.servicing import delinquency_snapshot, loan_id_for, loan_state
 
-__all__ = ["add_promise", "case_detail", "owner_of", "queue", "run_collections"]
+__all__ = [
+    "add_promise",
+    "case_detail",
+    "owner_of",
+    "queue",
+    "run_collections",
+    "workable_case",
+]
 
 _SEES_ALL = ("admin", "auditor", "risk_analyst")
 
@@ -49,7 +56,8 @@ def owner_of(who: Principal) -> str | None:
     return None if who.role in _SEES_ALL else (who.subject or who.name)
 
 
-def _case(session: Session, case_id: str, who: Principal) -> CollectionCaseRecord:
+def workable_case(session: Session, case_id: str, who: Principal) -> CollectionCaseRecord:
+    """The case, if ``who`` may see it (a collector: only their own); else not found."""
     record = session.get(CollectionCaseRecord, case_id)
     mine = owner_of(who)
     if record is None or (mine is not None and record.assigned_to != mine):
@@ -261,7 +269,7 @@ def queue(
 def case_detail(session: Session, case_id: str, who: Principal, as_of: dt.date) -> dict[str, Any]:
     """A case with its loans (schedule and balances as of ``as_of``), today's plan, contact
     history with outcomes, and promises."""
-    record = _case(session, case_id, who)
+    record = workable_case(session, case_id, who)
     loans = []
     for external in record.loans:
         state = loan_state(session, loan_id_for(session, external), as_of)
@@ -337,7 +345,7 @@ def add_promise(
 ) -> dict[str, Any]:
     """Record a promise to pay on a case the caller may work (checked: positive, not above
     the case's balance, from today up to 30 days ahead); it pauses the case's actions."""
-    record = _case(session, case_id, who)
+    record = workable_case(session, case_id, who)
     promise = make_promise(
         case_id,
         amount_fen=amount_fen,

@@ -4,34 +4,12 @@ data masked by role, server-side guardrails, one error shape, metrics."""
 
 import datetime as dt
 
-import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from fengkong.api import create_app
 from fengkong.db import AuditLogRecord, DecisionRecord
-from fengkong.policy.examples import reference_applications, write_reference_policy
-from fengkong.services.access import create_api_key
-from fengkong.services.policies import submit_policy
-from fengkong.settings import Settings
+from fengkong.policy.examples import reference_applications
 
 NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def service(database_url, tmp_path):
-    app = create_app(Settings(database_url=database_url, data_dir=tmp_path), clock=lambda: NOW)
-    keys = {}
-    with app.state.sessions.begin() as s:
-        for name, role, subject in (
-            ("alice", "risk_analyst", None), ("bob", "risk_analyst", None), ("gate", "service", None),
-            ("audrey", "auditor", None), ("carl", "collector", "C-7"), ("root", "admin", None),
-        ):  # fmt: skip
-            keys[name] = create_api_key(s, name=name, role=role, subject=subject, at=NOW)
-        submit_policy(s, write_reference_policy(tmp_path / "policy"), author="alice", at=NOW)
-    client = TestClient(app)
-    yield app, client, {k: {"X-API-Key": v} for k, v in keys.items()}
-    app.state.engine.dispose()
 
 
 def test_maker_checker_then_decisions_are_stored_with_their_trace(service):

@@ -10,6 +10,7 @@ from fengkong.api.deps import SessionDep, require
 from fengkong.api.schemas import ContactIn, ContactOut, OutcomeIn
 from fengkong.collections.guardrails import Attempt, CaseState
 from fengkong.services.access import Principal, audit_write
+from fengkong.services.casework import owner_of, workable_case
 from fengkong.services.collections import attempt_contact, record_outcome
 
 router = APIRouter(prefix="/v1/contacts", tags=["collections"])
@@ -18,7 +19,11 @@ Collectors = Annotated[Principal, Depends(require("admin", "collector"))]
 
 @router.post("", response_model=ContactOut)
 def contact(body: ContactIn, request: Request, session: SessionDep, who: Collectors) -> ContactOut:
-    """Check a contact attempt against the conduct rules and log it, allowed or blocked."""
+    """Check a contact attempt against the conduct rules and log it, allowed or blocked.
+
+    A collector may contact only on a case assigned to them."""
+    if owner_of(who) is not None:
+        workable_case(session, body.case_id, who)
     attempt = Attempt(
         body.case_id,
         body.debtor_id,

@@ -1,0 +1,58 @@
+"""Collections: the queue, a case, promises (a collector sees only the cases assigned to them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from fengkong.api.deps import SessionDep, require
+from fengkong.services.access import Principal, audit_write, mask_personal
+from fengkong.services.casework import add_promise, case_detail, queue
+
+router = APIRouter(prefix="/v1/collections", tags=["collections"])
+Workers = Annotated[Principal, Depends(require("admin", "collector"))]
+Readers = Annotated[Principal, Depends(require("admin", "collector", "auditor", "risk_analyst"))]
+CaseId = Annotated[str, Path(max_length=64)]
+
+
+class PromiseIn(BaseModel):
+    """A promise to pay: an amount in fen by a date (today up to 30 days ahead)."""
+
+    model_config = ConfigDict(extra="forbid")
+    amount_fen: int = Field(gt=0, le=10**12)
+    due_on: dt.date
+
+
+@router.get("/queue")
+def my_queue(
+    session: SessionDep,
+    who: Readers,
+    status: Annotated[str, Query(pattern="^(open|recovery|cured|settled)$")] = "open",
+    assigned_to: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    """Cases to work, most valuable first (a collector's own only)."""
+    return queue(session, who, status=status, assigned_to=assigned_to, limit=limit)
+
+
+@router.get("/cases/{case_id}")
+def case(case_id: CaseId, request: Request, session: SessionDep, who: Readers) -> dict[str, Any]:
+    """A case: loans with schedule and balances, today's plan, contacts, promises."""
+    found = case_detail(session, case_id, who, request.app.state.clock().date())
+    return mask_personal(found, role=who.role)  # type: ignore[no-any-return]
+
+
+@router.post("/cases/{case_id}/promises")
+def promise(
+    case_id: CaseId, body: PromiseIn, request: Request, session: SessionDep, who: Workers
+) -> dict[str, Any]:
+    """Record a promise to pay (checked against the case's balance); it pauses the case."""
+    now = request.app.state.clock()
+    made = add_promise(
+        session, case_id, who, amount_fen=body.amount_fen, due_on=body.due_on, today=now.date()
+    )
+    audit_write(session, who, "case.promise", case_id, at=now, **made)
+    return made
