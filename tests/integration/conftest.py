@@ -1,14 +1,23 @@
 """Databases for integration tests: every test runs on SQLite and on the real PostgreSQL
-(127.0.0.1:5432/test), each PostgreSQL test in its own schema, dropped afterwards."""
+(127.0.0.1:5432/test), each PostgreSQL test in its own schema, dropped afterwards; and the
+HTTP service over such a database (``service``: keys for every role, the reference policy
+submitted, two collection cases assigned to two collectors)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from fengkong.db import make_engine
+from fengkong.api import create_app
+from fengkong.db import CollectionCaseRecord, make_engine
+from fengkong.policy.examples import write_reference_policy
+from fengkong.services.access import create_api_key
+from fengkong.services.policies import submit_policy
+from fengkong.settings import Settings
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -28,3 +37,29 @@ def database_url(request, tmp_path):
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def service(database_url, tmp_path):
+    app = create_app(Settings(database_url=database_url, data_dir=tmp_path), clock=lambda: NOW)
+    keys = {}
+    with app.state.sessions.begin() as s:
+        for name, role, subject in (
+            ("alice", "risk_analyst", None), ("bob", "risk_analyst", None), ("gate", "service", None),
+            ("audrey", "auditor", None), ("carl", "collector", "C-7"), ("root", "admin", None),
+        ):  # fmt: skip
+            keys[name] = create_api_key(s, name=name, role=role, subject=subject, at=NOW)
+        submit_policy(s, write_reference_policy(tmp_path / "policy"), author="alice", at=NOW)
+        for case_id, debtor, collector in (("K1", "D1", "C-7"), ("K2", "D2", "C-9")):
+            s.add(CollectionCaseRecord(
+                case_id=case_id, borrower_id=debtor, status="open", stage="early", max_dpd=12,
+                overdue_fen=50_000, balance_fen=400_000, loans=[], placement=None, p_pay=0.4,
+                assigned_to=collector, plan=[], phone="13800138000", time_zone="Asia/Shanghai",
+                opened_on=NOW.date(), updated_on=NOW.date(),
+            ))  # fmt: skip
+    client = TestClient(app)
+    yield app, client, {k: {"X-API-Key": v} for k, v in keys.items()}
+    app.state.engine.dispose()

@@ -31,6 +31,7 @@ from fengkong.api.writer import DecisionWriter
 from fengkong.db import make_engine, migrate, session_factory
 from fengkong.services.online import OnlineState
 from fengkong.settings import Settings
+from fengkong.ui import views as ui
 
 __all__ = ["create_app"]
 
@@ -84,6 +85,7 @@ def create_app(
     routers = (health, decisions, policies, loans, contacts, collections, portfolio)
     for module in routers:
         app.include_router(module.router)
+    app.include_router(ui.router)
 
     @app.middleware("http")
     async def timing(

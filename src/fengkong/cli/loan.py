@@ -13,7 +13,7 @@ from fengkong.money import Money, to_decimal
 from fengkong.servicing.apr import apr, schedule_cash_flows
 from fengkong.servicing.caps import check_contract
 from fengkong.servicing.ledger import LoanState, Repayment, replay
-from fengkong.servicing.products import METHODS, Product, get_product, load_products
+from fengkong.servicing.products import METHODS, ad_hoc_product, get_product, load_products
 from fengkong.servicing.schedule import LoanTerms, Schedule, build_schedule
 from fengkong.servicing.statement import LegalStatement, legal_statement
 
@@ -62,16 +62,8 @@ def _terms(
     if product:
         chosen = get_product(load_products(), product)
     else:
-        name = method.replace("-", "_")
-        if name not in METHODS:
-            raise InvalidArgumentError(
-                "--method", expected=f"one of {[m.replace('_', '-') for m in METHODS]}", got=method
-            )
-        chosen = Product(
-            name=method,
-            method=name,
-            max_term=1 if name == "single_payment" else 480,
-            instalment_fee_rate=to_decimal(fee, field="--fee"),
+        chosen = ad_hoc_product(
+            method, instalment_fee_rate=to_decimal(fee, field="--fee"), field="--method"
         )
     chosen = chosen.model_copy(update={"upfront_fee_deducted": not separate})
     fee_amount = Money.of(upfront_fee) if upfront_fee else None

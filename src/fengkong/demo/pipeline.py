@@ -12,7 +12,8 @@ Stages (each reported to ``progress``):
    collection score on the book's earlier delinquent loan-months.
 5. **publish** — the database (SQLite in the demo folder), one API key per role, the policy
    and the collections strategy submitted by the analyst and approved by the head of risk
-   (maker-checker), then activated.
+   (maker-checker), then activated; a challenger (a stricter score cut-off) is left as a
+   draft for the simulator.
 6. **decisions** — every live application in time order through the real decision path
    (:meth:`fengkong.services.online.OnlineState.decide`: variables and graph features
    computed in the call, the full audit record stored).
@@ -31,6 +32,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,7 @@ from fengkong.collections.score import collection_dataset, fit_collection_score
 from fengkong.collections.synthetic import synthetic_staff
 from fengkong.db import make_engine, migrate, session_factory
 from fengkong.db.models import InstalmentRecord, LoanRecord
-from fengkong.demo.policy import GRAPH_INPUTS, write_demo_policy
+from fengkong.demo.policy import GRAPH_INPUTS, write_challenger, write_demo_policy
 from fengkong.features import OnlineEngine, build_variables, load_spec
 from fengkong.graph import IdentifierGraph, OnlineGraph
 from fengkong.modeling import application_dataset
@@ -210,6 +212,7 @@ def run_demo(
         submit_policy(s, policy_path, author="analyst", at=now)
         promote(s, "demo_credit", "1", to="approved", actor="head-of-risk", at=now)
         promote(s, "demo_credit", "1", to="active", actor="head-of-risk", at=now)
+        submit_policy(s, write_challenger(policy_path), author="analyst", at=now)  # a draft
         shipped = resources.files("fengkong.collections").joinpath("data/strategy_default.yaml")
         strategy = submit_policy(s, Path(str(shipped)), author="analyst", at=now)
         for to in ("approved", "active"):
@@ -294,7 +297,7 @@ def run_demo(
         pl.lit("Asia/Shanghai").alias("time_zone"),
     )
     phones = dict(
-        book.person_identifiers.filter(pl.col("id_type") == "phone")
+        book.person_identifiers.filter(pl.col("id_type") == "mobile")
         .group_by("person_id")
         .agg(pl.col("id_value").first())
         .select(pl.col("person_id").cast(pl.String), "id_value")
@@ -370,7 +373,7 @@ def _demo_terms(row: dict[str, Any], catalogue: dict[str, Any]) -> LoanTerms:
     synthetic borrowers repay the contract's amounts and never a penalty, so charging one
     would leave every late payer owing cents forever."""
     terms = synthetic_loan_terms(row, catalogue)
-    product = terms.product.model_copy(update={"penalty_rate_multiplier": 0, "late_fee_fen": 0})
+    product = terms.product.model_copy(update={"penalty_rate_multiplier": Decimal(0), "late_fee_fen": 0})
     return dataclasses.replace(terms, product=product)
 
 

@@ -17,7 +17,7 @@ import yaml
 
 from fengkong.modeling import BinningProcess, GBMClassifier, Scorecard
 
-__all__ = ["APPLICATION_INPUTS", "GRAPH_INPUTS", "write_demo_policy"]
+__all__ = ["APPLICATION_INPUTS", "GRAPH_INPUTS", "write_challenger", "write_demo_policy"]
 
 #: The application's own fields the policy reads (sent with each application).
 APPLICATION_INPUTS = {
@@ -156,4 +156,18 @@ def write_demo_policy(folder: Path, train: pl.DataFrame, variables: list[str]) -
     }
     path = folder / "credit.yaml"
     path.write_text(yaml.safe_dump(policy, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def write_challenger(champion: Path, *, score_cutoff: int = 580) -> Path:
+    """A challenger beside ``champion``: version 2, the same models, a stricter score
+    cut-off — what the simulator compares before anyone promotes it."""
+    data = yaml.safe_load(champion.read_text(encoding="utf-8"))
+    data["version"] = "2"
+    data["description"] = f"Challenger: the score cut-off raised to {score_cutoff}."
+    for rule in data["rules"]:
+        if rule["id"] == "S01_SCORE":
+            rule["when"] = f"credit_score < {score_cutoff}"
+    path = champion.with_name("credit_v2.yaml")
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path

@@ -213,6 +213,46 @@ class OnlineGraph:
         out.discard(person)
         return out
 
+    def neighbourhood(self, person_id: int, *, hops: int = 2, limit: int = 100) -> dict[str, Any]:
+        """The applicant's neighbourhood as :func:`fengkong.graph.export.neighbourhood` gives it
+        for a batch graph (applicants within ``hops``, at most ``limit``; capped identifiers
+        shown with their holder count, never expanded) — for the decision explorer. Off the
+        hot path: it walks the neighbourhood, which a decision never does."""
+        person = int(person_id)
+        if person not in self.person_keys:
+            return {"applicant": person, "hops": hops, "truncated": False, "nodes": [],
+                    "edges": []}  # fmt: skip
+        seen, frontier = {person: 0}, [person]
+        nodes: dict[str, dict[str, Any]] = {}
+        edges: list[dict[str, Any]] = []
+        truncated = False
+        for depth in range(hops + 1):
+            nxt = []
+            for who in frontier:
+                node = f"person:{who}"
+                nodes[node] = {"id": node, "kind": "applicant", "hop": seen[who],
+                               "component": self.find(who), "bad": who in self.bad}  # fmt: skip
+                for key in self.person_keys.get(who, {}):
+                    members = self.holders.get(key)
+                    capped = not isinstance(members, set)
+                    count = self.count.get(key, 0)
+                    nodes.setdefault(key, {"id": key, "kind": "identifier", "holders": count,
+                                           "capped": capped})  # fmt: skip
+                    edges.append({"source": node, "target": key})
+                    if capped or depth == hops or not isinstance(members, set):
+                        continue
+                    for other in sorted(members):
+                        if other in seen:
+                            continue
+                        if len(seen) >= limit:
+                            truncated = True
+                            continue
+                        seen[other] = depth + 1
+                        nxt.append(other)
+            frontier = nxt
+        return {"applicant": person, "hops": hops, "truncated": truncated,
+                "nodes": list(nodes.values()), "edges": edges}  # fmt: skip
+
     def features(self, person_id: int, *, as_of: dt.datetime) -> dict[str, Any]:
         """The applicant's current graph features (the batch graph's columns)."""
         person = int(person_id)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from fengkong.collections.cases import CASE_SCHEMA, update_cases
 from fengkong.collections.daily import DayResult, run_day
+from fengkong.collections.guardrails import Attempt, CaseState
 from fengkong.collections.promises import PROMISE_SCHEMA, make_promise
 from fengkong.collections.rules import ContactProfile
 from fengkong.collections.score import case_p_pay
@@ -37,11 +38,13 @@ from fengkong.db.models import (
 )
 from fengkong.errors import NotFoundError
 from fengkong.services.access import Principal
+from fengkong.services.collections import ContactResult, attempt_contact
 from fengkong.services.servicing import delinquency_snapshot, loan_id_for, loan_state
 
 __all__ = [
     "add_promise",
     "case_detail",
+    "contact_case",
     "owner_of",
     "queue",
     "run_collections",
@@ -365,3 +368,39 @@ def add_promise(
     session.add(row)
     session.flush()
     return {"promise_id": row.id, "status": "pending", "due_on": due_on.isoformat()}
+
+
+_RECORDED = {"call": frozenset({"audio"}), "robocall": frozenset({"audio"}),
+             "field_visit": frozenset({"audio", "video"})}  # fmt: skip
+
+
+def contact_case(
+    session: Session,
+    case_id: str,
+    who: Principal,
+    *,
+    channel: str,
+    at: dt.datetime,
+    party: str = "debtor",
+    template: str = "",
+    jurisdiction: str = "cn",
+) -> ContactResult:
+    """Log a contact on a stored case through the guardrails (the workbench's "log a call"):
+    the debtor, their time zone and number come from the case; calls and visits are
+    recorded as the rules require; a case no longer open is in a stop state."""
+    record = workable_case(session, case_id, who)
+    attempt = Attempt(
+        case_id,
+        record.borrower_id,
+        channel,
+        at,
+        debtor_tz=record.time_zone,
+        number=record.phone,
+        party=party,
+        purpose="collect" if party == "debtor" else "locate",
+        actor=who.name,
+        template=template,
+        recording=_RECORDED.get(channel, frozenset()),
+    )
+    state = CaseState(status="open" if record.status == "open" else record.status)
+    return attempt_contact(session, attempt, state=state, jurisdiction=jurisdiction)

@@ -26,7 +26,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from fengkong.errors import ConfigError, InvalidArgumentError, Problem
 from fengkong.servicing.daycount import DayCount
 
-__all__ = ["ALLOCATION_PAIRS", "METHODS", "Method", "Product", "get_product", "load_products"]
+__all__ = [
+    "ALLOCATION_PAIRS",
+    "METHODS",
+    "Method",
+    "Product",
+    "ad_hoc_product",
+    "get_product",
+    "load_products",
+]
 
 Method = Literal[
     "equal_instalment", "equal_principal", "interest_only", "single_payment", "flat_fee"
@@ -154,3 +162,26 @@ def get_product(catalogue: dict[str, Product], name: str) -> Product:
         raise InvalidArgumentError(
             "product", expected=f"one of {sorted(catalogue)}", got=name
         ) from None
+
+
+def ad_hoc_product(
+    method: str, *, instalment_fee_rate: Decimal = Decimal(0), field: str = "method"
+) -> Product:
+    """A product for a one-off quote: just a repayment method (``equal-instalment`` or
+    ``equal_instalment``) and an optional monthly fee rate — what the loan calculator and
+    ``fengkong loan quote`` use when no catalogue product is named.
+
+    >>> ad_hoc_product("equal-instalment").method
+    'equal_instalment'
+    """
+    name = method.replace("-", "_")
+    if name not in METHODS:
+        raise InvalidArgumentError(
+            field, expected=f"one of {[m.replace('_', '-') for m in METHODS]}", got=method
+        )
+    return Product(
+        name=method,
+        method=name,
+        max_term=1 if name == "single_payment" else 480,
+        instalment_fee_rate=instalment_fee_rate,
+    )
