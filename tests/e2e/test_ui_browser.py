@@ -144,8 +144,9 @@ def test_collector_logs_a_compliant_and_a_blocked_contact_and_a_promise(site):
 
 def test_a_collector_cannot_open_another_collectors_case(site):
     base, result, _, _ = site
-    from fengkong.db import CollectionCaseRecord, make_engine, session_factory  # noqa: PLC0415
     from sqlalchemy import select  # noqa: PLC0415
+
+    from fengkong.db import CollectionCaseRecord, make_engine, session_factory  # noqa: PLC0415
 
     engine = make_engine(result.database_url)
     with session_factory(engine)() as s:

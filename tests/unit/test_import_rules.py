@@ -22,7 +22,7 @@ DOMAIN = (
     "money.py",
     "errors.py",
 )
-EDGE = ("fengkong.api", "fengkong.cli", "fengkong.web")
+EDGE = ("fengkong.api", "fengkong.cli", "fengkong.ui", "fengkong.demo")
 FORBIDDEN_IN_DOMAIN = (
     "sqlalchemy",
     "alembic",

@@ -27,7 +27,7 @@ from fengkong.api.routes import (
     portfolio,
 )
 from fengkong.api.state import KeyCache, Metrics, PolicyCache
-from fengkong.api.writer import DecisionWriter
+from fengkong.api.writer import DecisionWriter, WalCheckpointer
 from fengkong.db import make_engine, migrate, session_factory
 from fengkong.services.online import OnlineState
 from fengkong.settings import Settings
@@ -76,6 +76,11 @@ def create_app(
     app.state.metrics = Metrics()
     app.state.keys = KeyCache()
     app.state.writer = DecisionWriter(app.state.sessions)
+    app.state.checkpointer = (
+        WalCheckpointer(engine)
+        if engine.dialect.name == "sqlite" and ":memory:" not in str(engine.url)
+        else None
+    )
     app.state.online = online or OnlineState(
         _redis_stores(settings.redis_url) if settings.redis_url else None
     )

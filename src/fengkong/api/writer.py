@@ -4,6 +4,11 @@ A decision's response waits until its audit record is committed (a 200 always me
 record), but requests arriving together share one commit — and its disk flush — instead of
 each paying for its own, and the event loop never blocks on the database. If a batch fails,
 its records are retried one by one, so one bad record fails only its own request.
+
+On SQLite the commits never pay for a checkpoint: the app's connections leave automatic
+checkpoints off and a background thread copies the write-ahead log into the database every
+second with a passive checkpoint, which waits for no reader or writer (the stall it removes
+was the p99 of the load benchmark).
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Engine, event, insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from fengkong.db.models import DecisionRecord
 from fengkong.policy import Decision
-from fengkong.services.policies import record_decision
+from fengkong.services.policies import decision_row
 
-__all__ = ["DecisionWriter"]
+__all__ = ["DecisionWriter", "WalCheckpointer"]
 
 
 @dataclass(slots=True)
@@ -72,15 +79,13 @@ class DecisionWriter:
         item.loop.call_soon_threadsafe(done)
 
     def _store(self, items: list[_Item]) -> None:
+        rows = [
+            decision_row(it.decision, at=it.at, decision_id=it.decision_id,
+                         application_id=it.application_id)
+            for it in items
+        ]  # fmt: skip
         with self.sessions.begin() as session:
-            for it in items:
-                record_decision(
-                    session,
-                    it.decision,
-                    at=it.at,
-                    decision_id=it.decision_id,
-                    application_id=it.application_id,
-                )
+            session.execute(insert(DecisionRecord), rows)  # one executemany per batch
 
     def _run(self) -> None:
         while True:
@@ -114,3 +119,44 @@ class DecisionWriter:
     def pending(self) -> Any:
         """Records waiting to be written (approximate)."""
         return self._queue.qsize()
+
+
+class WalCheckpointer:
+    """Passive WAL checkpoints of a SQLite database every ``every`` seconds, off the request
+    and commit paths (the engine's connections get ``wal_autocheckpoint=0``)."""
+
+    def __init__(self, engine: Engine, *, every: float = 1.0, restart_frames: int = 50_000) -> None:
+        self.engine = engine
+        self.every = every
+        self.restart_frames = restart_frames
+        self._stop = threading.Event()
+
+        @event.listens_for(engine, "connect")
+        def _no_auto(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+        engine.dispose()  # connections opened before this listener reopen with it
+        self._thread = threading.Thread(target=self._run, name="fengkong-wal-checkpoint",
+                                        daemon=True)  # fmt: skip
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                with self.engine.connect() as conn:
+                    _busy, frames, _done = conn.exec_driver_sql(
+                        "PRAGMA wal_checkpoint(PASSIVE)"
+                    ).one()
+                    if frames > self.restart_frames:
+                        # passive checkpoints never rewind a log that is always in use: a
+                        # restart (a short wait for the writers) keeps it bounded
+                        conn.exec_driver_sql("PRAGMA wal_checkpoint(RESTART)")
+            except Exception:  # a failed checkpoint is retried a second later
+                continue
+
+    def close(self) -> None:
+        """Stop, after one last checkpoint."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")

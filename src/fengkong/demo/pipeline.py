@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -143,7 +143,7 @@ def run_demo(
     book = generate(applications, seed=seed)
     write_book(folder / "book", applications, seed=seed, overwrite=True)
     say("book", applications, applications)
-    start = book.applications["applied_at"].min().date()
+    start = cast(dt.datetime, book.applications["applied_at"].min()).date()
     cut = dt.date(start.year, start.month, 1) + dt.timedelta(days=182)
     cut = dt.date(cut.year, cut.month, 1)
     cut_at = dt.datetime.combine(cut, dt.time())
@@ -214,9 +214,9 @@ def run_demo(
         promote(s, "demo_credit", "1", to="active", actor="head-of-risk", at=now)
         submit_policy(s, write_challenger(policy_path), author="analyst", at=now)  # a draft
         shipped = resources.files("fengkong.collections").joinpath("data/strategy_default.yaml")
-        strategy = submit_policy(s, Path(str(shipped)), author="analyst", at=now)
+        submitted = submit_policy(s, Path(str(shipped)), author="analyst", at=now)
         for to in ("approved", "active"):
-            promote(s, strategy.name, strategy.version, to=to, actor="head-of-risk", at=now)
+            promote(s, submitted.name, submitted.version, to=to, actor="head-of-risk", at=now)
     (folder / "keys.json").write_text(json.dumps(keys, indent=1) + "\n")
     say("publish", 1, 1)
 
@@ -373,7 +373,9 @@ def _demo_terms(row: dict[str, Any], catalogue: dict[str, Any]) -> LoanTerms:
     synthetic borrowers repay the contract's amounts and never a penalty, so charging one
     would leave every late payer owing cents forever."""
     terms = synthetic_loan_terms(row, catalogue)
-    product = terms.product.model_copy(update={"penalty_rate_multiplier": Decimal(0), "late_fee_fen": 0})
+    product = terms.product.model_copy(
+        update={"penalty_rate_multiplier": Decimal(0), "late_fee_fen": 0}
+    )
     return dataclasses.replace(terms, product=product)
 
 
@@ -411,7 +413,7 @@ def _repayments(session: Session, book: Any, booked: pl.DataFrame) -> pl.DataFra
         .then(pl.col("due_on"))
         .otherwise(pl.col("paid_on"))
     )
-    return paid.select(
+    result: pl.DataFrame = paid.select(
         pl.col("external").alias("loan_id"),
         applied.alias("paid_on"),
         (pl.col("scaled") - pl.col("scaled").shift(1).over("loan_id").fill_null(0)).alias(
@@ -419,6 +421,7 @@ def _repayments(session: Session, book: Any, booked: pl.DataFrame) -> pl.DataFra
         ),
         pl.concat_str(pl.lit("synth-pay-"), pl.col("mob").cast(pl.String)).alias("key"),
     ).filter(pl.col("amount_fen") > 0)
+    return result
 
 
 def _due_dates(session: Session) -> pl.DataFrame:

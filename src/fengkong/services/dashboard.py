@@ -8,7 +8,7 @@ book as end of day left it, not the synthetic generator's tables.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 from sqlalchemy import func, select
@@ -38,13 +38,13 @@ def kpis(session: Session) -> dict[str, Any]:
     ...     kpis(s)["loans"]
     0
     """
-    as_of = _as_of(session) or dt.date.today()
-    book = delinquency_snapshot(session, as_of)
+    as_of = _as_of(session)  # the last end of day; before the first one, the book as booked
+    book = delinquency_snapshot(session, as_of or dt.date.min)
     open_ = book.filter(pl.col("status").is_in(["active", "overdue"]))
     balance = int(open_["balance_fen"].sum() or 0)
 
     def share(min_dpd: int) -> float:
-        late = open_.filter(pl.col("dpd") >= min_dpd)["balance_fen"].sum() or 0
+        late = int(open_.filter(pl.col("dpd") >= min_dpd)["balance_fen"].sum() or 0)
         return round(late / balance, 4) if balance else 0.0
 
     decided = dict(
@@ -54,7 +54,7 @@ def kpis(session: Session) -> dict[str, Any]:
     )
     total = sum(decided.values())
     return {
-        "as_of": as_of.isoformat(),
+        "as_of": as_of.isoformat() if as_of else None,
         "loans": book.height,
         "by_status": dict(book.group_by("status").len().sort("status").iter_rows()),
         "outstanding_fen": balance,
@@ -64,6 +64,11 @@ def kpis(session: Session) -> dict[str, Any]:
         "approval_rate": round(decided.get("approve", 0) / total, 4) if total else None,
         "decisions_by_outcome": decided,
     }
+
+
+def _months(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """Whole calendar months from ``a`` to ``b``."""
+    return (b.dt.year() - a.dt.year()) * 12 + b.dt.month() - a.dt.month()
 
 
 def _history(session: Session) -> pl.DataFrame:
@@ -96,13 +101,12 @@ def vintage_curves(session: Session, *, bucket: str = "M2") -> pl.DataFrame:
         .group_by("loan_id")
         .agg(pl.col("entered_on").min().alias("bad_on"))
     )
-    months = lambda a, b: (b.dt.year() - a.dt.year()) * 12 + b.dt.month() - a.dt.month()  # noqa: E731
     frame = loans.join(first_bad, on="loan_id", how="left").with_columns(
         pl.col("disbursed_on").dt.truncate("1mo").alias("vintage"),
-        months(pl.col("disbursed_on"), pl.col("bad_on")).alias("bad_mob"),
-        months(pl.col("disbursed_on"), pl.lit(as_of)).alias("age"),
+        _months(pl.col("disbursed_on"), pl.col("bad_on")).alias("bad_mob"),
+        _months(pl.col("disbursed_on"), pl.lit(as_of)).alias("age"),
     )
-    horizon = int(frame["age"].max() or 0)
+    horizon = int(cast(int, frame["age"].max()) or 0)
     grid = frame.join(pl.DataFrame({"mob": list(range(1, horizon + 1))}), how="cross").filter(
         pl.col("mob") <= pl.col("age")
     )
@@ -127,9 +131,10 @@ def roll_rates(session: Session) -> pl.DataFrame:
         return pl.DataFrame(schema={"month": pl.Date, "from": pl.String, "loans": pl.UInt32,
                                     "rate": pl.Float64})  # fmt: skip
     as_of = _as_of(session) or history["entered_on"].max()
-    start = history["disbursed_on"].min()
-    ends = pl.date_range(start, as_of, "1mo", eager=True).dt.month_end().unique().sort()
-    ends = ends.filter(ends <= as_of)
+    start = cast(dt.date, history["disbursed_on"].min())
+    ends = pl.date_range(start, cast(dt.date, as_of), "1mo", eager=True)
+    ends = ends.dt.month_end().unique().sort()
+    ends = ends.filter(ends <= cast(dt.date, as_of))
     at = history.join(pl.DataFrame({"month": ends}), how="cross").filter(
         (pl.col("entered_on") <= pl.col("month"))
         & (pl.col("left_on").is_null() | (pl.col("left_on") > pl.col("month")))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from fengkong.db.models import DecisionRecord, PolicyEventRecord, PolicyVersionRecord
@@ -28,6 +28,7 @@ from fengkong.policy.versions import check_transition
 
 __all__ = [
     "VersionInfo",
+    "decision_row",
     "get_decision",
     "list_versions",
     "load_version",
@@ -225,6 +226,32 @@ def source_of(session: Session, name: str, version: str) -> str:
     return _record(session, name, version).source
 
 
+def decision_row(
+    decision: Decision,
+    *,
+    at: dt.datetime,
+    decision_id: str | None = None,
+    application_id: str | None = None,
+) -> dict[str, Any]:
+    """The ``decisions`` row of a decision with its audit record (for bulk inserts)."""
+    if decision.audit is None:
+        raise WorkflowError(
+            "record a decision", current="no audit record", reason="decide with audit=True"
+        )
+    return {
+        "id": decision_id or uuid.uuid4().hex,
+        "application_id": application_id,
+        "policy": decision.policy,
+        "version": decision.version,
+        "sha256": decision.audit.sha256,
+        "arm": decision.arm,
+        "decision": decision.decision,
+        "reasons": list(decision.reasons),
+        "record": decision.audit.to_dict() | {"outputs": _json(decision.outputs)},
+        "decided_at": at,
+    }
+
+
 def record_decision(
     session: Session,
     decision: Decision,
@@ -234,27 +261,9 @@ def record_decision(
     application_id: str | None = None,
 ) -> str:
     """Store a decision with its audit record; returns its id."""
-    if decision.audit is None:
-        raise WorkflowError(
-            "record a decision", current="no audit record", reason="decide with audit=True"
-        )
-    key = decision_id or uuid.uuid4().hex
-    session.add(
-        DecisionRecord(
-            id=key,
-            application_id=application_id,
-            policy=decision.policy,
-            version=decision.version,
-            sha256=decision.audit.sha256,
-            arm=decision.arm,
-            decision=decision.decision,
-            reasons=list(decision.reasons),
-            record=decision.audit.to_dict() | {"outputs": _json(decision.outputs)},
-            decided_at=at,
-        )
-    )
-    session.flush()
-    return key
+    row = decision_row(decision, at=at, decision_id=decision_id, application_id=application_id)
+    session.execute(insert(DecisionRecord), [row])
+    return str(row["id"])
 
 
 def _json(value: Any) -> Any:

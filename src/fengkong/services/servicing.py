@@ -595,7 +595,10 @@ def import_repayments(session: Session, payments: pl.DataFrame) -> int:
     unknown = sorted(set(payments["loan_id"].to_list()) - set(ids))
     if unknown:
         raise NotFoundError("loan", unknown[0])
-    taken = set(session.execute(select(LoanEventRecord.loan_id, LoanEventRecord.key)).all())
+    taken: set[tuple[int, str]] = {
+        (loan, key)
+        for loan, key in session.execute(select(LoanEventRecord.loan_id, LoanEventRecord.key))
+    }
     rows = []
     for loan, on, amount, key in payments.select(
         "loan_id", "paid_on", "amount_fen", "key"

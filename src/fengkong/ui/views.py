@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import uuid
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import polars as pl
 from fastapi import APIRouter, Form, Request
@@ -143,7 +143,7 @@ def dashboard(request: Request) -> Response:
     }
     roll_series = {}
     if rolls.height:
-        first = rolls["month"].min()
+        first = cast(dt.date, rolls["month"].min())
         for (bucket,), g in rolls.filter(pl.col("from").is_in(["M0", "M1", "M2", "M3"])).group_by(
             "from", maintain_order=True
         ):
@@ -152,8 +152,7 @@ def dashboard(request: Request) -> Response:
     return _page(
         request, "dashboard.html", title="dashboard", who=who, active="dashboard", k=k,
         vintage_svg=line_chart(vintage_series, x_label=t["mob"], y_label=t["share"]),
-        roll_svg=line_chart(roll_series, x_label=f"month (from {rolls['month'].min() if rolls.height else ''})",
-                            y_label=t["share"]),
+        roll_svg=line_chart(roll_series, x_label="month end", y_label=t["share"]),
     )  # fmt: skip
 
 
@@ -302,7 +301,7 @@ def run_simulation(
     if isinstance(who, Response):
         return who
     versions = _versions(request)
-    context = {"versions": versions, "champion": champion, "challenger": challenger,
+    context: dict[str, Any] = {"versions": versions, "champion": champion, "challenger": challenger,
                "limit": limit}  # fmt: skip
     try:
         (a_name, _, a_version), (b_name, _, b_version) = (

@@ -266,3 +266,40 @@ def test_a_product_waterfall_is_honoured_by_end_of_day(sessions):
         assert rows[loan].paid_interest == 0 and rows[plain].paid_interest > 0
         state = svc.loan_state(s, loan, dt.date(2026, 3, 5))
         assert rows[loan].paid_principal == state.instalments[0].paid["principal"]
+
+
+def test_bulk_repayments_skip_posted_keys_and_refuse_bad_rows(sessions):
+    import polars as pl  # noqa: PLC0415
+
+    _book(sessions)
+    frame = pl.DataFrame({"loan_id": ["L1", "L1", "L3"], "paid_on": [START + dt.timedelta(days=31)] * 3,
+                          "amount_fen": [100_000, 5_000, 20_000], "key": ["p1", "p2", "p1"]})  # fmt: skip
+    with sessions.begin() as s:
+        assert svc.import_repayments(s, frame) == 3
+    with sessions.begin() as s:
+        assert svc.import_repayments(s, frame) == 0  # the same keys again: nothing posted twice
+    for bad, error in (
+        (frame.with_columns(pl.lit(0).alias("amount_fen")), InvalidArgumentError),
+        (frame.with_columns(pl.lit("nope").alias("loan_id")), NotFoundError),
+        (frame.drop("key"), InvalidArgumentError),
+    ):
+        with pytest.raises(error), sessions.begin() as s:
+            svc.import_repayments(
+                s, bad.with_columns(pl.lit("new").alias("key")) if "key" in bad.columns else bad
+            )
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(LoanEventRecord)) == 3
+        snapshot = svc.delinquency_snapshot(s, START + dt.timedelta(days=45))
+    assert snapshot.columns == [
+        "loan_id",
+        "borrower_id",
+        "dpd",
+        "overdue_fen",
+        "balance_fen",
+        "status",
+    ]
+    by_loan = {r["loan_id"]: r for r in snapshot.iter_rows(named=True)}
+    assert all(
+        r["overdue_fen"] > 0 for r in by_loan.values()
+    )  # first instalments fell due unpaid (no EOD yet)
+    assert sum(r["balance_fen"] for r in by_loan.values()) == 300_000 + 120_000 + 600_000

@@ -106,3 +106,23 @@ def test_malformed_identifiers_are_counted_not_fatal():
     g = OnlineGraph()
     features = g.add(1, [("mobile", "12", T0), ("shoe", "x", T0), ("device", "  ", T0)], T0)
     assert g.rejected == 3 and features["component_size"] == 1
+
+
+def test_online_neighbourhood_equals_the_batch_one(small_book):
+    from fengkong.graph.export import neighbourhood  # noqa: PLC0415
+
+    graph = IdentifierGraph.build(small_book.person_identifiers)
+    online = OnlineGraph.seed(graph)
+    sizes = graph.component_sizes()
+    people = graph.persons[np.argsort(-sizes)[:5]].tolist() + graph.persons[:5].tolist()
+    for person in people:
+        batch = neighbourhood(graph, person, hops=2, limit=10_000)
+        mine = online.neighbourhood(person, hops=2, limit=10_000)
+
+        def members(view):
+            return {(n["id"], n.get("hop")) for n in view["nodes"] if n["kind"] == "applicant"}
+
+        assert members(mine) == members(batch)
+        keys = lambda view: {n["id"] for n in view["nodes"] if n["kind"] == "identifier"}  # noqa: E731
+        assert keys(mine) == keys(batch)
+    assert online.neighbourhood(-1)["nodes"] == []
