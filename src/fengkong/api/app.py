@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fengkong.api.errors import install_error_handlers
 from fengkong.api.routes import (
@@ -48,6 +49,36 @@ def _redis_stores(url: str) -> Callable[[str], object]:
 
     client = redis.Redis.from_url(url)
     return lambda spec: RedisStateStore(client, prefix=f"fk:vars:{spec}")
+
+
+class _Timing:
+    """Request latency by route into the Prometheus histogram — a plain ASGI middleware
+    (Starlette's ``BaseHTTPMiddleware`` costs a task and a stream per request)."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = ["500"]
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = str(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            self.metrics.latency.labels(scope["method"], path, status[0]).observe(
+                time.perf_counter() - started
+            )
 
 
 def create_app(
@@ -92,17 +123,5 @@ def create_app(
         app.include_router(module.router)
     app.include_router(ui.router)
 
-    @app.middleware("http")
-    async def timing(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        app.state.metrics.latency.labels(request.method, path, str(response.status_code)).observe(
-            time.perf_counter() - started
-        )
-        return response
-
+    app.add_middleware(_Timing, metrics=app.state.metrics)
     return app

@@ -18,9 +18,9 @@ import datetime as dt
 import queue
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import Engine, Table, event, insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from fengkong.db.models import DecisionRecord
@@ -84,8 +84,9 @@ class DecisionWriter:
                          application_id=it.application_id)
             for it in items
         ]  # fmt: skip
-        with self.sessions.begin() as session:
-            session.execute(insert(DecisionRecord), rows)  # one executemany per batch
+        engine = self.sessions.kw["bind"]
+        with engine.begin() as conn:  # Core, not the ORM: one executemany per batch
+            conn.execute(insert(cast(Table, DecisionRecord.__table__)), rows)
 
     def _run(self) -> None:
         while True:
