@@ -43,6 +43,7 @@ def normalize_frame(
         ~pl.col("id_type").is_in(ID_TYPES)
         | pl.col("id_value").is_null()
         | (pl.col("id_value") == "")
+        | pl.col("id_value").str.contains("\x00", literal=True)
         | (is_phone & ~pl.col("id_value").str.contains(_PHONE))
         | pl.col("person_id").is_null()
     )

@@ -11,6 +11,11 @@ applications as long as no identifier crossed the cap since the last seed: a uni
 undone, so re-seed periodically from a batch build with :meth:`OnlineGraph.seed`, which also
 applies deletions and label changes.
 
+The structure lives in flat integer tables worked on by compiled kernels
+(:mod:`fengkong.graph._kernels`); Python only normalises the identifiers, maps them and the
+person to table rows and names the features. Tables grow by doubling when full; a seed
+leaves ``headroom`` so that a worker's inserts until the next re-seed never wait for one.
+
 >>> g = OnlineGraph()
 >>> t = dt.datetime(2026, 1, 1)
 >>> g.add(1, [("device", "D1", t)], t)["component_size"]
@@ -21,14 +26,18 @@ applies deletions and label changes.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
+import os
 import re
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+import polars as pl
 
+from fengkong.errors import InvalidArgumentError
+from fengkong.graph import _kernels as kern
+from fengkong.graph._interning import ADDRESS, PHONE, PLAIN
 from fengkong.graph.build import GraphConfig, IdentifierGraph
 
 __all__ = ["FEATURE_TYPES", "OnlineGraph", "feature_names"]
@@ -60,158 +69,249 @@ def feature_names(config: GraphConfig | None = None) -> dict[str, str]:
 _PHONE_STRIP = re.compile(r"[\s\-()]")
 _PHONE_OK = re.compile(r"^1[3-9]\d{9}$")
 _SPACES = re.compile(r"\s+")
+_PHONES = frozenset(("mobile", "emergency_phone"))
 Identifier = tuple[str, str, dt.datetime]
-_WINDOW = dt.timedelta(days=7)  # the longest look-back of any feature
+_EPOCH = dt.datetime(1970, 1, 1)
+_NOTHING = np.frombuffer(b"", dtype=np.uint8)  # read-only, as every call's values are
+_US = dt.timedelta(microseconds=1)
 
 
-def _normalise(id_type: str, value: str) -> str | None:
+def _normalise(id_type: str, value: Any) -> str | None:
     """The batch normalisation rules (``graph.normalize``), for one value."""
-    v = str(value).strip()
-    if id_type in ("mobile", "emergency_phone"):
-        v = _PHONE_STRIP.sub("", v)
-        v = v[3:] if v.startswith("+86") else v[4:] if v.startswith("0086") else v
+    if value is None:
+        return None
+    v = (value if value.__class__ is str else str(value)).strip()
+    if "\x00" in v:
+        return None  # a NUL is no part of any identifier
+    if id_type in _PHONES:
+        if not (len(v) == 11 and v.isdigit()):  # the common, already clean spelling skips this
+            v = _PHONE_STRIP.sub("", v)
+            v = v[3:] if v.startswith("+86") else v[4:] if v.startswith("0086") else v
         return v if _PHONE_OK.match(v) else None
     if id_type == "address":
         return _SPACES.sub(" ", v.lower()) or None
     return v.lower() or None
 
 
+def _micros(t: dt.date) -> int:
+    """Microseconds since 1970 (an aware time is taken in UTC, a date at midnight)."""
+    if not isinstance(t, dt.datetime):
+        t = dt.datetime.combine(t, dt.time())
+    if t.tzinfo is not None:
+        t = t.astimezone(dt.UTC).replace(tzinfo=None)
+    return (t - _EPOCH) // _US
+
+
+def _micros_or_none(t: Any) -> int | None:
+    """:func:`_micros`, or ``None`` for what is not a date or time."""
+    return _micros(t) if isinstance(t, dt.date) else None
+
+
+_WARM: list[bool] = []
+
+
+def _warm() -> None:
+    """Load (or compile) the kernels once per process, so no decision waits for it."""
+    _WARM.append(True)
+    graph, t = OnlineGraph(capacity=4), dt.datetime(2026, 1, 1)
+    graph.add(1, [("device", "warm", t)], t)
+    graph.add(2, [("device", "warm", t)], t)
+    graph.add(2, [], t)
+    graph.mark_bad(1)
+    graph.features(2, as_of=t)
+
+
+def _table(rows: int, columns: int) -> np.ndarray:
+    return np.zeros((rows, columns), dtype=np.int64)
+
+
 class OnlineGraph:
-    """Incremental identifier graph for real-time decisions (one process; see ``docs/graph.md``)."""
+    """Incremental identifier graph for real-time decisions (one process; see ``docs/graph.md``).
 
-    def __init__(self, config: GraphConfig | None = None) -> None:
+    Calls must not run concurrently (the decision service holds a lock around them).
+    """
+
+    # the arena's tables (views into ``mem``), see ``graph._kernels``
+    pers: np.ndarray
+    ids: np.ndarray
+    ents: np.ndarray
+    bads: np.ndarray
+    apps: np.ndarray
+    pmap: np.ndarray
+    kmap: np.ndarray
+
+    def __init__(self, config: GraphConfig | None = None, *, capacity: int = 1024) -> None:
         self.config = config or GraphConfig()
-        self._strong = frozenset(self.config.strong)
-        self._types = frozenset(self.config.strong + self.config.weak)
-        self.parent: dict[int, int] = {}
-        self.size: dict[int, int] = {}
-        self.first_seen: dict[int, dt.datetime] = {}
-        self.bad_count: dict[int, int] = {}
-        self.apps: dict[int, list[dt.datetime]] = {}
-        self.holders: dict[str, set[int] | int] = {}  # a set until capped, then a count
-        self.key_type: dict[str, str] = {}
-        self.count: dict[str, int] = {}  # holders of each key, capped or not
-        self._shared_names = {t: f"shared_{t}" for t in self.config.strong + self.config.weak}
-        self.linking: dict[int, list[str]] = {}  # each person's strong keys
-        self.bad_holders: dict[str, set[int]] = {}  # known-bad holders of each strong key
-        self.person_keys: dict[int, dict[str, dt.datetime]] = {}
-        self.bad: set[int] = set()
-        self.rejected = 0
+        self._types = self.config.strong + self.config.weak
+        if len(self._types) > 8:
+            raise InvalidArgumentError(
+                "config", expected="at most 8 identifier types", got=len(self._types)
+            )
+        self._type_index = {t: i for i, t in enumerate(self._types)}
+        shared = tuple(f"shared_{t}" for t in self._types)
+        self._names = ("person_id", *FEATURE_TYPES, *shared)
+        self.mem = np.zeros(kern.HEADER, dtype=np.int64)  # the arena: header, then tables
+        self.meta = self.mem[: kern.HEADER]
+        self.meta[kern.APP_FREE] = -1
+        self.meta[kern.CAP] = self.config.cap
+        self.meta[kern.N_STRONG] = len(self.config.strong)
+        self.meta[kern.DEVICE] = self._type_index.get("device", -1)
+        self.meta[kern.SEED] = int.from_bytes(os.urandom(7), "little")  # no chosen collisions
+        for i, t in enumerate(self._types):
+            self.meta[kern.CLASSES + i] = (
+                PHONE if t in _PHONES else ADDRESS if t == "address" else PLAIN
+            )
+        self.text = np.zeros(16 * max(capacity, 16), dtype=np.uint8)  # normalised values
+        self._allocate(*[capacity] * 5)
+        self.scr = _table(64, 3)  # one call's identifiers: type and first seen, then row too
+        self._flat = self.scr.reshape(-1)
+        self._room = 0  # rows every table can still take without a check
+        self._text_room = 0  # bytes the text pool can still take without a check
+        self._rejected = 0  # identifiers refused before the kernels saw them
+        if not _WARM:
+            _warm()
 
-    # -- union-find ---------------------------------------------------------------------------
-    def find(self, x: int) -> int:
-        parent = self.parent
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+    @property
+    def rejected(self) -> int:
+        """How many identifiers were refused as malformed (unknown type, value or time)."""
+        return self._rejected + int(self.meta[kern.REJECTED])
 
-    def _union(self, a: int, b: int) -> int:
-        ra, rb = self.find(a), self.find(b)
-        if ra == rb:
-            return ra
-        if self.size[ra] < self.size[rb]:
-            ra, rb = rb, ra
-        self.parent[rb] = ra
-        self.size[ra] += self.size.pop(rb)
-        self.bad_count[ra] += self.bad_count.pop(rb)
-        fa, fb = self.first_seen.get(ra), self.first_seen.pop(rb, None)
-        if fb is not None and (fa is None or fb < fa):
-            self.first_seen[ra] = fb
-        small = self.apps.pop(rb)
-        if small:
-            self.apps[ra] = sorted(self.apps[ra] + small)  # both hold one window: small lists
-        return ra
+    @property
+    def persons(self) -> int:
+        """How many applicants the graph holds."""
+        return int(self.meta[kern.N_PERSONS])
 
-    def _ensure(self, person: int) -> None:
-        if person not in self.parent:
-            self.parent[person] = person
-            self.size[person] = 1
-            self.bad_count[person] = 1 if person in self.bad else 0
-            self.apps[person] = []
-            self.person_keys[person] = {}
-            self.linking[person] = []
+    # -- room in the tables -------------------------------------------------------------------
+    def _allocate(self, *rows: int) -> None:
+        """A new arena with ``rows`` rows per table (persons, identifiers, entries, known-bad
+        entries, application times) and lookup tables to match, the current rows copied in."""
+        rows = tuple(max(r, 16) for r in rows)
+        slots = (_slots(rows[0]), _slots(rows[1]))
+        shapes = [(n, c) for n, (_, c) in zip(rows + slots, kern.TABLES, strict=True)]
+        mem = np.zeros(kern.HEADER + sum(n * c for n, c in shapes), dtype=np.int64)
+        mem[: kern.HEADER] = self.mem[: kern.HEADER]
+        offset = kern.HEADER
+        for i, ((name, _), (n, columns)) in enumerate(zip(kern.TABLES, shapes, strict=True)):
+            mem[kern.LAYOUT + 2 * i] = offset
+            mem[kern.LAYOUT + 2 * i + 1] = n
+            table = mem[offset : offset + n * columns].reshape(n, columns)
+            old = getattr(self, name, None)
+            if old is not None and not name.endswith("map"):
+                table[: len(old)] = old
+            setattr(self, name, table)
+            offset += n * columns
+        self.mem, self.meta = mem, mem[: kern.HEADER]
+        kern.arena_rebuild_maps(self.mem, self.text, False)
+
+    def _reserve(self, need: int, text: int) -> None:
+        """Make sure every table takes ``need`` more rows and the text pool ``text`` more bytes
+        (doubling what is full: the only pause, which a seed's headroom keeps away)."""
+        meta = self.meta
+        used = [int(meta[c]) for c in (kern.N_PERSONS, kern.N_KEYS, kern.N_ENTRIES, kern.N_BAD,
+                                       kern.N_APPS)]  # fmt: skip
+        rows = [len(getattr(self, name)) for name, _ in kern.TABLES[:5]]
+        if any(n + need > r for n, r in zip(used, rows, strict=True)):
+            rows = [max(2 * r, n + need) if n + need > r else r for n, r in zip(used, rows, strict=True)]  # fmt: skip
+            self._allocate(*rows)
+        self._room = min(r - n for n, r in zip(used, rows, strict=True)) - need
+        filled = int(meta[kern.N_TEXT])
+        if filled + text > len(self.text):
+            grown = np.zeros(max(2 * len(self.text), filled + text), dtype=np.uint8)
+            grown[:filled] = self.text[:filled]
+            self.text = grown
+        self._text_room = len(self.text) - filled - text
 
     # -- updates ------------------------------------------------------------------------------
     def add(
         self, person_id: int, identifiers: Iterable[Identifier], applied_at: dt.datetime
     ) -> dict[str, Any]:
-        """Link one application's identifiers and return the applicant's graph features."""
-        person = int(person_id)
-        self._ensure(person)
-        keys = self.person_keys[person]
-        cap = self.config.cap
-        for id_type, raw, seen in identifiers:
-            if id_type not in self._types:
-                self.rejected += 1
-                continue
-            value = _normalise(id_type, raw)
-            if value is None:
-                self.rejected += 1
-                continue
-            key = f"{id_type}|{value}"
-            if key in keys:
-                keys[key] = min(keys[key], seen)
-                self._note_seen(person, key, keys[key])
-                continue
-            keys[key] = seen
-            if id_type in self._strong:
-                self.linking[person].append(key)
-                if person in self.bad:
-                    self.bad_holders.setdefault(key, set()).add(person)
-            self.key_type[key] = id_type
-            self.count[key] = self.count.get(key, 0) + 1
-            members = self.holders.get(key)
-            if members is None:
-                self.holders[key] = {person}
-            elif isinstance(members, set):
-                members.add(person)
-                if len(members) > cap:
-                    self.holders[key] = len(members)  # capped from now on: counts only
-                    continue
-                if id_type in self._strong:
-                    self._union(
-                        person, next(iter(members - {person})) if len(members) > 1 else person
-                    )
-            else:
-                self.holders[key] = members + 1
-            self._note_seen(person, key, seen)
-        root = self.find(person)
-        apps = self.apps[root]
-        bisect.insort(apps, applied_at)
-        horizon = applied_at - _WINDOW
-        if apps[0] <= horizon:  # keep only the window the features look at
-            del apps[: bisect.bisect_right(apps, horizon)]
-        return self.features(person, as_of=applied_at)
+        """Link one application's identifiers and return the applicant's graph features.
 
-    def _note_seen(self, person: int, key: str, seen: dt.datetime) -> None:
-        if self.key_type[key] in self._strong and isinstance(self.holders.get(key), set):
-            root = self.find(person)
-            current = self.first_seen.get(root)
-            if current is None or seen < current:
-                self.first_seen[root] = seen
+        Malformed identifiers (unknown type, unreadable value or time) are skipped and counted
+        in :attr:`rejected`; they never fail the call.
+        """
+        type_index = self._type_index
+        values: list[str] = []
+        rows: list[int] = []  # (type index, first seen, -) per identifier: rows of ``scr``
+        for id_type, raw, seen in identifiers:
+            kind = type_index.get(id_type)
+            try:
+                when: int | None = (seen - _EPOCH) // _US
+            except TypeError:
+                when = _micros_or_none(seen)
+            if kind is None or when is None:
+                self._rejected += 1
+                continue
+            if raw.__class__ is str and raw.isascii() and "\x00" not in raw:
+                values.append(raw)  # normalised by the kernel
+            else:
+                value = _normalise(id_type, raw)
+                if value is None:
+                    self._rejected += 1
+                    continue
+                values.append(value)
+                kind |= kern.PRENORMALISED
+            rows += (kind, when, 0)
+        n = len(values)
+        if n:
+            buf = "\x00".join(values).encode()
+            if 3 * n > len(self._flat):
+                self.scr = _table(n, 3)
+                self._flat = self.scr.reshape(-1)
+            self._flat[: 3 * n] = rows
+            data = np.frombuffer(buf, dtype=np.uint8)
+            size = len(buf)
+        else:
+            data, size = _NOTHING, 0
+        if self._room <= n or self._text_room < size:
+            self._reserve(n + 1, size)
+        else:
+            self._room -= n + 1
+            self._text_room -= size
+        try:
+            at = (applied_at - _EPOCH) // _US
+        except TypeError:
+            at = _micros(applied_at)
+        out = kern.arena_insert(self.mem, self.text, data, self.scr, n, int(person_id), at)
+        return dict(zip(self._names, out, strict=False))  # 8 shared slots, fewer types
 
     def mark_bad(self, person_id: int) -> None:
         """Record a known-bad applicant (defaulted, confirmed fraud)."""
         person = int(person_id)
-        if person in self.bad:
-            return
-        self.bad.add(person)
-        if person in self.parent:
-            self.bad_count[self.find(person)] += 1
-            for key in self.linking[person]:
-                self.bad_holders.setdefault(key, set()).add(person)
+        p = kern.arena_person(self.mem, person)
+        self._reserve(len(self._keys_of(p)) + 1 if p >= 0 else 1, 0)
+        kern.arena_mark_bad(self.mem, person)
 
     # -- features -----------------------------------------------------------------------------
-    def _neighbours(self, person: int) -> set[int]:
-        out: set[int] = set()
-        holders = self.holders
-        for key in self.linking[person]:
-            members = holders[key]
-            if members.__class__ is set and len(members) > 1:
-                out |= members
-        out.discard(person)
+    def features(self, person_id: int, *, as_of: dt.datetime) -> dict[str, Any]:
+        """The applicant's current graph features (the batch graph's columns)."""
+        person = int(person_id)
+        p = kern.arena_person(self.mem, person)
+        if p < 0:
+            raise InvalidArgumentError(
+                "person_id", expected="an applicant linked in this graph", got=person
+            )
+        values = kern.arena_features(self.mem, p, person, _micros(as_of))
+        return dict(zip(self._names, values, strict=False))
+
+    def _keys_of(self, p: int) -> list[int]:
+        out, e = [], int(self.pers[p, kern.HEAD]) if self.pers[p, kern.SIZE] else -1
+        while e >= 0:
+            out.append(int(self.ents[e, kern.KEY]))
+            e = int(self.ents[e, kern.NEXTP])
         return out
+
+    def _holders_of(self, k: int) -> list[int]:
+        out, e = [], int(self.ids[k, kern.KHEAD])
+        while e >= 0:
+            out.append(int(self.ents[e, kern.PERSON]))
+            e = int(self.ents[e, kern.NEXTK])
+        return out
+
+    def _key_name(self, k: int) -> str:
+        start, length = int(self.ids[k, kern.TOFF]), int(self.ids[k, kern.TLEN])
+        value = self.text[start : start + length].tobytes().decode()
+        return f"{self._types[int(self.ids[k, kern.TYPE])]}|{value}"
 
     def neighbourhood(self, person_id: int, *, hops: int = 2, limit: int = 100) -> dict[str, Any]:
         """The applicant's neighbourhood as :func:`fengkong.graph.export.neighbourhood` gives it
@@ -219,29 +319,32 @@ class OnlineGraph:
         shown with their holder count, never expanded) — for the decision explorer. Off the
         hot path: it walks the neighbourhood, which a decision never does."""
         person = int(person_id)
-        if person not in self.person_keys:
+        start = kern.arena_person(self.mem, person)
+        if start < 0:
             return {"applicant": person, "hops": hops, "truncated": False, "nodes": [],
                     "edges": []}  # fmt: skip
-        seen, frontier = {person: 0}, [person]
+        pid = self.pers[:, kern.PID]
+        seen, frontier = {start: 0}, [start]
         nodes: dict[str, dict[str, Any]] = {}
         edges: list[dict[str, Any]] = []
         truncated = False
         for depth in range(hops + 1):
             nxt = []
             for who in frontier:
-                node = f"person:{who}"
+                node = f"person:{pid[who]}"
                 nodes[node] = {"id": node, "kind": "applicant", "hop": seen[who],
-                               "component": self.find(who), "bad": who in self.bad}  # fmt: skip
-                for key in self.person_keys.get(who, {}):
-                    members = self.holders.get(key)
-                    capped = not isinstance(members, set)
-                    count = self.count.get(key, 0)
-                    nodes.setdefault(key, {"id": key, "kind": "identifier", "holders": count,
+                               "component": int(pid[kern.find(self.pers, who)]),
+                               "bad": bool(self.pers[who, kern.BAD])}  # fmt: skip
+                for k in self._keys_of(who):
+                    key = self._key_name(k)
+                    capped = bool(self.ids[k, kern.CAPPED])
+                    nodes.setdefault(key, {"id": key, "kind": "identifier",
+                                           "holders": int(self.ids[k, kern.COUNT]),
                                            "capped": capped})  # fmt: skip
                     edges.append({"source": node, "target": key})
-                    if capped or depth == hops or not isinstance(members, set):
+                    if capped or depth == hops:
                         continue
-                    for other in sorted(members):
+                    for other in sorted(self._holders_of(k), key=lambda q: pid[q]):
                         if other in seen:
                             continue
                         if len(seen) >= limit:
@@ -253,59 +356,6 @@ class OnlineGraph:
         return {"applicant": person, "hops": hops, "truncated": truncated,
                 "nodes": list(nodes.values()), "edges": edges}  # fmt: skip
 
-    def features(self, person_id: int, *, as_of: dt.datetime) -> dict[str, Any]:
-        """The applicant's current graph features (the batch graph's columns)."""
-        person = int(person_id)
-        root = self.find(person)
-        size = self.size[root]
-        first = self.first_seen.get(root)
-        one = self._neighbours(person)
-        bad = self.bad
-        bad_1hop = bad_2hop = 0
-        if bad and one:
-            # Known-bad within two hops through the small per-key sets of bad holders: the cost
-            # follows the neighbours' keys, never the neighbours' own neighbourhoods.
-            holders, bad_holders, linking = self.holders, self.bad_holders, self.linking
-            reached = one & bad
-            bad_1hop = len(reached)
-            for n in one:
-                for key in linking[n]:
-                    found = bad_holders.get(key)
-                    if found and holders[key].__class__ is set:
-                        reached |= found
-            reached.discard(person)
-            bad_2hop = len(reached)
-        apps = self.apps[root]
-        keys = self.person_keys[person]
-        out: dict[str, Any] = {
-            "person_id": person,
-            "component_size": size,
-            "component_age_days": (as_of - first).days if first is not None else 0,
-            "bad_1hop": bad_1hop,
-            "bad_2hop": bad_2hop,
-            "component_bad_share": self.bad_count[root] / size,
-            "component_apps_1d": len(apps)
-            - bisect.bisect_right(apps, as_of - dt.timedelta(days=1)),
-            "component_apps_7d": len(apps)
-            - bisect.bisect_right(apps, as_of - dt.timedelta(days=7)),
-        }
-        names = self._shared_names
-        shared = dict.fromkeys(names.values(), 0)
-        devices, per_device = 0, 0
-        key_type, counts = self.key_type, self.count
-        for key in keys:
-            id_type = key_type[key]
-            others = counts[key] - 1
-            name = names[id_type]
-            shared[name] = max(shared[name], others)
-            if id_type == "device":
-                devices += 1
-                per_device = max(per_device, others + 1)
-        out["devices_per_person"] = devices
-        out["persons_per_device"] = per_device
-        out.update(shared)
-        return out
-
     # -- seeding ------------------------------------------------------------------------------
     @classmethod
     def seed(
@@ -314,56 +364,138 @@ class OnlineGraph:
         *,
         bad: np.ndarray | None = None,
         applications: dict[int, list[dt.datetime]] | None = None,
+        headroom: float = 0.25,
     ) -> OnlineGraph:
-        """An online graph equal to a batch build (the periodic re-seed)."""
-        online = cls(graph.config)
+        """An online graph equal to a batch build (the periodic re-seed).
+
+        ``bad`` flags known-bad applicants (rows of ``graph.persons``); ``applications`` gives
+        each applicant's recent application times (the 1- and 7-day counts); ``headroom`` is
+        the share of extra rows left in every table for the inserts until the next re-seed.
+        """
+        persons = graph.persons.astype(np.int64)
+        n = len(persons)
         keys = graph.keys
-        coo = graph.incidence.tocoo()
-        key_names = keys["key"].to_list()
-        capped = keys["capped"].to_list()
-        holders = keys["holders"].to_list()
-        first_seen = keys["first_seen"].to_list()
-        persons = graph.persons.tolist()
-        labels = graph.labels.tolist()
-        roots: dict[int, int] = {}
-        for row, person in enumerate(persons):
-            root = roots.setdefault(labels[row], person)
-            online.parent[person] = root
-            online.person_keys[person] = {}
-            online.linking[person] = []
-        for root in roots.values():
-            online.size[root] = 0
-            online.bad_count[root] = 0
-            online.apps[root] = []
-        bad_rows = set(np.flatnonzero(bad).tolist()) if bad is not None else set()
-        for row, person in enumerate(persons):
-            root = online.parent[person]
-            online.size[root] += 1
-            if row in bad_rows:
-                online.bad.add(person)
-                online.bad_count[root] += 1
-            for t in (applications or {}).get(person, []):
-                bisect.insort(online.apps[root], t)
-        for row, col in zip(coo.row.tolist(), coo.col.tolist(), strict=True):
-            person, key = persons[row], key_names[col]
-            online.person_keys[person][key] = first_seen[col]
-            id_type = key.split("|", 1)[0]
-            online.key_type[key] = id_type
-            online.count[key] = holders[col]
-            if id_type in online._strong:
-                online.linking[person].append(key)
-            if capped[col]:
-                online.holders[key] = holders[col]
-            else:
-                members = online.holders.setdefault(key, set())
-                assert isinstance(members, set)
-                members.add(person)
-                if id_type in online._strong:
-                    root = online.parent[person]
-                    current = online.first_seen.get(root)
-                    if current is None or first_seen[col] < current:
-                        online.first_seen[root] = first_seen[col]
-        for person in online.bad:
-            for key in online.linking[person]:
-                online.bad_holders.setdefault(key, set()).add(person)
+        csr = graph.incidence.tocsr()
+        nnz = csr.nnz
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(csr.indptr))
+        cols = csr.indices.astype(np.int64)
+        flag = np.zeros(n, dtype=bool) if bad is None else np.asarray(bad, dtype=bool)
+        times = [
+            (row, _micros(t))
+            for row, p in enumerate(persons.tolist())
+            for t in (applications or {}).get(p, ())
+        ]
+        online = cls(graph.config)
+        kind = keys["id_type"].replace_strict(online._type_index, return_dtype=pl.Int64).to_numpy()
+        n_strong = len(graph.config.strong)
+        bad_entries = np.flatnonzero(flag[rows] & (kind[cols] < n_strong))
+
+        def spare(used: int) -> int:
+            return int(used * (1 + headroom)) + 1024
+
+        # Known-bad entries and recent application times are small tables whose use follows
+        # the labels and the traffic rather than the graph: each gets room for a quarter of
+        # the applicants on top (a few MB for millions), so that no insert waits for a copy.
+        online._allocate(
+            spare(n), spare(keys.height), spare(nnz), spare(len(bad_entries) + n // 4),
+            spare(len(times) + n // 4),
+        )  # fmt: skip
+        pers, ids, ents, bads, apps, meta = (
+            online.pers, online.ids, online.ents, online.bads, online.apps, online.meta,
+        )  # fmt: skip
+
+        # identifiers: the batch keys ("type|value", already normalised) are the text pool
+        names = keys["key"].to_arrow(compat_level=pl.CompatLevel.oldest())
+        offsets = np.frombuffer(names.buffers()[1], dtype=np.int64)[
+            names.offset : names.offset + len(names) + 1
+        ]
+        data = np.frombuffer(names.buffers()[2], dtype=np.uint8)
+        online.text = np.zeros(spare(len(data)) * 2, dtype=np.uint8)
+        online.text[: len(data)] = data
+        prefix = np.array([len(t) + 1 for t in online._types], dtype=np.int64)[kind]
+        capped = keys["capped"].to_numpy()
+        ids[: keys.height, kern.TYPE] = kind
+        ids[: keys.height, kern.COUNT] = keys["holders"].to_numpy()
+        ids[: keys.height, kern.CAPPED] = capped
+        ids[: keys.height, kern.TOFF] = offsets[:-1] + prefix
+        ids[: keys.height, kern.TLEN] = np.diff(offsets) - prefix
+        ids[:, kern.KHEAD] = -1
+        ids[:, kern.BADHEAD] = -1
+        meta[kern.N_KEYS] = keys.height
+        meta[kern.N_TEXT] = len(data)
+
+        labels = graph.labels
+        _, first_row = np.unique(labels, return_index=True)
+        root = first_row[labels]
+        pers[:n, kern.PID] = persons
+        pers[:n, kern.PARENT] = root
+        pers[:n, kern.SIZE] = 1  # non-zero marks a linked person; meaningful on roots only
+        pers[first_row, kern.SIZE] = np.bincount(labels)
+        pers[:n, kern.BAD] = flag
+        pers[:n, kern.BADCNT] = 0
+        pers[first_row, kern.BADCNT] = np.bincount(labels, weights=flag).astype(np.int64)
+        pers[:n, kern.FIRST] = kern.NONE
+        key_seen = keys["first_seen"].dt.epoch("us").to_numpy()
+        joins = (kind[cols] < n_strong) & ~capped[cols]
+        np.minimum.at(pers[:, kern.FIRST], root[rows[joins]], key_seen[cols[joins]])
+        pers[:, kern.HEAD] = -1
+        pers[:n, kern.HEAD] = np.where(np.diff(csr.indptr) > 0, csr.indptr[:-1], -1)
+        pers[:, kern.APPHEAD] = -1
+        pers[:, kern.APPTAIL] = -1
+        meta[kern.N_PERSONS] = n
+
+        ents[:nnz, kern.PERSON] = rows
+        ents[:nnz, kern.KEY] = cols
+        ents[:nnz, kern.SEEN] = key_seen[cols]
+        ents[:nnz, kern.NEXTP] = np.where(
+            np.append(rows[1:] == rows[:-1], False), np.arange(1, nnz + 1), -1
+        )
+        ents[:nnz, kern.NEXTK] = -1
+        _chain(ents[:, kern.NEXTK], ids[:, kern.KHEAD], np.flatnonzero(~capped[cols]), cols)
+        meta[kern.N_ENTRIES] = nnz
+
+        bads[: len(bad_entries), kern.VALUE] = rows[bad_entries]
+        bads[: len(bad_entries), kern.NEXT] = -1
+        _chain(bads[:, kern.NEXT], ids[:, kern.BADHEAD], bad_entries, cols, own_rows=True)
+        meta[kern.N_BAD] = len(bad_entries)
+
+        if times:
+            owner = root[np.array([row for row, _ in times], dtype=np.int64)]
+            apps[: len(times), kern.VALUE] = [t for _, t in times]
+            apps[: len(times), kern.NEXT] = -1
+            _chain(apps[:, kern.NEXT], pers[:, kern.APPHEAD], np.arange(len(times)), owner,
+                   own_rows=True)  # fmt: skip
+            order = np.argsort(owner, kind="stable")
+            last = np.append(owner[order][1:] != owner[order][:-1], True)
+            pers[owner[order][last], kern.APPTAIL] = order[last]
+            meta[kern.N_APPS] = len(times)
+
+        kern.arena_rebuild_maps(online.mem, online.text, True)
+        online._reserve(1, 0)
         return online
+
+
+def _slots(rows: int) -> int:
+    """Slots of a lookup table for ``rows`` rows: a power of two, at most 5/8 full."""
+    return 1 << max(4, int(np.ceil(np.log2(rows * 8 / 5))))
+
+
+def _chain(
+    nxt: np.ndarray, head: np.ndarray, items: np.ndarray, group: np.ndarray, *,
+    own_rows: bool = False,
+) -> None:  # fmt: skip
+    """Link ``items`` into one list per ``group`` value (``head[g]`` → ``nxt[i]`` → …).
+
+    ``items`` are entry rows whose group is ``group[item]``; with ``own_rows`` the list
+    cells are ``0..len(items)-1`` (the i-th item is stored at row i of its own table).
+    """
+    if not len(items):
+        return
+    groups = group[items]
+    order = np.argsort(groups, kind="stable")
+    cells = order if own_rows else items[order]
+    sorted_groups = groups[order]
+    same = np.append(sorted_groups[1:] == sorted_groups[:-1], False)
+    nxt[cells] = np.where(same, np.append(cells[1:], -1), -1)
+    starts = np.append(True, sorted_groups[1:] != sorted_groups[:-1])
+    head[sorted_groups[starts]] = cells[starts]

@@ -126,3 +126,74 @@ def test_online_neighbourhood_equals_the_batch_one(small_book):
         keys = lambda view: {n["id"] for n in view["nodes"] if n["kind"] == "identifier"}  # noqa: E731
         assert keys(mine) == keys(batch)
     assert online.neighbourhood(-1)["nodes"] == []
+
+
+def test_growing_tables_keep_every_feature_equal_to_batch():
+    # a tiny start forces every table, the lookup tables and the text pool to grow many times
+    rng = np.random.default_rng(3)
+    config = GraphConfig(cap=1_000)
+    online = OnlineGraph(config, capacity=16)
+    kinds = ["mobile", "device", "bank_card", "emergency_phone", "ip", "address", "employer"]
+    rows, apps = [], []
+    for i in range(600):
+        person, kind, value = int(rng.integers(0, 250)), kinds[i % 7], int(rng.integers(0, 120))
+        at = T0 + dt.timedelta(hours=i)
+        raw = f"13{value:09d}" if kind in ("mobile", "emergency_phone") else f" Value {value} "
+        online.add(person, [(kind, raw, at)], at)
+        if i % 97 == 0:
+            online.mark_bad(person)
+        rows.append((person, kind, raw, at))
+        apps.append((person, at))
+    frame = pl.DataFrame(rows, schema=["person_id", "id_type", "id_value", "first_seen"],
+                         orient="row")  # fmt: skip
+    graph = IdentifierGraph.build(frame, config)
+    bad = np.isin(graph.persons, [p for i, (p, *_) in enumerate(rows) if i % 97 == 0])
+    applications = pl.DataFrame(apps, schema=["person_id", "applied_at"], orient="row")
+    _compare(online, graph, bad, applications, max(a for _, a in apps))
+    assert online.persons == len(graph.persons)
+
+
+ascii_values = st.text(alphabet="0123456789+-() \t\n\x0b\x1cAbZ|x.", max_size=18)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["mobile", "emergency_phone", "address", "device", "employer"]),
+       ascii_values)  # fmt: skip
+def test_compiled_normalisation_equals_the_python_rules(id_type, raw):
+    from fengkong.graph._interning import ADDRESS, PHONE, PLAIN, normalise_into  # noqa: PLC0415
+    from fengkong.graph.online import _normalise  # noqa: PLC0415
+
+    cls = {"mobile": PHONE, "emergency_phone": PHONE, "address": ADDRESS}.get(id_type, PLAIN)
+    src = np.frombuffer(raw.encode(), dtype=np.uint8)
+    out = np.zeros(len(src) + 1, dtype=np.uint8)
+    length = normalise_into(src, 0, len(src), cls, out, 0)
+    expected = _normalise(id_type, raw)
+    got = None if length < 0 else out[:length].tobytes().decode()
+    assert got == expected
+
+
+def test_identifiers_with_one_hash_are_told_apart_by_their_text():
+    from fengkong.graph import _kernels as kern  # noqa: PLC0415
+    from fengkong.graph._interning import find_key  # noqa: PLC0415
+
+    text = np.frombuffer(b"abcabd", dtype=np.uint8).copy()
+    ids = np.zeros((2, kern.K_COLUMNS), dtype=np.int64)
+    ids[0, [kern.TYPE, kern.KHASH, kern.TOFF, kern.TLEN]] = (1, 7, 0, 3)
+    kmap = np.full((16, 2), -1, dtype=np.int64)
+    kmap[7] = (7, 0)  # "abc" sits in slot 7 with hash 7
+    cols = (kern.TYPE, kern.KHASH, kern.TOFF, kern.TLEN)
+    assert find_key(kmap, ids, text, 7, 1, 0, 3, *cols) == 7  # the same text: found
+    assert find_key(kmap, ids, text, 7, 1, 3, 3, *cols) == 8  # "abd", same hash: a new slot
+    assert find_key(kmap, ids, text, 7, 2, 0, 3, *cols) == 8  # same text, other type: new
+
+
+def test_values_outside_ascii_are_normalised_in_python_and_still_link():
+    g = OnlineGraph()
+    g.add(1, [("address", " 北京市  朝阳区 ", T0)], T0)
+    features = g.add(2, [("address", "北京市 朝阳区", T0)], T0)
+    assert features["shared_address"] == 1
+    g.add(3, [("device", "Ｄ1", T0), ("mobile", None, T0), ("device", "a\x00b", T0)], T0)
+    assert g.add(4, [("device", "ｄ1", T0)], T0)["shared_device"] == 1
+    assert g.rejected == 2  # no mobile; a NUL inside a value
+    view = g.neighbourhood(2)
+    assert {n["id"] for n in view["nodes"]} >= {"address|北京市 朝阳区", "person:1", "person:2"}
