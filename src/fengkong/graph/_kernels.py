@@ -336,26 +336,6 @@ def features(
 
 
 @njit(cache=True)
-def insert(
-    pers: np.ndarray,
-    ids: np.ndarray,
-    ents: np.ndarray,
-    bads: np.ndarray,
-    apps: np.ndarray,
-    meta: np.ndarray,
-    scr: np.ndarray,
-    n: int,
-    p: int,
-    person_id: int,
-    at: int,
-) -> tuple[int, ...]:
-    """Link one application (``n`` identifiers in ``scr``) and return the applicant's features."""
-    link_person(pers, ids, ents, bads, apps, meta, scr, n, p)
-    _record_application(pers, apps, meta, find(pers, p), at)
-    return features(pers, ids, ents, bads, apps, meta, p, person_id, at)
-
-
-@njit(cache=True)
 def mark_bad(
     pers: np.ndarray, ids: np.ndarray, ents: np.ndarray, bads: np.ndarray, meta: np.ndarray, p: int
 ) -> None:
@@ -446,8 +426,9 @@ def arena_insert(
     mem: np.ndarray, text: np.ndarray, buf: np.ndarray, scr: np.ndarray, n: int,
     person_id: int, at: int,
 ) -> tuple[int, ...]:  # fmt: skip
-    """Intern the applicant and its ``n`` identifiers, link them (:func:`link_person`), record
-    the application and return the features."""
+    """Intern the applicant and its ``n`` identifiers (values in ``buf``, types and first-seen
+    times in ``scr``), link them (:func:`link_person`), record the application and return the
+    applicant's features (:func:`features`)."""
     pers, ids = _table(mem, 0, P_COLUMNS), _table(mem, 1, K_COLUMNS)
     ents, bads, apps = _table(mem, 2, E_COLUMNS), _table(mem, 3, 2), _table(mem, 4, 2)
     p = _person(mem, pers, _table(mem, 5, 2), person_id, True)
