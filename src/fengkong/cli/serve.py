@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -21,6 +22,19 @@ def serve(
     policy: Annotated[
         str, typer.Option(help="The policy POST /v1/decisions uses by default.")
     ] = "credit",
+    seed_book: Annotated[
+        Path | None,
+        typer.Option(
+            help="A book folder (fengkong synth layout) whose history seeds every worker's "
+            "online variables and relationship graph before it takes requests.",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+    seed_spec: Annotated[
+        list[str] | None,
+        typer.Option(help="Variable specs to seed (default: the default policy's)."),
+    ] = None,
 ) -> None:
     """Serve the API (OpenAPI at /docs) and the UI (/ui) over FENGKONG_DATABASE_URL (SQLite
     by default).
@@ -34,6 +48,9 @@ def serve(
     import signal  # noqa: PLC0415
 
     os.environ["FENGKONG_SERVE_POLICY"] = policy
+    if seed_book is not None:
+        os.environ["FENGKONG_SERVE_SEED_BOOK"] = str(seed_book)
+        os.environ["FENGKONG_SERVE_SEED_SPECS"] = ",".join(seed_spec or [])
     if workers == 1:
         _run_worker(host, port)
         return
@@ -84,11 +101,33 @@ def app_from_environment() -> object:
 
     from fengkong.api import create_app  # noqa: PLC0415 (only when serving)
 
-    app = create_app(default_policy=os.environ.get("FENGKONG_SERVE_POLICY", "credit"))
+    default = os.environ.get("FENGKONG_SERVE_POLICY", "credit")
+    app = create_app(default_policy=default)
+    book = os.environ.get("FENGKONG_SERVE_SEED_BOOK")
+    if book:
+        app.state.online = _seeded(app, book, os.environ.get("FENGKONG_SERVE_SEED_SPECS", ""))
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 1_000)
     return app
+
+
+def _seeded(app: Any, book: str, specs: str) -> Any:
+    """The worker's online state seeded from ``book``: the given variable specs, or the
+    default policy's; with Redis the variables are shared and already kept there, so only
+    the graph is seeded."""
+    from fengkong.errors import NotFoundError  # noqa: PLC0415
+    from fengkong.services.online import seed_from_book  # noqa: PLC0415
+
+    names = [s for s in specs.split(",") if s]
+    if not names:
+        try:
+            spec = app.state.policies.active(app.state.default_policy).variable_spec
+        except NotFoundError:
+            spec = None
+        names = [spec] if spec else []
+    shared = app.state.online.store_factory
+    return seed_from_book(book, specs=[] if shared else names, store_factory=shared)
 
 
 @apikey_app.command("create")

@@ -48,13 +48,13 @@ from fengkong.collections.synthetic import synthetic_staff
 from fengkong.db import make_engine, migrate, session_factory
 from fengkong.db.models import InstalmentRecord, LoanRecord
 from fengkong.demo.policy import GRAPH_INPUTS, write_challenger, write_demo_policy
-from fengkong.features import OnlineEngine, build_variables, load_spec
-from fengkong.graph import IdentifierGraph, OnlineGraph
+from fengkong.features import build_variables, load_spec
+from fengkong.graph import IdentifierGraph
 from fengkong.modeling import application_dataset
 from fengkong.portfolio import portfolio_report
 from fengkong.services.access import create_api_key
 from fengkong.services.casework import run_collections
-from fengkong.services.online import OnlineState
+from fengkong.services.online import OnlineState, known_bad_people, seed_state
 from fengkong.services.policies import load_version, promote, record_decision, submit_policy
 from fengkong.services.servicing import (
     book_loan,
@@ -103,12 +103,6 @@ class DemoResult:
     online: OnlineState
     as_of: dt.date
     figures: dict[str, Any] = field(default_factory=dict)
-
-
-def _known_bad(book: Any, cut: dt.date) -> set[int]:
-    late = book.performance.filter((pl.col("snapshot_on") < cut) & (pl.col("dpd") >= 90))
-    persons = book.loans.join(late.select("loan_id").unique(), on="loan_id")["person_id"]
-    return set(persons.to_list())
 
 
 def _identifiers(book: Any) -> dict[int, list[tuple[str, str, Any]]]:
@@ -164,7 +158,7 @@ def run_demo(
     graph = IdentifierGraph.build(
         book.person_identifiers.filter(pl.col("person_id").is_in(known.implode()))
     )
-    bad_people = _known_bad(book, cut)
+    bad_people = known_bad_people(book.loans, book.performance, before=cut)
     bad = np.isin(graph.persons, np.fromiter(bad_people, dtype=np.int64, count=len(bad_people)))
     graph_features = graph.features(as_of=cut_at, bad=bad, applications=history).select(
         "person_id", *GRAPH_INPUTS
@@ -223,16 +217,13 @@ def run_demo(
     # 6. live decisions through the real decision path
     with sessions() as s:
         policy = load_version(s, "demo_credit")
-    online_engine = OnlineEngine(spec, target="app")
-    earlier_loans = book.loans.filter(pl.col("disbursed_on") < cut)
-    events = [(dt.datetime.combine(r["disbursed_on"], dt.time()), 0, "loan", r)
-              for r in earlier_loans.iter_rows(named=True)]  # fmt: skip
-    events += [(r["applied_at"], 1, "app", r) for r in history.iter_rows(named=True)]
-    events.sort(key=lambda e: (e[0], e[1]))
-    for _, _, source, row in events:
-        online_engine.observe(source, row)
-    online_graph = OnlineGraph.seed(graph, bad=bad)
-    online = OnlineState(engines={"demo_risk": online_engine}, graph=online_graph)
+    online = seed_state(
+        {"applications": history, "loans": book.loans},
+        specs=["demo_risk"],
+        as_of=cut_at,
+        known_bad=bad_people,
+        graph=graph,
+    )
     identifiers = _identifiers(book)
     later_loans = book.loans.filter(pl.col("disbursed_on") >= cut).sort("disbursed_on")
     loan_events = [
@@ -247,7 +238,7 @@ def run_demo(
         while (
             pending_loans < len(loan_events) and loan_events[pending_loans][0] <= row["applied_at"]
         ):
-            online_engine.observe("loan", loan_events[pending_loans][1])
+            online.engine("demo_risk").observe("loan", loan_events[pending_loans][1])
             pending_loans += 1
         decision = online.decide(
             policy, application_body(row, income), identifiers.get(row["person_id"], [])

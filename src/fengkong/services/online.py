@@ -17,16 +17,21 @@ read as dates; anything else unreadable is left for the policy's data-quality ch
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
+from pathlib import Path
 from threading import Lock
 from typing import Any
 
+import numpy as np
+import polars as pl
+
 from fengkong.errors import InvalidArgumentError
 from fengkong.features import OnlineEngine, load_spec
-from fengkong.graph import OnlineGraph
+from fengkong.graph import IdentifierGraph, OnlineGraph
 from fengkong.policy import Decision, Policy
 
-__all__ = ["OnlineState"]
+__all__ = ["OnlineState", "known_bad_people", "seed_from_book", "seed_state"]
 
 
 def _instant(value: Any, field: str) -> Any:
@@ -51,7 +56,7 @@ class OnlineState:
     ) -> None:
         self._engines: dict[str, OnlineEngine] = dict(engines or {})
         self.graph = graph or OnlineGraph()
-        self._store_factory = store_factory
+        self.store_factory = store_factory
         self._lock = Lock()
 
     def engine(self, spec_name: str) -> OnlineEngine:
@@ -59,7 +64,7 @@ class OnlineState:
         if found is None:
             spec = load_spec(spec_name)
             target = next(iter(spec.sources))
-            store = self._store_factory(spec_name) if self._store_factory else None
+            store = self.store_factory(spec_name) if self.store_factory else None
             found = self._engines.setdefault(
                 spec_name, OnlineEngine(spec, target=target, store=store)
             )
@@ -118,3 +123,105 @@ class OnlineState:
         engine, event = pending
         with self._lock:
             engine.observe(engine.target, event)
+
+
+def known_bad_people(
+    loans: pl.DataFrame, performance: pl.DataFrame, *, before: dt.date, dpd: int = 90
+) -> set[int]:
+    """Applicants with a loan that reached ``dpd`` days past due before ``before`` (the
+    known-bad labels of the relationship graph), from the book's monthly performance."""
+    late = performance.filter((pl.col("snapshot_on") < before) & (pl.col("dpd") >= dpd))
+    return set(loans.join(late.select("loan_id").unique(), on="loan_id")["person_id"].to_list())
+
+
+def seed_state(
+    tables: Mapping[str, pl.DataFrame],
+    *,
+    specs: Sequence[str],
+    as_of: dt.datetime,
+    identifiers: pl.DataFrame | None = None,
+    known_bad: Iterable[int] = (),
+    graph: IdentifierGraph | None = None,
+    store_factory: Any = None,
+) -> OnlineState:
+    """A worker's online state as of ``as_of`` from the history before it.
+
+    Every variable spec's engine observes the rows of its sources' tables (``tables`` by
+    table name: ``applications``, ``loans``, ...) timestamped before ``as_of``, in time order
+    (at the same instant, other sources before the applications). The relationship graph is
+    seeded from a batch build of the identifiers of everyone who applied before ``as_of``
+    (``graph`` when already built), with ``known_bad`` labels and the last 7 days'
+    applications for the 1- and 7-day counts.
+
+    Raises
+    ------
+    InvalidArgumentError
+        A spec reads a table that is not given.
+    """
+    engines: dict[str, OnlineEngine] = {}
+    for name in specs:
+        spec = load_spec(name)
+        target = next(iter(spec.sources))
+        store = store_factory(name) if store_factory else None
+        engine = OnlineEngine(spec, target=target, store=store)
+        events: list[tuple[dt.datetime, int, str, dict[str, Any]]] = []
+        for source_name, source in spec.sources.items():
+            frame = tables.get(source.table)
+            if frame is None:
+                raise InvalidArgumentError(
+                    f"tables.{source.table}",
+                    expected=f"the rows of source {source_name!r} of variable spec {name!r}",
+                    got=sorted(tables),
+                )
+            stamp = pl.col(source.timestamp).cast(pl.Datetime("us"))
+            rank = 1 if source_name == target else 0
+            for row in frame.filter(stamp < as_of).iter_rows(named=True):
+                when = row[source.timestamp]
+                if not isinstance(when, dt.datetime):
+                    when = dt.datetime.combine(when, dt.time())
+                events.append((when, rank, source_name, row))
+        events.sort(key=lambda e: (e[0], e[1]))
+        for _, _, source_name, row in events:
+            engine.observe(source_name, row)
+        engines[name] = engine
+    online_graph = None
+    applications = tables.get("applications")
+    if applications is not None and (identifiers is not None or graph is not None):
+        history = applications.filter(pl.col("applied_at") < as_of)
+        if graph is None:
+            assert identifiers is not None
+            known = history["person_id"].unique().implode()
+            graph = IdentifierGraph.build(identifiers.filter(pl.col("person_id").is_in(known)))
+        bad = np.isin(graph.persons, np.fromiter(known_bad, dtype=np.int64))
+        recent = history.filter(pl.col("applied_at") >= as_of - dt.timedelta(days=7))
+        windows = dict(recent.group_by("person_id").agg("applied_at").iter_rows())
+        online_graph = OnlineGraph.seed(graph, bad=bad, applications=windows)
+    return OnlineState(store_factory, engines=engines, graph=online_graph)
+
+
+def seed_from_book(
+    folder: str | Path,
+    *,
+    specs: Sequence[str],
+    as_of: dt.datetime | None = None,
+    store_factory: Any = None,
+) -> OnlineState:
+    """:func:`seed_state` from a book folder (``fengkong synth`` layout: applications, loans,
+    performance, person_identifiers), as of just after its last application by default; the
+    known-bad applicants are those with a loan 90+ days past due before then."""
+    from fengkong.synth import read_book  # noqa: PLC0415 (parquet reading on demand)
+
+    book = read_book(folder)
+    if as_of is None:
+        last = book.applications["applied_at"].max()
+        as_of = (last if isinstance(last, dt.datetime) else dt.datetime.min) + dt.timedelta(
+            microseconds=1
+        )
+    return seed_state(
+        {"applications": book.applications, "loans": book.loans},
+        specs=specs,
+        as_of=as_of,
+        identifiers=book.person_identifiers,
+        known_bad=known_bad_people(book.loans, book.performance, before=as_of.date()),
+        store_factory=store_factory,
+    )
