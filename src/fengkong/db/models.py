@@ -254,6 +254,8 @@ class CollectionCaseRecord(Base):
     placement: Mapped[str | None] = mapped_column(String(16))
     p_pay: Mapped[float | None] = mapped_column(Float)
     assigned_to: Mapped[str | None] = mapped_column(String(64), index=True)
+    assigned_by: Mapped[str | None] = mapped_column(String(64))  # a person, not the allocation
+    assignment_held_until: Mapped[dt.date | None] = mapped_column(Date)  # the runs keep it
     plan: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     phone: Mapped[str | None] = mapped_column(String(32))
     time_zone: Mapped[str | None] = mapped_column(String(64))

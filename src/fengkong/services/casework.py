@@ -29,6 +29,7 @@ from fengkong.collections.rules import ContactProfile
 from fengkong.collections.score import case_p_pay
 from fengkong.collections.strategy import Strategy
 from fengkong.db.models import (
+    ApiKeyRecord,
     CollectionCaseRecord,
     ContactLogRecord,
     ContactOutcomeRecord,
@@ -36,7 +37,7 @@ from fengkong.db.models import (
     LoanRecord,
     PromiseRecord,
 )
-from fengkong.errors import NotFoundError
+from fengkong.errors import InvalidArgumentError, NotFoundError
 from fengkong.services.access import Principal
 from fengkong.services.collections import ContactResult, attempt_contact
 from fengkong.services.servicing import delinquency_snapshot, loan_id_for, loan_state
@@ -47,6 +48,7 @@ __all__ = [
     "contact_case",
     "owner_of",
     "queue",
+    "reassign_case",
     "run_collections",
     "workable_case",
 ]
@@ -203,8 +205,12 @@ def _store(
         record.loans = [external[x] for x in row["loans"] or [] if x in external]
         record.placement = row["placement"]
         record.p_pay = scores.get(row["case_id"])
-        # a case keeps its collector until the allocation gives its call to someone else
-        record.assigned_to = assigned.get(row["case_id"], record.assigned_to)
+        # a case keeps its collector until the allocation gives its call to someone else, and
+        # a person's assignment holds until its date whatever the allocation says
+        held = record.assignment_held_until is not None and as_of <= record.assignment_held_until
+        if not held:
+            record.assigned_to = assigned.get(row["case_id"], record.assigned_to)
+            record.assigned_by = None if row["case_id"] in assigned else record.assigned_by
         record.plan = plans.get(row["case_id"], [])
         record.phone = phones.get(row["borrower_id"], record.phone)
         record.time_zone = record.time_zone or "Asia/Shanghai"
@@ -404,3 +410,56 @@ def contact_case(
     )
     state = CaseState(status="open" if record.status == "open" else record.status)
     return attempt_contact(session, attempt, state=state, jurisdiction=jurisdiction)
+
+
+def reassign_case(
+    session: Session,
+    case_id: str,
+    collector: str,
+    *,
+    hold_days: int,
+    who: Principal,
+    today: dt.date,
+) -> dict[str, Any]:
+    """Give an open case to ``collector`` (a collector with a live API key) for ``hold_days``
+    days: the daily runs keep it with them until then, whatever the allocation says.
+
+    >>> from fengkong.db import make_engine, migrate, session_factory
+    >>> engine = make_engine("sqlite://"); migrate(engine)
+    >>> with session_factory(engine).begin() as s:
+    ...     reassign_case(s, "C-1", "collector-0002", hold_days=7,
+    ...                   who=Principal("root", "admin", None), today=dt.date(2026, 11, 25))
+    Traceback (most recent call last):
+    fengkong.errors.NotFoundError: collection case not found: 'C-1'
+    """
+    record = session.get(CollectionCaseRecord, case_id)
+    if record is None:
+        raise NotFoundError("collection case", case_id)
+    if record.status not in ("open", "recovery"):
+        raise InvalidArgumentError(
+            "case_id", expected="an open or recovery case", got=f"{case_id} ({record.status})"
+        )
+    if not 1 <= hold_days <= 90:
+        raise InvalidArgumentError("hold_days", expected="1 to 90 days", got=hold_days)
+    known = session.scalar(
+        select(ApiKeyRecord.id).where(
+            ApiKeyRecord.role == "collector",
+            ApiKeyRecord.subject == collector,
+            ApiKeyRecord.revoked.is_(False),
+        )
+    )
+    if known is None:
+        raise InvalidArgumentError(
+            "collector", expected="a collector id with a live collector key", got=collector
+        )
+    before = record.assigned_to
+    record.assigned_to = collector
+    record.assigned_by = who.name
+    record.assignment_held_until = today + dt.timedelta(days=hold_days)
+    session.flush()
+    return {
+        "case_id": case_id,
+        "assigned_to": collector,
+        "previous": before,
+        "held_until": record.assignment_held_until.isoformat(),
+    }

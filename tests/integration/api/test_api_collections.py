@@ -59,3 +59,71 @@ def test_portfolio_needs_an_analyst_role(service):
     assert client.get("/v1/portfolio/kpis", headers=keys["carl"]).status_code == 403
     bad = client.get("/v1/portfolio/vintages?bucket=M9", headers=keys["alice"])
     assert bad.status_code == 422 and "bucket" in bad.json()["error"]["message"]
+
+
+def test_a_manager_reassigns_a_case_and_the_daily_run_keeps_it(service):
+    import datetime as dt  # noqa: PLC0415
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    import polars as pl  # noqa: PLC0415
+
+    from fengkong.db import CollectionCaseRecord  # noqa: PLC0415
+    from fengkong.services.casework import _store  # noqa: PLC0415
+
+    app, client, keys = service
+    url = "/v1/collections/cases/K2/assign"
+    body = {"collector": "C-7", "hold_days": 10, "reason": "speaks the debtor's dialect"}
+    assert client.post(url, json=body, headers=keys["carl"]).status_code == 403
+    unknown = client.post(url, json=body | {"collector": "C-99"}, headers=keys["root"])
+    assert unknown.status_code == 422 and "collector" in unknown.json()["error"]["message"]
+    no_reason = client.post(url, json={"collector": "C-7"}, headers=keys["root"])
+    assert no_reason.status_code == 422 and "reason" in no_reason.json()["error"]["message"]
+    done = client.post(url, json=body, headers=keys["root"])
+    assert done.status_code == 200, done.text
+    assert done.json() == {"case_id": "K2", "assigned_to": "C-7", "previous": "C-9",
+                           "held_until": "2026-12-04"}  # fmt: skip
+    mine = client.get("/v1/collections/queue", headers=keys["carl"]).json()
+    assert {c["case_id"] for c in mine} == {"K1", "K2"}
+    assert client.get("/v1/collections/cases/K2", headers=keys["carl"]).status_code == 200
+    with app.state.sessions() as s:
+        log = s.scalars(select(AuditLogRecord).where(AuditLogRecord.action == "case.assign")).one()
+    assert log.detail["reason"] == "speaks the debtor's dialect" and log.actor == "root"
+
+    # the daily run gives both calls to C-9: the held K2 stays with C-7 until its date
+    def run(day):
+        cases = pl.DataFrame({"case_id": ["K1", "K2"], "opened_on": [day] * 2,
+                              "borrower_id": ["D1", "D2"], "status": ["open"] * 2,
+                              "stage": ["early"] * 2, "max_dpd": [13, 13],
+                              "overdue_fen": [50_000] * 2, "balance_fen": [400_000] * 2,
+                              "loans": [[], []], "placement": [None, None]})  # fmt: skip
+        result = SimpleNamespace(
+            cases=cases,
+            actions=pl.DataFrame(
+                schema={
+                    "case_id": pl.String,
+                    "action": pl.String,
+                    "template": pl.String,
+                    "allowed": pl.Boolean,
+                    "breaches": pl.List(pl.String),
+                }
+            ),
+            calls=SimpleNamespace(
+                assignments=pl.DataFrame({"case_id": ["K1", "K2"], "agent_id": ["C-9", "C-9"]})
+            ),
+            promises=pl.DataFrame(
+                schema={
+                    "case_id": pl.String,
+                    "resolved_on": pl.Date,
+                    "due_on": pl.Date,
+                    "amount_fen": pl.Int64,
+                    "status": pl.String,
+                }
+            ),
+        )
+        with app.state.sessions.begin() as s:
+            _store(s, result, day, p_pay=pl.DataFrame({"case_id": ["K1"], "p": [0.5]}), phones={})
+        with app.state.sessions() as s:
+            return {r.case_id: r.assigned_to for r in s.scalars(select(CollectionCaseRecord))}
+
+    assert run(dt.date(2026, 12, 4)) == {"K1": "C-9", "K2": "C-7"}
+    assert run(dt.date(2026, 12, 5)) == {"K1": "C-9", "K2": "C-9"}  # the hold is over

@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fengkong.api.deps import SessionDep, require
 from fengkong.services.access import Principal, audit_write, mask_personal
-from fengkong.services.casework import add_promise, case_detail, queue
+from fengkong.services.casework import add_promise, case_detail, queue, reassign_case
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"])
 Workers = Annotated[Principal, Depends(require("admin", "collector"))]
+Managers = Annotated[Principal, Depends(require("admin"))]
 Readers = Annotated[Principal, Depends(require("admin", "collector", "auditor", "risk_analyst"))]
 CaseId = Annotated[str, Path(max_length=64)]
 
@@ -24,6 +25,15 @@ class PromiseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     amount_fen: int = Field(gt=0, le=10**12)
     due_on: dt.date
+
+
+class AssignmentIn(BaseModel):
+    """Give a case to a collector, held against the daily allocation for ``hold_days``."""
+
+    model_config = ConfigDict(extra="forbid")
+    collector: str = Field(min_length=1, max_length=64, pattern=r"^[\w.\-]+$")
+    hold_days: int = Field(default=7, ge=1, le=90)
+    reason: str = Field(min_length=3, max_length=500)
 
 
 @router.get("/queue")
@@ -56,3 +66,16 @@ def promise(
     )
     audit_write(session, who, "case.promise", case_id, at=now, **made)
     return made
+
+
+@router.post("/cases/{case_id}/assign")
+def assign(
+    case_id: CaseId, body: AssignmentIn, request: Request, session: SessionDep, who: Managers
+) -> dict[str, Any]:
+    """Give a case to a collector; the daily runs keep it with them until the hold ends."""
+    now = request.app.state.clock()
+    done = reassign_case(
+        session, case_id, body.collector, hold_days=body.hold_days, who=who, today=now.date()
+    )
+    audit_write(session, who, "case.assign", case_id, at=now, reason=body.reason, **done)
+    return done
