@@ -11,10 +11,12 @@ applications as long as no identifier crossed the cap since the last seed: a uni
 undone, so re-seed periodically from a batch build with :meth:`OnlineGraph.seed`, which also
 applies deletions and label changes.
 
-The structure lives in flat integer tables worked on by compiled kernels
-(:mod:`fengkong.graph._kernels`); Python only normalises the identifiers, maps them and the
-person to table rows and names the features. Tables grow by doubling when full; a seed
-leaves ``headroom`` so that a worker's inserts until the next re-seed never wait for one.
+The structure lives in flat integer tables in one arena worked on by compiled kernels
+(:mod:`fengkong.graph._kernels`); identifier values are normalised, hashed and interned in
+compiled code too (:mod:`fengkong.graph._interning`, every hit confirmed against the stored
+text). Python only maps type names, converts times, normalises the rare value outside ASCII
+and names the features. Tables grow by doubling when full; a seed leaves ``headroom`` so that
+a worker's inserts until the next re-seed never wait for one.
 
 >>> g = OnlineGraph()
 >>> t = dt.datetime(2026, 1, 1)
