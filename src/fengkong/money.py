@@ -97,8 +97,23 @@ def _exponent(currency: str) -> int:
         ) from None
 
 
+_QUANTA: dict[str, Decimal] = {}
+
+
 def _quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-_exponent(currency))
+    found = _QUANTA.get(currency)
+    if found is None:
+        found = _QUANTA[currency] = Decimal(1).scaleb(-_exponent(currency))
+    return found
+
+
+def _exact(amount: Decimal, currency: str) -> Money:
+    """Money from an amount already exact to the minor unit and normalised (the sum or
+    difference of two such amounts, a whole number of minor units scaled): no checks."""
+    money = object.__new__(Money)
+    object.__setattr__(money, "amount", amount)
+    object.__setattr__(money, "currency", currency)
+    return money
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,14 +131,15 @@ class Money:
         if not isinstance(self.amount, Decimal):
             raise InvalidArgumentError("amount", expected="a Decimal", got=self.amount)
         quantum = _quantum(self.currency)
-        if self.amount != self.amount.quantize(quantum):
+        exact = self.amount.quantize(quantum)
+        if self.amount != exact:
             raise InvalidArgumentError(
                 "amount",
                 expected=f"an amount exact to {quantum} {self.currency} (use Money.of to round)",
                 got=self.amount,
             )
         # Normalise the exponent so that equal amounts print alike.
-        object.__setattr__(self, "amount", self.amount.quantize(quantum))
+        object.__setattr__(self, "amount", exact)
 
     @classmethod
     def of(cls, value: Any, currency: str = "CNY", *, rounding: str = DEFAULT_ROUNDING) -> Money:
@@ -148,7 +164,10 @@ class Money:
             raise InvalidArgumentError(
                 "units", expected="an integer number of minor units", got=units
             )
-        return cls(Decimal(int(units)).scaleb(-_exponent(currency)), currency)
+        exponent = _exponent(currency)
+        if cls is not Money:
+            return cls(Decimal(int(units)).scaleb(-exponent), currency)
+        return _exact(Decimal(int(units)).scaleb(-exponent).quantize(_quantum(currency)), currency)
 
     @classmethod
     def zero(cls, currency: str = "CNY") -> Money:
@@ -175,16 +194,16 @@ class Money:
         return other
 
     def __add__(self, other: Money) -> Money:
-        return Money(self.amount + self._same(other).amount, self.currency)
+        return _exact(self.amount + self._same(other).amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
-        return Money(self.amount - self._same(other).amount, self.currency)
+        return _exact(self.amount - self._same(other).amount, self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return _exact(-self.amount, self.currency)
 
     def __abs__(self) -> Money:
-        return Money(abs(self.amount), self.currency)
+        return _exact(abs(self.amount), self.currency)
 
     def __lt__(self, other: Money) -> bool:
         return self.amount < self._same(other).amount

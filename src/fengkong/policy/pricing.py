@@ -19,8 +19,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from fengkong.money import Money
-from fengkong.servicing.apr import apr, schedule_cash_flows
-from fengkong.servicing.caps import check_contract
+from fengkong.servicing.caps import check_contract, contract_figures
 from fengkong.servicing.products import Product, get_product, load_products
 from fengkong.servicing.schedule import LoanTerms, build_schedule
 
@@ -61,8 +60,10 @@ def price_offer(
         on,
     )
     schedule = build_schedule(terms)
-    true_apr = apr(schedule_cash_flows(schedule)).annual.quantize(_BP)
+    figures = contract_figures(schedule)  # the true APR is its all-in APR: solved once
+    true_apr = figures.all_in_apr.quantize(_BP)
     breaches = check_contract(
-        schedule, jurisdiction=jurisdiction, lender_type=lender_type, contract_date=on
-    )
+        schedule, jurisdiction=jurisdiction, lender_type=lender_type, contract_date=on,
+        figures=figures,
+    )  # fmt: skip
     return true_apr, tuple(b.rule_id for b in breaches)

@@ -195,11 +195,15 @@ def check_contract(
     lender_type: str,
     contract_date: dt.date | None = None,
     disclosed_apr: Decimal | None = None,
+    figures: ContractFigures | None = None,
 ) -> tuple[Breach, ...]:
-    """Every rule of the applicable rule set the contract breaks (empty when it complies)."""
+    """Every rule of the applicable rule set the contract breaks (empty when it complies).
+
+    ``figures``: the schedule's :func:`contract_figures` when the caller has them already.
+    """
     day = contract_date or schedule.terms.disbursed_on
     rule_set = rule_set_for(jurisdiction, lender_type, day)
-    figures = contract_figures(schedule)
+    figures = figures or contract_figures(schedule)
     breaches = []
     for rule in rule_set.rules:
         bound = rule.limit if rule.lpr_multiple is None else (rule.lpr_multiple * lpr_on(day))
