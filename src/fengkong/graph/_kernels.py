@@ -47,8 +47,11 @@ WINDOW = 7 * DAY  # the longest look-back of any feature
 PRENORMALISED = 16  # flag on a type index: the value was normalised by the caller
 
 # persons
-PARENT, SIZE, BADCNT, FIRST, HEAD, APPHEAD, APPTAIL, BAD, ST1, ST2, ST3, PID = range(12)
-P_COLUMNS = 12
+PARENT, SIZE, BADCNT, FIRST, HEAD, APPHEAD, APPTAIL, BAD = range(8)
+P_COLUMNS = 8  # 64 bytes: one cache line per applicant on the hot path
+# applicants' cold columns: their id and three visit stamps (de-duplication without sets)
+PID, ST1, ST2, ST3 = range(4)
+MARK_COLUMNS = 4
 # identifiers
 TYPE, COUNT, CAPPED, KHEAD, BADHEAD, KHASH, TOFF, TLEN = range(8)
 K_COLUMNS = 8
@@ -62,11 +65,11 @@ VALUE, NEXT = range(2)
 N_ENTRIES, N_BAD, APP_FREE, N_APPS, STAMP, CAP, N_STRONG, DEVICE = range(8)
 N_PERSONS, N_KEYS, N_TEXT, REJECTED, SEED = range(8, 13)
 CLASSES = 13  # 8 slots
-LAYOUT = 24  # 7 tables
+LAYOUT = 24  # 8 tables
 HEADER = 40
 TABLES = (
     ("pers", P_COLUMNS), ("ids", K_COLUMNS), ("ents", E_COLUMNS), ("bads", 2), ("apps", 2),
-    ("pmap", 2), ("kmap", 2),
+    ("pmap", 2), ("kmap", 2), ("marks", MARK_COLUMNS),
 )  # fmt: skip
 
 
@@ -224,16 +227,16 @@ def _record_application(
 
 @njit(cache=True)
 def _bad_within_two_hops(
-    pers: np.ndarray, ids: np.ndarray, ents: np.ndarray, bads: np.ndarray, meta: np.ndarray,
-    p: int,
+    pers: np.ndarray, marks: np.ndarray, ids: np.ndarray, ents: np.ndarray, bads: np.ndarray,
+    meta: np.ndarray, p: int,
 ) -> tuple[int, int]:  # fmt: skip
     """Distinct known-bad applicants one hop and up to two hops from ``p``."""
     n_strong = meta[N_STRONG]
     stamp = meta[STAMP] + 1
     meta[STAMP] = stamp
     # 1 hop: holders of the applicant's strong, uncapped identifiers (ST1 marks the visited)
-    pers[p, ST1] = stamp
-    pers[p, ST2] = stamp  # never counted as its own bad neighbour
+    marks[p, ST1] = stamp
+    marks[p, ST2] = stamp  # never counted as its own bad neighbour
     bad1 = 0
     e = pers[p, HEAD]
     while e >= 0:
@@ -242,17 +245,17 @@ def _bad_within_two_hops(
             h = ids[k, KHEAD]
             while h >= 0:
                 q = ents[h, PERSON]
-                if pers[q, ST1] != stamp:
-                    pers[q, ST1] = stamp
+                if marks[q, ST1] != stamp:
+                    marks[q, ST1] = stamp
                     if pers[q, BAD]:
-                        pers[q, ST2] = stamp
+                        marks[q, ST2] = stamp
                         bad1 += 1
                 h = ents[h, NEXTK]
         e = ents[e, NEXTP]
     bad2 = bad1
     # 2 hops: known-bad holders of the neighbours' strong, uncapped identifiers, through
     # the short per-identifier lists of bad holders (ST2 marks the counted, ST3 the done)
-    pers[p, ST3] = stamp
+    marks[p, ST3] = stamp
     e = pers[p, HEAD]
     while e >= 0:
         k = ents[e, KEY]
@@ -260,8 +263,8 @@ def _bad_within_two_hops(
             h = ids[k, KHEAD]
             while h >= 0:
                 q = ents[h, PERSON]
-                if pers[q, ST3] != stamp:
-                    pers[q, ST3] = stamp
+                if marks[q, ST3] != stamp:
+                    marks[q, ST3] = stamp
                     f = pers[q, HEAD]
                     while f >= 0:
                         k2 = ents[f, KEY]
@@ -269,8 +272,8 @@ def _bad_within_two_hops(
                             b = ids[k2, BADHEAD]
                             while b >= 0:
                                 r = bads[b, VALUE]
-                                if pers[r, ST2] != stamp:
-                                    pers[r, ST2] = stamp
+                                if marks[r, ST2] != stamp:
+                                    marks[r, ST2] = stamp
                                     bad2 += 1
                                 b = bads[b, NEXT]
                         f = ents[f, NEXTP]
@@ -282,6 +285,7 @@ def _bad_within_two_hops(
 @njit(cache=True)
 def features(
     pers: np.ndarray,
+    marks: np.ndarray,
     ids: np.ndarray,
     ents: np.ndarray,
     bads: np.ndarray,
@@ -303,7 +307,7 @@ def features(
     if pers[root, BADCNT] > pers[p, BAD]:
         # Known-bad neighbours within two hops through strong, uncapped identifiers are in the
         # component, so a component without another known-bad applicant needs no walk at all.
-        bad1, bad2 = _bad_within_two_hops(pers, ids, ents, bads, meta, p)
+        bad1, bad2 = _bad_within_two_hops(pers, marks, ids, ents, bads, meta, p)
     apps1 = 0
     apps7 = 0
     x = pers[root, APPHEAD]
@@ -357,7 +361,7 @@ def mark_bad(
 # -- interning --------------------------------------------------------------------------------
 @njit(cache=True)
 def _person(
-    mem: np.ndarray, pers: np.ndarray, pmap: np.ndarray, person_id: int, create: bool
+    mem: np.ndarray, marks: np.ndarray, pmap: np.ndarray, person_id: int, create: bool
 ) -> int:
     """The row of applicant ``person_id`` (a new one when ``create``), or -1."""
     slot = find_person(pmap, person_id)
@@ -367,7 +371,7 @@ def _person(
         mem[N_PERSONS] = p + 1
         pmap[slot, 0] = person_id
         pmap[slot, 1] = p
-        pers[p, PID] = person_id
+        marks[p, PID] = person_id
     return int(p)
 
 
@@ -431,19 +435,20 @@ def arena_insert(
     applicant's features (:func:`features`)."""
     pers, ids = _table(mem, 0, P_COLUMNS), _table(mem, 1, K_COLUMNS)
     ents, bads, apps = _table(mem, 2, E_COLUMNS), _table(mem, 3, 2), _table(mem, 4, 2)
-    p = _person(mem, pers, _table(mem, 5, 2), person_id, True)
+    marks = _table(mem, 7, MARK_COLUMNS)
+    p = _person(mem, marks, _table(mem, 5, 2), person_id, True)
     used = _intern(mem, ids, _table(mem, 6, 2), text, buf, scr, n)
     meta = mem[:HEADER]
     link_person(pers, ids, ents, bads, apps, meta, scr, used, p)
     _record_application(pers, apps, meta, find(pers, p), at)
-    return features(pers, ids, ents, bads, apps, meta, p, person_id, at)
+    return features(pers, marks, ids, ents, bads, apps, meta, p, person_id, at)
 
 
 @njit(cache=True)
 def arena_person(mem: np.ndarray, person_id: int) -> int:
     """The row of a linked applicant, or -1."""
     pers = _table(mem, 0, P_COLUMNS)
-    p = _person(mem, pers, _table(mem, 5, 2), person_id, False)
+    p = _person(mem, _table(mem, 7, MARK_COLUMNS), _table(mem, 5, 2), person_id, False)
     return p if p >= 0 and pers[p, SIZE] > 0 else -1
 
 
@@ -451,8 +456,9 @@ def arena_person(mem: np.ndarray, person_id: int) -> int:
 def arena_features(mem: np.ndarray, p: int, person_id: int, as_of: int) -> tuple[int, ...]:
     """:func:`features` on the tables of ``mem``."""
     return features(
-        _table(mem, 0, P_COLUMNS), _table(mem, 1, K_COLUMNS), _table(mem, 2, E_COLUMNS),
-        _table(mem, 3, 2), _table(mem, 4, 2), mem[:HEADER], p, person_id, as_of,
+        _table(mem, 0, P_COLUMNS), _table(mem, 7, MARK_COLUMNS), _table(mem, 1, K_COLUMNS),
+        _table(mem, 2, E_COLUMNS), _table(mem, 3, 2), _table(mem, 4, 2), mem[:HEADER], p,
+        person_id, as_of,
     )  # fmt: skip
 
 
@@ -460,7 +466,7 @@ def arena_features(mem: np.ndarray, p: int, person_id: int, as_of: int) -> tuple
 def arena_mark_bad(mem: np.ndarray, person_id: int) -> None:
     """:func:`mark_bad` on the tables of ``mem`` (a new applicant's row when needed)."""
     pers = _table(mem, 0, P_COLUMNS)
-    p = _person(mem, pers, _table(mem, 5, 2), person_id, True)
+    p = _person(mem, _table(mem, 7, MARK_COLUMNS), _table(mem, 5, 2), person_id, True)
     mark_bad(pers, _table(mem, 1, K_COLUMNS), _table(mem, 2, E_COLUMNS), _table(mem, 3, 2),
              mem[:HEADER], p)  # fmt: skip
 
@@ -469,13 +475,13 @@ def arena_mark_bad(mem: np.ndarray, person_id: int) -> None:
 def arena_rebuild_maps(mem: np.ndarray, text: np.ndarray, rehash: bool) -> None:
     """Fill both lookup tables from the applicant and identifier rows (after a resize or a
     seed; ``rehash`` computes the identifiers' hashes first)."""
-    pers, ids = _table(mem, 0, P_COLUMNS), _table(mem, 1, K_COLUMNS)
+    ids, marks = _table(mem, 1, K_COLUMNS), _table(mem, 7, MARK_COLUMNS)
     pmap, kmap = _table(mem, 5, 2), _table(mem, 6, 2)
     pmap[:, 1] = EMPTY
     kmap[:, 1] = EMPTY
     for p in range(mem[N_PERSONS]):
-        slot = find_person(pmap, pers[p, PID])
-        pmap[slot, 0] = pers[p, PID]
+        slot = find_person(pmap, marks[p, PID])
+        pmap[slot, 0] = marks[p, PID]
         pmap[slot, 1] = p
     mask = kmap.shape[0] - 1
     for k in range(mem[N_KEYS]):

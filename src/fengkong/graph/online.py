@@ -123,6 +123,14 @@ def _warm() -> None:
     graph.features(2, as_of=t)
 
 
+def _aligned(size: int) -> np.ndarray:
+    """``size`` zeroed int64s whose header ends on a cache line, so that every 64-byte row of
+    the applicant and identifier tables sits in one line."""
+    raw = np.zeros(size + 8, dtype=np.int64)
+    skip = (-(raw.ctypes.data + 8 * kern.HEADER) % 64) // 8
+    return raw[skip : skip + size]
+
+
 def _table(rows: int, columns: int) -> np.ndarray:
     return np.zeros((rows, columns), dtype=np.int64)
 
@@ -141,6 +149,7 @@ class OnlineGraph:
     apps: np.ndarray
     pmap: np.ndarray
     kmap: np.ndarray
+    marks: np.ndarray
 
     def __init__(self, config: GraphConfig | None = None, *, capacity: int = 1024) -> None:
         self.config = config or GraphConfig()
@@ -188,9 +197,9 @@ class OnlineGraph:
         """A new arena with ``rows`` rows per table (persons, identifiers, entries, known-bad
         entries, application times) and lookup tables to match, the current rows copied in."""
         rows = tuple(max(r, 16) for r in rows)
-        slots = (_slots(rows[0]), _slots(rows[1]))
-        shapes = [(n, c) for n, (_, c) in zip(rows + slots, kern.TABLES, strict=True)]
-        mem = np.zeros(kern.HEADER + sum(n * c for n, c in shapes), dtype=np.int64)
+        counts = (*rows, _slots(rows[0]), _slots(rows[1]), rows[0])  # marks: one per person
+        shapes = [(n, c) for n, (_, c) in zip(counts, kern.TABLES, strict=True)]
+        mem = _aligned(kern.HEADER + sum(n * c for n, c in shapes))
         mem[: kern.HEADER] = self.mem[: kern.HEADER]
         offset = kern.HEADER
         for i, ((name, _), (n, columns)) in enumerate(zip(kern.TABLES, shapes, strict=True)):
@@ -198,7 +207,7 @@ class OnlineGraph:
             mem[kern.LAYOUT + 2 * i + 1] = n
             table = mem[offset : offset + n * columns].reshape(n, columns)
             old = getattr(self, name, None)
-            if old is not None and not name.endswith("map"):
+            if old is not None and name not in ("pmap", "kmap"):
                 table[: len(old)] = old
             setattr(self, name, table)
             offset += n * columns
@@ -325,7 +334,7 @@ class OnlineGraph:
         if start < 0:
             return {"applicant": person, "hops": hops, "truncated": False, "nodes": [],
                     "edges": []}  # fmt: skip
-        pid = self.pers[:, kern.PID]
+        pid = self.marks[:, kern.PID]
         seen, frontier = {start: 0}, [start]
         nodes: dict[str, dict[str, Any]] = {}
         edges: list[dict[str, Any]] = []
@@ -429,7 +438,7 @@ class OnlineGraph:
         labels = graph.labels
         _, first_row = np.unique(labels, return_index=True)
         root = first_row[labels]
-        pers[:n, kern.PID] = persons
+        online.marks[:n, kern.PID] = persons
         pers[:n, kern.PARENT] = root
         pers[:n, kern.SIZE] = 1  # non-zero marks a linked person; meaningful on roots only
         pers[first_row, kern.SIZE] = np.bincount(labels)
