@@ -207,6 +207,10 @@ def _py(node: ast.expr) -> Compiled:
 
 
 # ----------------------------------------------------------------------------- Polars
+# Null results are written ``when(ok).then(value)`` (no ``otherwise``), never
+# ``when(bad).then(None).otherwise(value)``: on an eager frame where every row is ``bad``,
+# Polars 2.1 gives the latter as a one-row scalar, and combining it with another scalar
+# expression (``abs(0) < min(a, b)``) then fails to broadcast.
 def _any_null(args: list[pl.Expr]) -> pl.Expr:
     return pl.any_horizontal([a.is_null() for a in args])
 
@@ -222,7 +226,7 @@ def _pl(node: ast.expr) -> pl.Expr:  # noqa: PLR0911 (one branch per node kind)
     if isinstance(node, ast.BinOp):
         a, b = _pl(node.left), _pl(node.right)
         if isinstance(node.op, ast.Div):
-            return pl.when(b == 0).then(None).otherwise(a.cast(pl.Float64) / b)
+            return pl.when(b != 0).then(a.cast(pl.Float64) / b)  # otherwise null (see below)
         combined: pl.Expr = _BIN[type(node.op)](a, b)
         return combined
     if isinstance(node, ast.BoolOp):
@@ -242,7 +246,7 @@ def _pl(node: ast.expr) -> pl.Expr:  # noqa: PLR0911 (one branch per node kind)
                 values = [c.value for c in right.elts if isinstance(c, ast.Constant)]
                 hit = a.is_in(values)
                 hit = hit if isinstance(op_node, ast.In) else hit.not_()
-                pieces.append(pl.when(a.is_null()).then(None).otherwise(hit))
+                pieces.append(pl.when(a.is_not_null()).then(hit))
             else:
                 pieces.append(_CMP[type(op_node)](a, _pl(right)))
         out = pieces[0]
@@ -266,7 +270,7 @@ def _pl(node: ast.expr) -> pl.Expr:  # noqa: PLR0911 (one branch per node kind)
         value = pl.min_horizontal(pl.max_horizontal(x, lo), hi)
     else:
         value = pl.min_horizontal(args) if name == "min" else pl.max_horizontal(args)
-    return pl.when(_any_null(args)).then(None).otherwise(value)
+    return pl.when(_any_null(args).not_()).then(value)
 
 
 # ----------------------------------------------------------------------------- checking

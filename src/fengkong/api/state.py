@@ -91,13 +91,21 @@ class KeyCache:
     ttl_seconds: float = 5.0
     _entries: dict[str, tuple[Principal, float]] = field(default_factory=dict)
 
+    def cached(self, key: str | None) -> Principal | None:
+        """The key's principal if it was read less than ``ttl_seconds`` ago."""
+        found = self._entries.get(key) if key else None
+        if found is not None and time.monotonic() - found[1] < self.ttl_seconds:
+            return found[0]
+        return None
+
     def get(self, key: str | None, sessions: sessionmaker[Session]) -> Principal | None:
+        """The key's principal, from the cache or the database (``None``: no such live key)."""
         if not key:
             return None
+        found = self.cached(key)
+        if found is not None:
+            return found
         now = time.monotonic()
-        found = self._entries.get(key)
-        if found is not None and now - found[1] < self.ttl_seconds:
-            return found[0]
         with sessions() as session:
             who = authenticate(session, key)
         if who is None:

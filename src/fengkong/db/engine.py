@@ -11,6 +11,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from fengkong.jsonvalues import json_text
 from fengkong.settings import Settings
 
 __all__ = ["make_engine", "migrate", "session_factory"]
@@ -27,7 +28,7 @@ def make_engine(settings_or_url: Settings | str, **kwargs: Any) -> Engine:
     )
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, **kwargs)
+    engine = create_engine(url, json_serializer=json_text, **kwargs)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")

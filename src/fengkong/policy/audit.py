@@ -8,30 +8,12 @@ node took. :meth:`AuditRecord.to_dict` gives the JSON the repository stores.
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
+from fengkong.jsonvalues import json_ready
+
 __all__ = ["AuditRecord", "Decision", "json_ready"]
-
-
-def json_ready(value: Any) -> Any:
-    """A value as JSON can hold it: dates as ISO text, Decimals as text, tuples as lists.
-
-    >>> json_ready({"d": dt.date(2026, 1, 2), "apr": Decimal("0.1800"), "t": (1, None)})
-    {'d': '2026-01-02', 'apr': '0.1800', 't': [1, None]}
-    """
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(v) for v in value]
-    if isinstance(value, dt.date | Decimal):
-        return value.isoformat() if isinstance(value, dt.date) else str(value)
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,22 +33,27 @@ class AuditRecord:
     arm: str | None
     timings_ns: dict[str, int]
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (what the decision repository stores)."""
+    def fields(self) -> dict[str, Any]:
+        """The record's fields as they are (dates, Decimals): what the repository writes
+        with :func:`fengkong.jsonvalues.json_text`."""
         return {
             "policy": self.policy,
             "version": self.version,
             "sha256": self.sha256,
             "arm": self.arm,
-            "inputs": json_ready(self.inputs),
-            "variables": json_ready(self.variables),
-            "rule_hits": list(self.rule_hits),
-            "table_rows": json_ready(self.table_rows),
-            "points": json_ready(self.points),
-            "models": json_ready(self.models),
-            "reasons": list(self.reasons),
-            "timings_ns": dict(self.timings_ns),
+            "inputs": self.inputs,
+            "variables": self.variables,
+            "rule_hits": self.rule_hits,
+            "table_rows": self.table_rows,
+            "points": self.points,
+            "models": self.models,
+            "reasons": self.reasons,
+            "timings_ns": self.timings_ns,
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (what the decision repository stores)."""
+        return json_ready(self.fields())  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ import numpy as np
 from fengkong.errors import InvalidArgumentError
 from fengkong.expression import python_source
 from fengkong.modeling._assign import category_map
+from fengkong.modeling.single_row import SingleRowPredictor
 from fengkong.policy.audit import AuditRecord, Decision
 from fengkong.policy.nodes import (
     ArmNode,
@@ -66,7 +67,8 @@ class _ModelRow:
     """One LightGBM model scored on one row: probability and per-feature contributions."""
 
     def __init__(self, node: ModelNode) -> None:
-        self.booster = node.model._booster
+        self._probability = SingleRowPredictor(node.model._booster, "probability")
+        self._contributions = SingleRowPredictor(node.model._booster, "contributions")
         self.codes = {
             f: {c: float(k) for k, c in enumerate(node.model.categories[f])}
             for f in node.model.features
@@ -87,10 +89,10 @@ class _ModelRow:
         return np.array([row], dtype=np.float64)
 
     def probability(self, x: np.ndarray) -> float:
-        return float(self.booster.predict(x, num_threads=1)[0])
+        return float(self._probability(x)[0])
 
     def contributions(self, x: np.ndarray) -> list[float]:
-        out: list[float] = self.booster.predict(x, pred_contrib=True, num_threads=1)[0].tolist()
+        out: list[float] = self._contributions(x).tolist()
         return out[:-1]
 
     def audit(self, contrib: list[float], probability: float) -> dict[str, Any]:

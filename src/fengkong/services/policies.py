@@ -247,7 +247,8 @@ def decision_row(
         "arm": decision.arm,
         "decision": decision.decision,
         "reasons": list(decision.reasons),
-        "record": decision.audit.to_dict() | {"outputs": _json(decision.outputs)},
+        # as they are: the engine's JSON serializer writes dates and Decimals as text
+        "record": decision.audit.fields() | {"outputs": decision.outputs},
         "decided_at": at,
     }
 
@@ -264,12 +265,6 @@ def record_decision(
     row = decision_row(decision, at=at, decision_id=decision_id, application_id=application_id)
     session.execute(insert(DecisionRecord), [row])
     return str(row["id"])
-
-
-def _json(value: Any) -> Any:
-    from fengkong.policy.audit import json_ready  # noqa: PLC0415 (one converter)
-
-    return json_ready(value)
 
 
 def get_decision(session: Session, decision_id: str) -> dict[str, Any]:

@@ -165,13 +165,14 @@ def contract_figures(schedule: Schedule) -> ContractFigures:
     terms = schedule.terms
     product = terms.product
     all_in = apr(schedule_cash_flows(schedule)).annual
-    mean_instalment = Decimal(schedule.total_due.minor) / len(schedule.instalments)
+    due = schedule.total_due.minor
+    mean_instalment = Decimal(due) / len(schedule.instalments)
     late_fee_rate = (
         Decimal(product.late_fee_fen) / mean_instalment * 12 if mean_instalment else Decimal(0)
     )
     penalty = terms.annual_rate * product.penalty_rate_multiplier + late_fee_rate
     days = (schedule.instalments[-1].due_on - terms.disbursed_on).days
-    charges = Decimal(schedule.total_due.minor - terms.net_disbursed.minor)
+    charges = Decimal(due - terms.net_disbursed.minor)
     net = Decimal(terms.net_disbursed.minor)
     dates = [terms.disbursed_on, *(i.due_on for i in schedule.instalments)]
     regular = all(

@@ -36,6 +36,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, localcontext
+from functools import lru_cache
 
 from fengkong.errors import InvalidArgumentError
 from fengkong.money import Money, to_decimal
@@ -87,7 +88,8 @@ def due_dates(
     return tuple(add_months(first, k, anchor_day=anchor) for k in range(term))
 
 
-def annuity_factor(annual_rate: Decimal, periods: int) -> Decimal:
+@lru_cache(maxsize=4096)  # a pure function of few distinct (rate, periods): every period
+def annuity_factor(annual_rate: Decimal, periods: int) -> Decimal:  # of a schedule asks again
     """``r / (1 - (1 + r)^-n)`` with ``r = annual_rate / 12``, to 10 places HALF_EVEN.
 
     >>> annuity_factor(Decimal("0.12"), 12)
@@ -194,25 +196,27 @@ class Schedule:
     terms: LoanTerms
     instalments: tuple[Instalment, ...]
 
+    def _sum(self, part: str) -> Money:
+        """One part summed over the instalments, in integer minor units."""
+        minor = sum(getattr(i, part).minor for i in self.instalments)
+        return Money.from_minor(minor, self.terms.principal.currency)
+
     @property
     def total_principal(self) -> Money:
-        return sum(
-            (i.principal for i in self.instalments), Money.zero(self.terms.principal.currency)
-        )
+        return self._sum("principal")
 
     @property
     def total_interest(self) -> Money:
-        return sum(
-            (i.interest for i in self.instalments), Money.zero(self.terms.principal.currency)
-        )
+        return self._sum("interest")
 
     @property
     def total_fees(self) -> Money:
-        return sum((i.fee for i in self.instalments), Money.zero(self.terms.principal.currency))
+        return self._sum("fee")
 
     @property
     def total_due(self) -> Money:
-        return self.total_principal + self.total_interest + self.total_fees
+        minor = sum(i.principal.minor + i.interest.minor + i.fee.minor for i in self.instalments)
+        return Money.from_minor(minor, self.terms.principal.currency)
 
 
 def _interest(balance: int, rate: Decimal, day_count: str, start: dt.date, end: dt.date) -> int:

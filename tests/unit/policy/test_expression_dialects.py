@@ -69,3 +69,15 @@ def test_arithmetic_dialect_stays_arithmetic():
     for text in ("a < b", "'x'", "a if b else 1", "not a", "clip(a, 0, 1)"):
         with pytest.raises(ValueError, match="expected numbers, variables"):
             parse_expression(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["abs(0) < clip(a, a, a)", "abs(0) < min(a, b)", "abs(1) < a / b", "abs(0) == (a in [1])"],
+)
+def test_scalar_against_an_all_null_column_keeps_the_frame_height(text):
+    """A constant expression against a null-guarded one, on a frame where every row is null
+    (Polars gives a one-row result for ``when(all true).then(None).otherwise(...)``)."""
+    frame = pl.DataFrame({"a": [None, None], "b": [0, 0]}, schema={"a": pl.Int64, "b": pl.Int64})
+    out = frame.with_columns(x=parse_expression(text, dialect="policy").to_polars())
+    assert out["x"].to_list() == [None, None]
