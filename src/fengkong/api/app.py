@@ -106,7 +106,7 @@ def create_app(
     app.state.policies = PolicyCache(app.state.sessions)
     app.state.metrics = Metrics()
     app.state.keys = KeyCache()
-    app.state.writer = DecisionWriter(app.state.sessions)
+    app.state.writer = DecisionWriter(engine)
     app.state.checkpointer = (
         WalCheckpointer(engine)
         if engine.dialect.name == "sqlite" and ":memory:" not in str(engine.url)

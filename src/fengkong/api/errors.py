@@ -20,7 +20,7 @@ from fengkong.errors import (
     WorkflowError,
 )
 
-__all__ = ["AuthError", "ForbiddenError", "error_body", "install_error_handlers"]
+__all__ = ["AuthError", "ForbiddenError", "StorageError", "error_body", "install_error_handlers"]
 
 
 class AuthError(FengkongError):
@@ -31,8 +31,14 @@ class ForbiddenError(FengkongError):
     """The key's role may not do this."""
 
 
+class StorageError(FengkongError):
+    """A decision was made but its audit record could not be stored: the service answers
+    503, because without its record the decision does not count."""
+
+
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (AuthError, 401),
+    (StorageError, 503),
     (ForbiddenError, 403),
     (NotFoundError, 404),
     (WorkflowError, 409),

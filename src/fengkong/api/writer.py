@@ -1,14 +1,16 @@
-"""Group commit of decision records: one writer thread per worker, one transaction per batch.
+"""Group commit of decision records: many decisions, one transaction.
 
 A decision's response waits until its audit record is committed (a 200 always means a stored
-record), but requests arriving together share one commit — and its disk flush — instead of
-each paying for its own, and the event loop never blocks on the database. If a batch fails,
-its records are retried one by one, so one bad record fails only its own request.
+record), but records arriving together share one transaction — and its flush — instead of
+each paying for its own. If a batch fails, its records are retried one by one, so one bad
+record fails only its own request (:func:`store_rows`).
 
-On SQLite a background thread copies the write-ahead log into the database every second
-with a passive checkpoint (it waits for no reader or writer), so the checkpoint that SQLite
-runs after a commit — the one that keeps the log from growing under a constant stream of
-writes — has little left to copy.
+One writer thread per serving process takes the records off the event loop; it wakes each
+waiting event loop once per batch, not once per record.
+
+On SQLite a background thread copies the write-ahead log into the database every second with a
+passive checkpoint (:class:`WalCheckpointer`, which waits for no reader or writer), so the
+checkpoint SQLite runs after a commit has little left to copy.
 """
 
 from __future__ import annotations
@@ -21,30 +23,53 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Engine, Table, insert
-from sqlalchemy.orm import Session, sessionmaker
 
+from fengkong.api.errors import StorageError
 from fengkong.db.models import DecisionRecord
 from fengkong.policy import Decision
 from fengkong.services.policies import decision_row
 
-__all__ = ["DecisionWriter", "WalCheckpointer"]
+__all__ = ["DecisionWriter", "WalCheckpointer", "store_rows"]
+
+_INSERT = insert(cast(Table, DecisionRecord.__table__))
+
+
+def store_rows(engine: Engine, rows: list[dict[str, Any]]) -> list[str | None]:
+    """Insert ``rows`` into ``decisions`` in one transaction; if that fails, each row in its
+    own. Per row: ``None`` when stored, else why not."""
+    with engine.connect() as conn:
+        try:
+            with conn.begin():  # Core, not the ORM: one executemany per batch
+                conn.execute(_INSERT, rows)
+            return [None] * len(rows)
+        except Exception:  # retried one by one: only a bad record fails its own request
+            results: list[str | None] = []
+            for row in rows:
+                try:
+                    with conn.begin():
+                        conn.execute(_INSERT, [row])
+                    results.append(None)
+                except Exception as exc:
+                    results.append(f"{type(exc).__name__}: {exc}"[:500])
+            return results
+
+
+def _row(decision: Decision, at: dt.datetime, decision_id: str, application_id: str | None) -> Any:
+    return decision_row(decision, at=at, decision_id=decision_id, application_id=application_id)
 
 
 @dataclass(slots=True)
 class _Item:
-    decision: Decision
-    at: dt.datetime
-    decision_id: str
-    application_id: str | None
+    row: dict[str, Any]
     future: asyncio.Future[None]
     loop: asyncio.AbstractEventLoop
 
 
 class DecisionWriter:
-    """Commits decision records in batches from a background thread."""
+    """Commits decision records in batches from a background thread of this process."""
 
-    def __init__(self, sessions: sessionmaker[Session], *, max_batch: int = 256) -> None:
-        self.sessions = sessions
+    def __init__(self, engine: Engine, *, max_batch: int = 256) -> None:
+        self.engine = engine
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(
@@ -58,7 +83,7 @@ class DecisionWriter:
         """Store one decision; returns once its transaction has committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._queue.put(_Item(decision, at, decision_id, application_id, future, loop))
+        self._queue.put(_Item(_row(decision, at, decision_id, application_id), future, loop))
         await future
 
     def close(self) -> None:
@@ -66,34 +91,13 @@ class DecisionWriter:
         self._queue.put(None)
         self._thread.join(timeout=30)
 
-    @staticmethod
-    def _settle(item: _Item, error: BaseException | None) -> None:
-        def done() -> None:
-            if item.future.done():
-                return
-            if error is None:
-                item.future.set_result(None)
-            else:
-                item.future.set_exception(error)
-
-        item.loop.call_soon_threadsafe(done)
-
-    def _store(self, items: list[_Item]) -> None:
-        rows = [
-            decision_row(it.decision, at=it.at, decision_id=it.decision_id,
-                         application_id=it.application_id)
-            for it in items
-        ]  # fmt: skip
-        engine = self.sessions.kw["bind"]
-        with engine.begin() as conn:  # Core, not the ORM: one executemany per batch
-            conn.execute(insert(cast(Table, DecisionRecord.__table__)), rows)
-
     def _run(self) -> None:
-        while True:
+        stop = False
+        while not stop:
             first = self._queue.get()
             if first is None:
                 return
-            batch, stop = [first], False
+            batch = [first]
             while len(batch) < self.max_batch:
                 try:
                     nxt = self._queue.get_nowait()
@@ -103,23 +107,26 @@ class DecisionWriter:
                     stop = True
                     break
                 batch.append(nxt)
-            try:
-                self._store(batch)
-                for it in batch:
-                    self._settle(it, None)
-            except Exception:
-                for it in batch:  # one by one: only a bad record fails its own request
-                    try:
-                        self._store([it])
-                        self._settle(it, None)
-                    except Exception as exc:
-                        self._settle(it, exc)
-            if stop:
-                return
+            results = store_rows(self.engine, [it.row for it in batch])
+            for loop, items in _by_loop(batch).items():  # one wake-up of each event loop
+                loop.call_soon_threadsafe(_settle, items, [results[k] for k in items])
 
-    def pending(self) -> Any:
-        """Records waiting to be written (approximate)."""
-        return self._queue.qsize()
+
+def _by_loop(batch: list[_Item]) -> dict[asyncio.AbstractEventLoop, dict[int, _Item]]:
+    out: dict[asyncio.AbstractEventLoop, dict[int, _Item]] = {}
+    for k, it in enumerate(batch):
+        out.setdefault(it.loop, {})[k] = it
+    return out
+
+
+def _settle(items: dict[int, _Item], errors: list[str | None]) -> None:
+    for it, error in zip(items.values(), errors, strict=True):
+        if it.future.done():
+            continue
+        if error is None:
+            it.future.set_result(None)
+        else:
+            it.future.set_exception(StorageError(error))
 
 
 class WalCheckpointer:
