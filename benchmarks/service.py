@@ -1,10 +1,11 @@
 """Load on the HTTP service: POST /v1/decisions at a steady rate, loopback only, bounded.
 
-With ``--policy demo`` (the default) the database is a small ``fengkong demo`` (SQLite): the
-demo policy — 84 online variables computed in the call, 7 relationship-graph features from the
-identifiers sent with each application, the application's own fields, a points scorecard, a
-200-tree LightGBM model with contributions in every audit record, 30 rules, a limit and legal
-pricing with the true APR — and the book's live applications as requests. With ``--policy
+With ``--policy demo`` (the default) the database is a ``fengkong demo`` of its default size
+(SQLite): the demo policy — 84 online variables computed in the call, 7 relationship-graph
+features from the identifiers sent with each application, the application's own fields, a
+points scorecard, a LightGBM model (up to 200 trees, early-stopped; the count is reported)
+with contributions in every audit record, 30 rules, a limit and legal pricing with the true
+APR — and the applications of a book of its own as requests. With ``--policy
 reference`` a fresh database (SQLite in a temporary folder, WAL; or ``--database-url`` for
 PostgreSQL) gets the reference policy (12 inputs, 7-attribute scorecard, 5 rules, 20-row
 limit table; ``fengkong.policy.examples``), approved and activated, and a service key; ``fengkong serve``
@@ -61,16 +62,17 @@ def _prepare(url: str, folder: Path) -> str:
 
 
 def _prepare_demo(
-    folder: Path, requests: int, rate: float
+    folder: Path, requests: int, rate: float, applications: int
 ) -> tuple[str, str, list[dict[str, Any]]]:
-    """A small demo's database and service key, and ``requests`` applications (with their
-    identifiers) in time order from a book of their own — each sent once, as a lender's
-    front end would: the online state refuses events from far in its past."""
+    """A demo's database and service key (``applications``: the demo's size), and
+    ``requests`` applications (with their identifiers) in time order from a book of their
+    own — each sent once, as a lender's front end would: the online state refuses events
+    from far in its past."""
     from fengkong.demo import run_demo  # noqa: PLC0415 (benchmark-only imports)
     from fengkong.demo.pipeline import application_body  # noqa: PLC0415
     from fengkong.synth import generate  # noqa: PLC0415
 
-    result = run_demo(folder / "demo", applications=5000, seed=5)
+    result = run_demo(folder / "demo", applications=applications, seed=5)
     book = generate(requests, seed=6)
     income = dict(book.persons.select("person_id", "monthly_income_fen").iter_rows())
     ids = book.person_identifiers.group_by("person_id").agg("id_type", "id_value", "first_seen")
@@ -87,6 +89,19 @@ def _prepare_demo(
         bodies.append({"application": body, "application_id": str(row["application_id"]),
                        "identifiers": links.get(row["person_id"], [])})  # fmt: skip
     return result.database_url, result.keys["gateway"], bodies
+
+
+def _model_trees(url: str) -> list[int]:
+    """Trees in each model of the active demo policy (early stopping decides how many)."""
+    from fengkong.db import make_engine, session_factory  # noqa: PLC0415
+    from fengkong.policy.nodes import ModelNode  # noqa: PLC0415
+    from fengkong.services.policies import load_version  # noqa: PLC0415
+
+    engine = make_engine(url)
+    with session_factory(engine)() as session:
+        policy = load_version(session, "demo_credit")
+    engine.dispose()
+    return [n.model._booster.num_trees() for n in policy.nodes if isinstance(n, ModelNode)]
 
 
 def _stored(url: str) -> int:
@@ -223,6 +238,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--policy", choices=["demo", "reference"], default="demo")
+    parser.add_argument(
+        "--demo-applications", type=int, default=20_000, help="Size of the demo (its default)."
+    )
     parser.add_argument("--find-max", action="store_true", help="Step the rate up to p99 > 50 ms.")
     args = parser.parse_args()
     from fengkong.policy.examples import reference_applications  # noqa: PLC0415
@@ -231,10 +249,12 @@ def main() -> None:
         folder = Path(tmp)
         if args.policy == "demo":
             needed = int(args.rate * args.seconds) + 300 + (200 * 20 * 8 if args.find_max else 0)
-            url, key, bodies = _prepare_demo(folder, needed, args.rate)
+            url, key, bodies = _prepare_demo(folder, needed, args.rate, args.demo_applications)
+            trees = _model_trees(url)
         else:
             url = args.database_url or f"sqlite:///{folder / 'fengkong.db'}"
             key = _prepare(url, folder)
+            trees = []
             bodies = [{"application": a, "application_id": a["application_id"]}
                       for a in reference_applications(5000, seed=11).to_dicts()]  # fmt: skip
         # the demo's applications are each sent once, in time order; the reference's cycle
@@ -266,7 +286,11 @@ def main() -> None:
                     pass
                 time.sleep(0.2)
             _run(_load(args.port, key, 50, 5, feed))  # warm every worker
-            workers = psutil.Process(server.pid).children()
+            workers = [  # the uvicorn workers (not multiprocessing's resource tracker)
+                p
+                for p in psutil.Process(server.pid).children()
+                if "resource_tracker" not in " ".join(p.cmdline())
+            ]
             before, cpu = _stored(url), _cpu_seconds(workers)
             main_run = _run(_load(args.port, key, args.rate, args.seconds, feed))
             main_run["server_cpu_ms"] = [
@@ -314,6 +338,7 @@ def main() -> None:
             # each worker's CPU (both its threads) per request of the whole run: how evenly
             # the kernel spread the connections, and what a decision costs the server
             "worker_cpu_ms_per_request": [round(v, 3) for v in main_run["server_cpu_ms"]],
+            "model_trees": trees,
             "generated_on": dt.date.today().isoformat(),
         },
     )
