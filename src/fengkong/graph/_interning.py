@@ -39,7 +39,7 @@ def _space(c: int) -> bool:
 
 @njit(cache=True)
 def normalise_into(
-    src: np.ndarray, start: int, end: int, cls: int, out: np.ndarray, at: int
+    src: np.ndarray | bytes, start: int, end: int, cls: int, out: np.ndarray, at: int
 ) -> int:
     """Normalise the ASCII value ``src[start:end]`` into ``out[at:]``; its length, or -1.
 

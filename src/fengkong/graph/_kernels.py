@@ -12,9 +12,14 @@ rows, then the tables), so that a call passes one array:
   first known-bad holder entry (strong identifiers only);
 - incidence entries ``ents``: one person-identifier pair, its first-seen time, the next entry of
   the same person and the next holder of the same identifier (uncapped identifiers only);
-- known-bad entries ``bads`` (per strong identifier) and application times ``apps`` (linked lists
-  per component root, concatenated in O(1) on a union, freed to a free list when they leave
-  the 7-day window);
+- known-bad entries ``bads`` (per strong identifier);
+- application times ``apps``: one ring of (time, applicant) in time order for the whole graph.
+  Each component root counts its applications in the last day and the last 7 days; a new
+  application moves two heads along the ring past what left each window and takes one off
+  the count of the entry's current root (amortised O(1), whatever the component's size), and
+  a union adds the counts. Entries stay in the ring for ``LATE`` beyond the window, so that
+  counts as of an earlier time (a late application, a query) come from two short ring
+  segments (:func:`window_counts`);
 - the lookup tables ``pmap`` (applicant id → row) and ``kmap`` (identifier hash → row).
 
 Times are integer microseconds. Identifier values and applicant ids are interned by :mod:`fengkong.graph._interning`.
@@ -39,6 +44,8 @@ __all__ = [
     "arena_person",
     "arena_rebuild_maps",
     "find",
+    "state_micros",
+    "window_counts",
 ]
 
 NONE = np.iinfo(np.int64).max  # no first-seen time
@@ -46,8 +53,8 @@ DAY = 86_400_000_000  # microseconds
 WINDOW = 7 * DAY  # the longest look-back of any feature
 PRENORMALISED = 16  # flag on a type index: the value was normalised by the caller
 
-# persons
-PARENT, SIZE, BADCNT, FIRST, HEAD, APPHEAD, APPTAIL, BAD = range(8)
+# persons (CNT1/CNT7: the root's applications in the last day / 7 days)
+PARENT, SIZE, BADCNT, FIRST, HEAD, CNT1, CNT7, BAD = range(8)
 P_COLUMNS = 8  # 64 bytes: one cache line per applicant on the hot path
 # applicants' cold columns: their id and three visit stamps (de-duplication without sets)
 PID, ST1, ST2, ST3 = range(4)
@@ -58,15 +65,23 @@ K_COLUMNS = 8
 # incidence entries
 PERSON, KEY, SEEN, NEXTP, NEXTK = range(5)
 E_COLUMNS = 5
-# known-bad entries and application times: (value, next)
+# known-bad entries: (applicant, next); application times: (time, applicant)
 VALUE, NEXT = range(2)
-# the arena's header: counters and settings, normalisation class per type, then each table's
-# (offset, rows)
-N_ENTRIES, N_BAD, APP_FREE, N_APPS, STAMP, CAP, N_STRONG, DEVICE = range(8)
+OWNER = 1
+IGNORED = 255  # a type index for identifier types the graph does not use
+# the arena's header: counters and settings, normalisation class per type, the application
+# ring's positions (logical indices: entry i is row i % rows; START..N_APPS are kept, HEAD7 and
+# HEAD1 are the first inside each window of NOW, the latest application time), each table's
+# (offset, rows), the lateness allowed, and scratch for one call's per-type counts
+N_ENTRIES, N_BAD, APP_START, N_APPS, STAMP, CAP, N_STRONG, DEVICE = range(8)
 N_PERSONS, N_KEYS, N_TEXT, REJECTED, SEED = range(8, 13)
 CLASSES = 13  # 8 slots
+NOW, HEAD1, HEAD7 = range(21, 24)
 LAYOUT = 24  # 8 tables
-HEADER = 40
+LATE = 40
+SHARED = 41  # 8 slots
+HEADER = 56
+NEVER = -(1 << 62)  # NOW before any application
 TABLES = (
     ("pers", P_COLUMNS), ("ids", K_COLUMNS), ("ents", E_COLUMNS), ("bads", 2), ("apps", 2),
     ("pmap", 2), ("kmap", 2), ("marks", MARK_COLUMNS),
@@ -96,12 +111,12 @@ def _init_person(pers: np.ndarray, p: int) -> None:
         pers[p, BADCNT] = pers[p, BAD]
         pers[p, FIRST] = NONE
         pers[p, HEAD] = -1
-        pers[p, APPHEAD] = -1
-        pers[p, APPTAIL] = -1
+        pers[p, CNT1] = 0
+        pers[p, CNT7] = 0
 
 
 @njit(cache=True)
-def _merge(pers: np.ndarray, apps: np.ndarray, a: int, b: int) -> None:
+def _merge(pers: np.ndarray, a: int, b: int) -> None:
     """Union by size of the components of ``a`` and ``b`` with every root counter merged."""
     ra, rb = find(pers, a), find(pers, b)
     if ra == rb:
@@ -112,14 +127,8 @@ def _merge(pers: np.ndarray, apps: np.ndarray, a: int, b: int) -> None:
     pers[ra, SIZE] += pers[rb, SIZE]
     pers[ra, BADCNT] += pers[rb, BADCNT]
     pers[ra, FIRST] = min(pers[ra, FIRST], pers[rb, FIRST])
-    if pers[rb, APPHEAD] >= 0:
-        if pers[ra, APPHEAD] < 0:
-            pers[ra, APPHEAD] = pers[rb, APPHEAD]
-        else:
-            apps[pers[ra, APPTAIL], NEXT] = pers[rb, APPHEAD]
-        pers[ra, APPTAIL] = pers[rb, APPTAIL]
-        pers[rb, APPHEAD] = -1
-        pers[rb, APPTAIL] = -1
+    pers[ra, CNT1] += pers[rb, CNT1]
+    pers[ra, CNT7] += pers[rb, CNT7]
 
 
 @njit(cache=True)
@@ -141,88 +150,128 @@ def _add_bad_entry(ids: np.ndarray, bads: np.ndarray, meta: np.ndarray, p: int, 
 
 
 @njit(cache=True)
-def link_person(
-    pers: np.ndarray,
-    ids: np.ndarray,
-    ents: np.ndarray,
-    bads: np.ndarray,
-    apps: np.ndarray,
-    meta: np.ndarray,
-    scr: np.ndarray,
-    n: int,
-    p: int,
-) -> None:
-    """Link ``n`` identifiers (rows of ``scr``: identifier, type index, first seen) to ``p``."""
-    _init_person(pers, p)
-    cap = meta[CAP]
-    for i in range(n):
-        k, kind, seen = scr[i, 0], scr[i, 1], scr[i, 2]
-        e = pers[p, HEAD]
-        while e >= 0 and ents[e, KEY] != k:
-            e = ents[e, NEXTP]
-        if e >= 0:  # already held: an earlier sighting may move first-seen back
-            ents[e, SEEN] = min(ents[e, SEEN], seen)
-            _note_seen(pers, ids, meta, p, k, ents[e, SEEN])
-            continue
-        strong = kind < meta[N_STRONG]
-        e = meta[N_ENTRIES]
-        meta[N_ENTRIES] = e + 1
-        ents[e, PERSON] = p
-        ents[e, KEY] = k
-        ents[e, SEEN] = seen
-        ents[e, NEXTP] = pers[p, HEAD]
-        ents[e, NEXTK] = -1
-        pers[p, HEAD] = e
-        if strong and pers[p, BAD]:
-            _add_bad_entry(ids, bads, meta, p, k)
-        held = ids[k, COUNT]
-        ids[k, COUNT] = held + 1
-        if ids[k, CAPPED]:
-            continue  # counts only
-        other = ids[k, KHEAD]
-        ents[e, NEXTK] = other
-        ids[k, KHEAD] = e
-        if held + 1 > cap:
-            ids[k, CAPPED] = 1  # from now on it only counts: never joins components
-            continue
-        if strong and other >= 0:
-            _merge(pers, apps, p, ents[other, PERSON])
-        _note_seen(pers, ids, meta, p, k, seen)
+def link(
+    pers: np.ndarray, ids: np.ndarray, ents: np.ndarray, bads: np.ndarray, meta: np.ndarray,
+    p: int, k: int, seen: int,
+) -> None:  # fmt: skip
+    """Link identifier ``k`` (first seen at ``seen``) to the initialised person ``p``."""
+    e = pers[p, HEAD]
+    while e >= 0 and ents[e, KEY] != k:
+        e = ents[e, NEXTP]
+    if e >= 0:  # already held: an earlier sighting may move first-seen back
+        ents[e, SEEN] = min(ents[e, SEEN], seen)
+        _note_seen(pers, ids, meta, p, k, ents[e, SEEN])
+        return
+    strong = ids[k, TYPE] < meta[N_STRONG]
+    e = meta[N_ENTRIES]
+    meta[N_ENTRIES] = e + 1
+    ents[e, PERSON] = p
+    ents[e, KEY] = k
+    ents[e, SEEN] = seen
+    ents[e, NEXTP] = pers[p, HEAD]
+    ents[e, NEXTK] = -1
+    pers[p, HEAD] = e
+    if strong and pers[p, BAD]:
+        _add_bad_entry(ids, bads, meta, p, k)
+    held = ids[k, COUNT]
+    ids[k, COUNT] = held + 1
+    if ids[k, CAPPED]:
+        return  # counts only
+    other = ids[k, KHEAD]
+    ents[e, NEXTK] = other
+    ids[k, KHEAD] = e
+    if held + 1 > meta[CAP]:
+        ids[k, CAPPED] = 1  # from now on it only counts: never joins components
+        return
+    if strong and other >= 0:
+        _merge(pers, p, ents[other, PERSON])
+    _note_seen(pers, ids, meta, p, k, seen)
 
 
 @njit(cache=True)
-def _record_application(
-    pers: np.ndarray, apps: np.ndarray, meta: np.ndarray, root: int, at: int
+def _advance(pers: np.ndarray, apps: np.ndarray, meta: np.ndarray, now: int) -> None:
+    """Move the window heads to ``now``: each entry leaving a window comes off its current
+    root's count; entries older than any query may need are dropped from the ring."""
+    rows, end = apps.shape[0], meta[N_APPS]
+    i = meta[HEAD1]
+    while i < end and apps[i % rows, VALUE] <= now - DAY:
+        pers[find(pers, apps[i % rows, OWNER]), CNT1] -= 1
+        i += 1
+    meta[HEAD1] = i
+    i = meta[HEAD7]
+    while i < end and apps[i % rows, VALUE] <= now - WINDOW:
+        pers[find(pers, apps[i % rows, OWNER]), CNT7] -= 1
+        i += 1
+    meta[HEAD7] = i
+    i = meta[APP_START]
+    while i < meta[HEAD7] and apps[i % rows, VALUE] <= now - WINDOW - meta[LATE]:
+        i += 1
+    meta[APP_START] = i
+
+
+@njit(cache=True)
+def record_application(
+    pers: np.ndarray, apps: np.ndarray, meta: np.ndarray, p: int, at: int
 ) -> None:
-    """Append ``at`` to the root's application times and drop those out of the window."""
-    a = meta[APP_FREE]
-    if a >= 0:
-        meta[APP_FREE] = apps[a, NEXT]
-    else:
-        a = meta[N_APPS]
-        meta[N_APPS] = a + 1
-    apps[a, VALUE] = at
-    apps[a, NEXT] = -1
-    if pers[root, APPHEAD] < 0:
-        pers[root, APPHEAD] = a
-    else:
-        apps[pers[root, APPTAIL], NEXT] = a
-    pers[root, APPTAIL] = a
-    horizon = at - WINDOW
-    prev, x = -1, pers[root, APPHEAD]
-    while x >= 0:
-        nxt = apps[x, NEXT]
-        if apps[x, VALUE] <= horizon:
-            if prev < 0:
-                pers[root, APPHEAD] = nxt
-            else:
-                apps[prev, NEXT] = nxt
-            apps[x, NEXT] = meta[APP_FREE]
-            meta[APP_FREE] = x
+    """Put person ``p``'s application at ``at`` in the ring, in time order (the caller makes
+    room and refuses times more than ``LATE`` before ``NOW``; ``LATE`` is under a day)."""
+    rows, end = apps.shape[0], meta[N_APPS]
+    if at >= meta[NOW]:
+        meta[NOW] = at
+        _advance(pers, apps, meta, at)
+        i = end
+    else:  # late: after the entries up to its time (inside both windows of NOW)
+        i = end
+        while i > meta[HEAD1] and apps[(i - 1) % rows, VALUE] > at:
+            apps[i % rows, VALUE] = apps[(i - 1) % rows, VALUE]
+            apps[i % rows, OWNER] = apps[(i - 1) % rows, OWNER]
+            i -= 1
+    apps[i % rows, VALUE] = at
+    apps[i % rows, OWNER] = p
+    meta[N_APPS] = end + 1
+    root = find(pers, p)
+    pers[root, CNT1] += 1
+    pers[root, CNT7] += 1
+
+
+@njit(cache=True)
+def _count(
+    pers: np.ndarray, apps: np.ndarray, meta: np.ndarray, root: int, lo: int, hi: int
+) -> int:
+    """Ring entries of ``root``'s component with a time in ``(lo, hi]``."""
+    rows, left, right = apps.shape[0], meta[APP_START], meta[N_APPS]
+    while left < right:  # the first entry after lo
+        middle = (left + right) // 2
+        if apps[middle % rows, VALUE] <= lo:
+            left = middle + 1
         else:
-            prev = x
-        x = nxt
-    pers[root, APPTAIL] = prev
+            right = middle
+    n = 0
+    while left < meta[N_APPS] and apps[left % rows, VALUE] <= hi:
+        n += find(pers, apps[left % rows, OWNER]) == root
+        left += 1
+    return n
+
+
+@njit(cache=True)
+def window_counts(
+    pers: np.ndarray, apps: np.ndarray, meta: np.ndarray, root: int, as_of: int
+) -> tuple[int, int]:
+    """The component's applications in ``(as_of - 1 day, as_of]`` and ``(as_of - 7 days,
+    as_of]``: the root's counts (as of ``NOW``) corrected by the ring segments between
+    (``as_of`` at least ``NOW - LATE``, which the caller checks)."""
+    now = meta[NOW]
+    day, week = pers[root, CNT1], pers[root, CNT7]
+    if as_of == now:
+        return day, week
+    if as_of > now:
+        day -= _count(pers, apps, meta, root, now - DAY, as_of - DAY)
+        week -= _count(pers, apps, meta, root, now - WINDOW, as_of - WINDOW)
+        return day, week
+    later = _count(pers, apps, meta, root, as_of, now)
+    day += _count(pers, apps, meta, root, as_of - DAY, now - DAY) - later
+    week += _count(pers, apps, meta, root, as_of - WINDOW, now - WINDOW) - later
+    return day, week
 
 
 @njit(cache=True)
@@ -294,31 +343,23 @@ def features(
     p: int,
     person_id: int,
     as_of: int,
-) -> tuple[int, ...]:
+) -> tuple[float, ...]:
     """``(person_id, size, age days, bad 1-hop, bad 2-hop, bad share, apps 1d, apps 7d, devices,
     persons per device, shared per type x 8)`` of person ``p`` (the order of ``OnlineGraph``'s
     feature names)."""
     root = find(pers, p)
     size = pers[root, SIZE]
     first = pers[root, FIRST]
-    age = (as_of - first) // DAY if first != NONE else 0
+    age = max((as_of - first) // DAY, 0) if first != NONE else 0  # none before it existed
     bad1 = 0
     bad2 = 0
     if pers[root, BADCNT] > pers[p, BAD]:
         # Known-bad neighbours within two hops through strong, uncapped identifiers are in the
         # component, so a component without another known-bad applicant needs no walk at all.
         bad1, bad2 = _bad_within_two_hops(pers, marks, ids, ents, bads, meta, p)
-    apps1 = 0
-    apps7 = 0
-    x = pers[root, APPHEAD]
-    while x >= 0:
-        t = apps[x, VALUE]
-        if t > as_of - DAY:
-            apps1 += 1
-        if t > as_of - WINDOW:
-            apps7 += 1
-        x = apps[x, NEXT]
-    shared = np.zeros(8, dtype=np.int64)
+    apps1, apps7 = window_counts(pers, apps, meta, root, as_of)
+    shared = meta[SHARED : SHARED + 8]
+    shared[:] = 0
     devices = 0
     per_device = 0
     device = meta[DEVICE]
@@ -377,70 +418,87 @@ def _person(
 
 @njit(cache=True)
 def _intern(
-    mem: np.ndarray, ids: np.ndarray, kmap: np.ndarray, text: np.ndarray, buf: np.ndarray,
-    scr: np.ndarray, n: int,
+    mem: np.ndarray, ids: np.ndarray, kmap: np.ndarray, text: np.ndarray, buf: bytes,
+    start: int, end: int, kind: int,
 ) -> int:  # fmt: skip
-    """Normalise and intern the ``n`` NUL-separated values of ``buf`` (types and first-seen
-    times in ``scr``); rewrite ``scr`` as (identifier row, type, first seen) for the usable
-    ones and return how many; count the malformed in the header."""
-    used, start = 0, 0
-    for i in range(n):
-        end = start
-        while end < buf.shape[0] and buf[end] != 0:
-            end += 1
-        kind, seen = scr[i, 0], scr[i, 1]
-        at = mem[N_TEXT]
-        if kind & PRENORMALISED:
-            kind ^= PRENORMALISED
-            length = end - start
-            text[at : at + length] = buf[start:end]
-        else:
-            length = normalise_into(buf, start, end, mem[CLASSES + kind], text, at)
-        start = end + 1
-        if length < 0:
-            mem[REJECTED] += 1
-            continue
-        h = hash_bytes(text, at, length, kind, mem[SEED])
-        slot = find_key(kmap, ids, text, h, kind, at, length, TYPE, KHASH, TOFF, TLEN)
-        k = kmap[slot, 1]
-        if k == EMPTY:
-            k = mem[N_KEYS]
-            mem[N_KEYS] = k + 1
-            mem[N_TEXT] = at + length
-            kmap[slot, 0] = h
-            kmap[slot, 1] = k
-            ids[k, TYPE] = kind
-            ids[k, COUNT] = 0
-            ids[k, CAPPED] = 0
-            ids[k, KHEAD] = -1
-            ids[k, BADHEAD] = -1
-            ids[k, KHASH] = h
-            ids[k, TOFF] = at
-            ids[k, TLEN] = length
-        scr[used, 0] = k
-        scr[used, 1] = kind
-        scr[used, 2] = seen
-        used += 1
-    return used
+    """The row of the identifier whose value is ``buf[start:end]`` (normalised here unless the
+    type carries ``PRENORMALISED``), a new row for a new identifier; -1 (counted in the header)
+    for a value the rules refuse."""
+    at = mem[N_TEXT]
+    if kind & PRENORMALISED:
+        kind ^= PRENORMALISED
+        length = end - start
+        for i in range(length):
+            text[at + i] = buf[start + i]
+    else:
+        length = normalise_into(buf, start, end, mem[CLASSES + kind], text, at)
+    if length < 0:
+        mem[REJECTED] += 1
+        return -1
+    h = hash_bytes(text, at, length, kind, mem[SEED])
+    slot = find_key(kmap, ids, text, h, kind, at, length, TYPE, KHASH, TOFF, TLEN)
+    k = kmap[slot, 1]
+    if k == EMPTY:
+        k = mem[N_KEYS]
+        mem[N_KEYS] = k + 1
+        mem[N_TEXT] = at + length
+        kmap[slot, 0] = h
+        kmap[slot, 1] = k
+        ids[k, TYPE] = kind
+        ids[k, COUNT] = 0
+        ids[k, CAPPED] = 0
+        ids[k, KHEAD] = -1
+        ids[k, BADHEAD] = -1
+        ids[k, KHASH] = h
+        ids[k, TOFF] = at
+        ids[k, TLEN] = length
+    return int(k)
+
+
+@njit(cache=True)
+def state_micros(buf: bytes, at: int) -> int:
+    """Microseconds since 1970 of the naive ``datetime`` whose pickled state (10 bytes: year,
+    month with the fold bit, day, hour, minute, second, microsecond) starts at ``buf[at]``."""
+    y, m, d = buf[at] * 256 + buf[at + 1], buf[at + 2] & 127, buf[at + 3]
+    y -= m <= 2  # days from the civil date (March-based years)
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    seconds = ((days * 24 + buf[at + 4]) * 60 + buf[at + 5]) * 60 + buf[at + 6]
+    return seconds * 1_000_000 + (buf[at + 7] << 16) + (buf[at + 8] << 8) + buf[at + 9]
 
 
 # -- entry points over one arena (one array to pass: the call costs a fraction of a microsecond)
 @njit(cache=True)
-def arena_insert(
-    mem: np.ndarray, text: np.ndarray, buf: np.ndarray, scr: np.ndarray, n: int,
-    person_id: int, at: int,
-) -> tuple[int, ...]:  # fmt: skip
-    """Intern the applicant and its ``n`` identifiers (values in ``buf``, types and first-seen
-    times in ``scr``), link them (:func:`link_person`), record the application and return the
-    applicant's features (:func:`features`)."""
+def arena_insert(mem: np.ndarray, text: np.ndarray, buf: bytes, n: int, person_id: int) -> tuple[float, ...]:  # fmt: skip
+    """Intern the applicant and its ``n`` identifiers, link them (:func:`link`), record the
+    application (:func:`record_application`) and return the applicant's features
+    (:func:`features`). ``buf`` holds the application time and each identifier's first-seen
+    time (10-byte ``datetime`` states), then one type index byte per identifier, then the
+    values separated by NUL. An application more than ``LATE`` before ``NOW`` changes nothing
+    and gets a component size of -1."""
     pers, ids = _table(mem, 0, P_COLUMNS), _table(mem, 1, K_COLUMNS)
     ents, bads, apps = _table(mem, 2, E_COLUMNS), _table(mem, 3, 2), _table(mem, 4, 2)
-    marks = _table(mem, 7, MARK_COLUMNS)
-    p = _person(mem, marks, _table(mem, 5, 2), person_id, True)
-    used = _intern(mem, ids, _table(mem, 6, 2), text, buf, scr, n)
+    kmap, marks = _table(mem, 6, 2), _table(mem, 7, MARK_COLUMNS)
     meta = mem[:HEADER]
-    link_person(pers, ids, ents, bads, apps, meta, scr, used, p)
-    _record_application(pers, apps, meta, find(pers, p), at)
+    at = state_micros(buf, 0)
+    if at < meta[NOW] - meta[LATE]:
+        return (person_id, -1, 0, 0, 0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    p = _person(mem, marks, _table(mem, 5, 2), person_id, True)
+    _init_person(pers, p)
+    start = 11 * n + 10
+    for i in range(n):
+        end = start
+        while end < len(buf) and buf[end] != 0:
+            end += 1
+        kind = buf[10 * n + 10 + i]
+        if kind != IGNORED:
+            k = _intern(mem, ids, kmap, text, buf, start, end, kind)
+            if k >= 0:
+                link(pers, ids, ents, bads, meta, p, k, state_micros(buf, 10 * i + 10))
+        start = end + 1
+    record_application(pers, apps, meta, p, at)
     return features(pers, marks, ids, ents, bads, apps, meta, p, person_id, at)
 
 
@@ -453,7 +511,7 @@ def arena_person(mem: np.ndarray, person_id: int) -> int:
 
 
 @njit(cache=True)
-def arena_features(mem: np.ndarray, p: int, person_id: int, as_of: int) -> tuple[int, ...]:
+def arena_features(mem: np.ndarray, p: int, person_id: int, as_of: int) -> tuple[float, ...]:
     """:func:`features` on the tables of ``mem``."""
     return features(
         _table(mem, 0, P_COLUMNS), _table(mem, 7, MARK_COLUMNS), _table(mem, 1, K_COLUMNS),

@@ -218,7 +218,7 @@ class IdentifierGraph:
                 "person_id": self.persons,
                 "component_id": self.labels,
                 "component_size": sizes,
-                "component_age_days": (as_of - age).dt.total_days().fill_null(0),
+                "component_age_days": (as_of - age).dt.total_days().fill_null(0).clip(0),
                 "bad_1hop": one,
                 "bad_2hop": two,
                 "component_bad_share": comp_bad / sizes,

@@ -29,10 +29,11 @@ a worker's inserts until the next re-seed never wait for one.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -41,6 +42,7 @@ from fengkong.errors import InvalidArgumentError
 from fengkong.graph import _kernels as kern
 from fengkong.graph._interning import ADDRESS, PHONE, PLAIN
 from fengkong.graph.build import GraphConfig, IdentifierGraph
+from fengkong.graph.normalize import ID_TYPES
 
 __all__ = ["FEATURE_TYPES", "OnlineGraph", "feature_names"]
 
@@ -74,8 +76,10 @@ _SPACES = re.compile(r"\s+")
 _PHONES = frozenset(("mobile", "emergency_phone"))
 Identifier = tuple[str, str, dt.datetime]
 _EPOCH = dt.datetime(1970, 1, 1)
-_NOTHING = np.frombuffer(b"", dtype=np.uint8)  # read-only, as every call's values are
 _US = dt.timedelta(microseconds=1)
+# (class, (10-byte state,)) for a naive datetime; the time zone follows the state when aware
+_STATE = cast(Callable[[dt.datetime], tuple[Any, tuple[Any, ...]]], dt.datetime.__reduce__)
+_CHAIN = itertools.chain.from_iterable
 
 
 def _normalise(id_type: str, value: Any) -> str | None:
@@ -104,9 +108,21 @@ def _micros(t: dt.date) -> int:
     return (t - _EPOCH) // _US
 
 
-def _micros_or_none(t: Any) -> int | None:
-    """:func:`_micros`, or ``None`` for what is not a date or time."""
-    return _micros(t) if isinstance(t, dt.date) else None
+def _state(t: Any, field: str) -> bytes:
+    """The 10-byte state of the time as a naive UTC ``datetime``; a clear error for what is
+    not a date or time."""
+    naive = _naive(t)
+    if naive is None:
+        raise InvalidArgumentError(field, expected="a date or datetime", got=t)
+    return bytes(_STATE(naive)[1][0])
+
+
+def _naive(t: Any) -> dt.datetime | None:
+    """The time as a naive ``datetime`` in UTC (a date at midnight), or ``None`` for what is
+    not a date or time."""
+    if isinstance(t, dt.datetime):
+        return t if t.tzinfo is None else t.astimezone(dt.UTC).replace(tzinfo=None)
+    return dt.datetime.combine(t, dt.time()) if isinstance(t, dt.date) else None
 
 
 _WARM: list[bool] = []
@@ -151,31 +167,40 @@ class OnlineGraph:
     kmap: np.ndarray
     marks: np.ndarray
 
-    def __init__(self, config: GraphConfig | None = None, *, capacity: int = 1024) -> None:
+    def __init__(
+        self,
+        config: GraphConfig | None = None,
+        *,
+        capacity: int = 1024,
+        late: dt.timedelta = dt.timedelta(hours=1),
+    ) -> None:
         self.config = config or GraphConfig()
         self._types = self.config.strong + self.config.weak
         if len(self._types) > 8:
             raise InvalidArgumentError(
                 "config", expected="at most 8 identifier types", got=len(self._types)
             )
+        if not dt.timedelta(0) <= late < dt.timedelta(days=1):
+            raise InvalidArgumentError("late", expected="from 0 to under a day", got=late)
         self._type_index = {t: i for i, t in enumerate(self._types)}
+        # every known type to its index byte; the types this graph does not use are ignored
+        self._kinds = {**dict.fromkeys(ID_TYPES, kern.IGNORED), **self._type_index}
         shared = tuple(f"shared_{t}" for t in self._types)
         self._names = ("person_id", *FEATURE_TYPES, *shared)
         self.mem = np.zeros(kern.HEADER, dtype=np.int64)  # the arena: header, then tables
         self.meta = self.mem[: kern.HEADER]
-        self.meta[kern.APP_FREE] = -1
         self.meta[kern.CAP] = self.config.cap
         self.meta[kern.N_STRONG] = len(self.config.strong)
         self.meta[kern.DEVICE] = self._type_index.get("device", -1)
         self.meta[kern.SEED] = int.from_bytes(os.urandom(7), "little")  # no chosen collisions
+        self.meta[kern.NOW] = kern.NEVER
+        self.meta[kern.LATE] = late // _US
         for i, t in enumerate(self._types):
             self.meta[kern.CLASSES + i] = (
                 PHONE if t in _PHONES else ADDRESS if t == "address" else PLAIN
             )
         self.text = np.zeros(16 * max(capacity, 16), dtype=np.uint8)  # normalised values
         self._allocate(*[capacity] * 5)
-        self.scr = _table(64, 3)  # one call's identifiers: type and first seen, then row too
-        self._flat = self.scr.reshape(-1)
         self._room = 0  # rows every table can still take without a check
         self._text_room = 0  # bytes the text pool can still take without a check
         self._rejected = 0  # identifiers refused before the kernels saw them
@@ -207,7 +232,10 @@ class OnlineGraph:
             mem[kern.LAYOUT + 2 * i + 1] = n
             table = mem[offset : offset + n * columns].reshape(n, columns)
             old = getattr(self, name, None)
-            if old is not None and name not in ("pmap", "kmap"):
+            if old is not None and name == "apps":  # a ring: entry i lives at row i % rows
+                live = np.arange(self.meta[kern.APP_START], self.meta[kern.N_APPS])
+                table[live % n] = old[live % len(old)]
+            elif old is not None and name not in ("pmap", "kmap"):
                 table[: len(old)] = old
             setattr(self, name, table)
             offset += n * columns
@@ -218,8 +246,8 @@ class OnlineGraph:
         """Make sure every table takes ``need`` more rows and the text pool ``text`` more bytes
         (doubling what is full: the only pause, which a seed's headroom keeps away)."""
         meta = self.meta
-        used = [int(meta[c]) for c in (kern.N_PERSONS, kern.N_KEYS, kern.N_ENTRIES, kern.N_BAD,
-                                       kern.N_APPS)]  # fmt: skip
+        used = [int(meta[c]) for c in (kern.N_PERSONS, kern.N_KEYS, kern.N_ENTRIES, kern.N_BAD)]
+        used.append(int(meta[kern.N_APPS] - meta[kern.APP_START]))  # the ring's live entries
         rows = [len(getattr(self, name)) for name, _ in kern.TABLES[:5]]
         if any(n + need > r for n, r in zip(used, rows, strict=True)):
             rows = [max(2 * r, n + need) if n + need > r else r for n, r in zip(used, rows, strict=True)]  # fmt: skip
@@ -239,52 +267,80 @@ class OnlineGraph:
         """Link one application's identifiers and return the applicant's graph features.
 
         Malformed identifiers (unknown type, unreadable value or time) are skipped and counted
-        in :attr:`rejected`; they never fail the call.
+        in :attr:`rejected`; they never fail the call. Identifier types the graph does not use
+        (``id_number`` by default) are ignored. Applications come in time order: one more than
+        ``late`` (an hour by default) before the latest is refused, with nothing changed.
         """
-        type_index = self._type_index
-        values: list[str] = []
-        rows: list[int] = []  # (type index, first seen, -) per identifier: rows of ``scr``
-        for id_type, raw, seen in identifiers:
-            kind = type_index.get(id_type)
-            try:
-                when: int | None = (seen - _EPOCH) // _US
-            except TypeError:
-                when = _micros_or_none(seen)
-            if kind is None or when is None:
-                self._rejected += 1
-                continue
-            if raw.__class__ is str and raw.isascii() and "\x00" not in raw:
-                values.append(raw)  # normalised by the kernel
-            else:
-                value = _normalise(id_type, raw)
-                if value is None:
-                    self._rejected += 1
-                    continue
-                values.append(value)
-                kind |= kern.PRENORMALISED
-            rows += (kind, when, 0)
-        n = len(values)
+        stamp: bytes
+        try:
+            (stamp,) = _STATE(applied_at)[1]  # a naive datetime's 10-byte state
+        except (TypeError, ValueError):
+            stamp = _state(applied_at, "applied_at")
+        items: list[Any] | tuple[Any, ...] = (
+            identifiers if isinstance(identifiers, list | tuple) else list(identifiers)
+        )
+        n = len(items)
         if n:
-            buf = "\x00".join(values).encode()
-            if 3 * n > len(self._flat):
-                self.scr = _table(n, 3)
-                self._flat = self.scr.reshape(-1)
-            self._flat[: 3 * n] = rows
-            data = np.frombuffer(buf, dtype=np.uint8)
-            size = len(buf)
+            try:  # the common case in a few C-level passes: naive times, known types, ASCII
+                types, values, seens = zip(*items, strict=True)
+                stamps = b"".join(_CHAIN([_STATE(s)[1] for s in seens]))
+                kinds = bytes(map(self._kinds.__getitem__, types))
+                text = "\x00".join(values)
+                fast = len(stamps) == 10 * n and text.isascii() and text.count("\x00") == n - 1
+            except (TypeError, ValueError, KeyError):
+                fast = False
+            buf, n = (
+                (stamp + stamps + kinds + text.encode(), n) if fast else self._pack(stamp, items)
+            )
         else:
-            data, size = _NOTHING, 0
-        if self._room <= n or self._text_room < size:
-            self._reserve(n + 1, size)
+            buf = stamp
+        if self._room <= n or self._text_room < len(buf):
+            self._reserve(n + 1, len(buf))
         else:
             self._room -= n + 1
-            self._text_room -= size
-        try:
-            at = (applied_at - _EPOCH) // _US
-        except TypeError:
-            at = _micros(applied_at)
-        out = kern.arena_insert(self.mem, self.text, data, self.scr, n, int(person_id), at)
+            self._text_room -= len(buf)
+        out = kern.arena_insert(self.mem, self.text, buf, n, int(person_id))
+        if out[1] < 0:
+            raise self._too_late("applied_at", applied_at)
         return dict(zip(self._names, out, strict=False))  # 8 shared slots, fewer types
+
+    def _too_late(self, field: str, value: Any) -> InvalidArgumentError:
+        late, now = (dt.timedelta(microseconds=int(self.meta[c])) for c in (kern.LATE, kern.NOW))
+        return InvalidArgumentError(
+            field,
+            expected=f"at most {late} before the latest application ({_EPOCH + now})",
+            got=value,
+        )
+
+    def _pack(self, stamp: bytes, items: list[Any] | tuple[Any, ...]) -> tuple[bytes, int]:
+        """:meth:`add`'s buffer for identifiers the fast path could not take, one at a time:
+        malformed ones counted and skipped, aware times and dates made naive UTC times, values
+        outside ASCII (or with a NUL) normalised here and flagged as done."""
+        stamps: list[bytes] = []
+        kinds, values = bytearray(), []
+        for item in items:
+            try:
+                id_type, raw, seen = item
+                kind = self._kinds[id_type]
+            except (TypeError, ValueError, KeyError):
+                self._rejected += 1
+                continue
+            when = _naive(seen)
+            if when is None:
+                self._rejected += 1
+                continue
+            if kind == kern.IGNORED:
+                continue
+            if not (raw.__class__ is str and raw.isascii() and "\x00" not in raw):
+                raw = _normalise(id_type, raw)
+                if raw is None:
+                    self._rejected += 1
+                    continue
+                kind |= kern.PRENORMALISED
+            stamps.append(_STATE(when)[1][0])  # naive: the state alone
+            kinds.append(kind)
+            values.append(raw)
+        return stamp + b"".join(stamps) + kinds + "\x00".join(values).encode(), len(values)
 
     def mark_bad(self, person_id: int) -> None:
         """Record a known-bad applicant (defaulted, confirmed fraud)."""
@@ -302,7 +358,10 @@ class OnlineGraph:
             raise InvalidArgumentError(
                 "person_id", expected="an applicant linked in this graph", got=person
             )
-        values = kern.arena_features(self.mem, p, person, _micros(as_of))
+        at, meta = _micros(as_of), self.meta
+        if at < meta[kern.NOW] - meta[kern.LATE]:
+            raise self._too_late("as_of", as_of)
+        values = kern.arena_features(self.mem, p, person, at)
         return dict(zip(self._names, values, strict=False))
 
     def _keys_of(self, p: int) -> list[int]:
@@ -376,12 +435,17 @@ class OnlineGraph:
         bad: np.ndarray | None = None,
         applications: dict[int, list[dt.datetime]] | None = None,
         headroom: float = 0.25,
+        as_of: dt.datetime | None = None,
+        late: dt.timedelta = dt.timedelta(hours=1),
     ) -> OnlineGraph:
         """An online graph equal to a batch build (the periodic re-seed).
 
         ``bad`` flags known-bad applicants (rows of ``graph.persons``); ``applications`` gives
         each applicant's recent application times (the 1- and 7-day counts); ``headroom`` is
-        the share of extra rows left in every table for the inserts until the next re-seed.
+        the share of extra rows left in every table for the inserts until the next re-seed;
+        ``as_of`` is the clock at seeding (the latest application by default), so that the
+        first live application does not have to age the seeded windows; ``late`` as for the
+        constructor.
         """
         persons = graph.persons.astype(np.int64)
         n = len(persons)
@@ -396,7 +460,7 @@ class OnlineGraph:
             for row, p in enumerate(persons.tolist())
             for t in (applications or {}).get(p, ())
         ]
-        online = cls(graph.config)
+        online = cls(graph.config, late=late)
         kind = keys["id_type"].replace_strict(online._type_index, return_dtype=pl.Int64).to_numpy()
         n_strong = len(graph.config.strong)
         bad_entries = np.flatnonzero(flag[rows] & (kind[cols] < n_strong))
@@ -451,8 +515,6 @@ class OnlineGraph:
         np.minimum.at(pers[:, kern.FIRST], root[rows[joins]], key_seen[cols[joins]])
         pers[:, kern.HEAD] = -1
         pers[:n, kern.HEAD] = np.where(np.diff(csr.indptr) > 0, csr.indptr[:-1], -1)
-        pers[:, kern.APPHEAD] = -1
-        pers[:, kern.APPTAIL] = -1
         meta[kern.N_PERSONS] = n
 
         ents[:nnz, kern.PERSON] = rows
@@ -470,16 +532,23 @@ class OnlineGraph:
         _chain(bads[:, kern.NEXT], ids[:, kern.BADHEAD], bad_entries, cols, own_rows=True)
         meta[kern.N_BAD] = len(bad_entries)
 
-        if times:
-            owner = root[np.array([row for row, _ in times], dtype=np.int64)]
-            apps[: len(times), kern.VALUE] = [t for _, t in times]
-            apps[: len(times), kern.NEXT] = -1
-            _chain(apps[:, kern.NEXT], pers[:, kern.APPHEAD], np.arange(len(times)), owner,
-                   own_rows=True)  # fmt: skip
-            order = np.argsort(owner, kind="stable")
-            last = np.append(owner[order][1:] != owner[order][:-1], True)
-            pers[owner[order][last], kern.APPTAIL] = order[last]
-            meta[kern.N_APPS] = len(times)
+        # the application ring, in time order, and each root's counts as of the clock
+        owner = np.array([row for row, _ in times], dtype=np.int64)
+        at = np.array([t for _, t in times], dtype=np.int64)
+        now = max(int(at.max()) if len(at) else kern.NEVER, kern.NEVER if as_of is None
+                  else _micros(as_of))  # fmt: skip
+        order = np.argsort(at, kind="stable")
+        keep = order[at[order] > now - kern.WINDOW - int(meta[kern.LATE])]
+        apps[: len(keep), kern.VALUE] = at[keep]
+        apps[: len(keep), kern.OWNER] = owner[keep]
+        meta[kern.N_APPS] = len(keep)
+        meta[kern.NOW] = now
+        for head, column, span in ((kern.HEAD1, kern.CNT1, kern.DAY),
+                                   (kern.HEAD7, kern.CNT7, kern.WINDOW)):  # fmt: skip
+            first = int(np.searchsorted(at[keep], now - span, side="right"))
+            meta[head] = first
+            pers[:, column] = 0
+            pers[:n, column] = np.bincount(root[owner[keep[first:]]], minlength=n)
 
         kern.arena_rebuild_maps(online.mem, online.text, True)
         online._reserve(1, 0)

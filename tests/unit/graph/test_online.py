@@ -4,9 +4,11 @@ import datetime as dt
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fengkong.errors import InvalidArgumentError
 from fengkong.graph.build import GraphConfig, IdentifierGraph
 from fengkong.graph.online import OnlineGraph
 
@@ -84,6 +86,81 @@ def test_online_equals_batch(stream, bad_people):
     applications = pl.DataFrame(apps, schema=["person_id", "applied_at"], orient="row")
     as_of = max(a for _, a in apps)
     _compare(online, graph, bad, applications, as_of)
+
+
+late_events = st.lists(
+    st.tuples(
+        st.integers(0, 20),  # person
+        st.sampled_from(["mobile", "device", "ip"]),
+        st.integers(0, 8),  # value
+        st.integers(0, 12_000),  # minutes after T0: 200 hours, past the 7-day window
+        st.integers(0, 59),  # minutes it arrives late
+    ),
+    min_size=1,
+    max_size=120,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(late_events)
+def test_late_applications_and_any_query_time_keep_the_windows_exact(stream):
+    # arrivals out of time order by up to 59 minutes (inside ``late``); a tiny ring that
+    # grows and wraps; window counts asked before, at and after the latest application
+    config = GraphConfig(cap=1_000)
+    online = OnlineGraph(config, capacity=16)
+    rows, apps = [], []
+    for person, id_type, value, minutes, _delay in sorted(stream, key=lambda e: e[3] + e[4]):
+        at = T0 + dt.timedelta(minutes=minutes)
+        raw = f"13{value:09d}" if id_type == "mobile" else f"V{value}"
+        online.add(person, [(id_type, raw, at)], at)
+        rows.append((person, id_type, raw, at))
+        apps.append((person, at))
+    frame = pl.DataFrame(
+        rows, schema=["person_id", "id_type", "id_value", "first_seen"], orient="row"
+    )
+    graph = IdentifierGraph.build(frame, config)
+    applications = pl.DataFrame(apps, schema=["person_id", "applied_at"], orient="row")
+    bad = np.zeros(len(graph.persons), dtype=bool)
+    latest = max(a for _, a in apps)
+    for shift in (dt.timedelta(minutes=-59), dt.timedelta(0), dt.timedelta(hours=20),
+                  dt.timedelta(days=6, hours=23), dt.timedelta(days=9)):  # fmt: skip
+        _compare(online, graph, bad, applications, latest + shift)
+
+
+def test_an_application_later_than_allowed_is_refused_and_changes_nothing():
+    online = OnlineGraph(late=dt.timedelta(minutes=10))
+    online.add(1, [("device", "D1", T0)], T0 + dt.timedelta(hours=1))
+    before = online.features(1, as_of=T0 + dt.timedelta(hours=1))
+    with pytest.raises(InvalidArgumentError, match="applied_at"):
+        online.add(2, [("device", "D1", T0)], T0 + dt.timedelta(minutes=49))
+    with pytest.raises(InvalidArgumentError, match="as_of"):
+        online.features(1, as_of=T0)
+    assert online.persons == 1
+    assert online.features(1, as_of=T0 + dt.timedelta(hours=1)) == before
+    online.add(2, [("device", "D1", T0)], T0 + dt.timedelta(minutes=51))  # inside the 10 minutes
+    assert online.features(1, as_of=T0 + dt.timedelta(hours=1))["component_apps_1d"] == 2
+    with pytest.raises(InvalidArgumentError, match="late"):
+        OnlineGraph(late=dt.timedelta(days=1))
+
+
+def test_types_the_graph_does_not_use_are_ignored_not_rejected():
+    online = OnlineGraph()
+    out = online.add(1, [("id_number", "110101199001011234", T0), ("device", "D1", T0)], T0)
+    assert online.rejected == 0
+    assert out["shared_device"] == 0
+    online.add(2, [("no_such_type", "x", T0), ("device", "D1", T0)], T0)
+    assert online.rejected == 1
+
+
+def test_aware_times_and_dates_are_read_as_utc():
+    online = OnlineGraph()
+    tz = dt.timezone(dt.timedelta(hours=8))
+    online.add(1, [("device", "D1", dt.datetime(2026, 1, 1, 8, tzinfo=tz))], T0)
+    online.add(2, [("device", "D1", dt.date(2025, 1, 1))], T0)
+    online.add(3, [("mobile", "13800138000", T0 - dt.timedelta(days=3))], T0)
+    # the device was first seen on 2025-01-01 (the date), the aware 08:00+08:00 is T0 in UTC
+    assert online.features(1, as_of=T0)["component_age_days"] == 365
+    assert online.features(3, as_of=T0)["component_age_days"] == 3
 
 
 def test_seed_from_a_batch_build_equals_it(small_book):
