@@ -277,9 +277,11 @@ def window_counts(
 @njit(cache=True)
 def _bad_within_two_hops(
     pers: np.ndarray, marks: np.ndarray, ids: np.ndarray, ents: np.ndarray, bads: np.ndarray,
-    meta: np.ndarray, p: int,
+    meta: np.ndarray, p: int, others: int,
 ) -> tuple[int, int]:  # fmt: skip
-    """Distinct known-bad applicants one hop and up to two hops from ``p``."""
+    """Distinct known-bad applicants one hop and up to two hops from ``p``, given that the
+    component holds ``others`` known-bad applicants besides ``p`` (the walk stops once it has
+    found them all)."""
     n_strong = meta[N_STRONG]
     stamp = meta[STAMP] + 1
     meta[STAMP] = stamp
@@ -302,6 +304,8 @@ def _bad_within_two_hops(
                 h = ents[h, NEXTK]
         e = ents[e, NEXTP]
     bad2 = bad1
+    if bad2 == others:
+        return bad1, bad2
     # 2 hops: known-bad holders of the neighbours' strong, uncapped identifiers, through
     # the short per-identifier lists of bad holders (ST2 marks the counted, ST3 the done)
     marks[p, ST3] = stamp
@@ -324,6 +328,8 @@ def _bad_within_two_hops(
                                 if marks[r, ST2] != stamp:
                                     marks[r, ST2] = stamp
                                     bad2 += 1
+                                    if bad2 == others:
+                                        return bad1, bad2
                                 b = bads[b, NEXT]
                         f = ents[f, NEXTP]
                 h = ents[h, NEXTK]
@@ -356,7 +362,8 @@ def features(
     if pers[root, BADCNT] > pers[p, BAD]:
         # Known-bad neighbours within two hops through strong, uncapped identifiers are in the
         # component, so a component without another known-bad applicant needs no walk at all.
-        bad1, bad2 = _bad_within_two_hops(pers, marks, ids, ents, bads, meta, p)
+        others = pers[root, BADCNT] - pers[p, BAD]
+        bad1, bad2 = _bad_within_two_hops(pers, marks, ids, ents, bads, meta, p, others)
     apps1, apps7 = window_counts(pers, apps, meta, root, as_of)
     shared = meta[SHARED : SHARED + 8]
     shared[:] = 0
