@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import secrets
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ __all__ = [
     "get_decision",
     "list_versions",
     "load_version",
+    "new_decision_id",
     "promote",
     "record_decision",
     "submit_policy",
@@ -226,6 +227,21 @@ def source_of(session: Session, name: str, version: str) -> str:
     return _record(session, name, version).source
 
 
+def new_decision_id(at: dt.datetime) -> str:
+    """A decision id that sorts by time: 12 hex digits of milliseconds since 1970 (UTC; a
+    naive time is taken as UTC), then 80 random bits — the layout of a UUIDv7 — so that the
+    primary-key index takes each new record at its end instead of at a random page.
+
+    >>> a = new_decision_id(dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
+    >>> b = new_decision_id(dt.datetime(2026, 3, 1, 0, 0, 1, tzinfo=dt.UTC))
+    >>> len(a), a < b, a[:12]
+    (32, True, '019ca6b1dc00')
+    """
+    aware = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    millis = (aware - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(milliseconds=1)
+    return f"{millis:012x}{secrets.token_hex(10)}"
+
+
 def decision_row(
     decision: Decision,
     *,
@@ -239,7 +255,7 @@ def decision_row(
             "record a decision", current="no audit record", reason="decide with audit=True"
         )
     return {
-        "id": decision_id or uuid.uuid4().hex,
+        "id": decision_id or new_decision_id(at),
         "application_id": application_id,
         "policy": decision.policy,
         "version": decision.version,

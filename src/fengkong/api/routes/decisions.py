@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -14,7 +13,7 @@ from fengkong.api.schemas import DecisionIn, DecisionOut
 from fengkong.db.models import DecisionRecord
 from fengkong.policy.audit import json_ready
 from fengkong.services.access import Principal, mask_personal
-from fengkong.services.policies import get_decision
+from fengkong.services.policies import get_decision, new_decision_id
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 Deciders = Annotated[Principal, Depends(require("admin", "service", "risk_analyst"))]
@@ -30,10 +29,9 @@ async def decide(body: DecisionIn, request: Request, who: Deciders) -> DecisionO
     state = request.app.state
     policy = state.policies.active(body.policy or state.default_policy)
     decision = state.online.decide(policy, body.application, body.identifiers)
-    key = uuid.uuid4().hex
-    await state.writer.write(
-        decision, at=state.clock(), decision_id=key, application_id=body.application_id
-    )
+    at = state.clock()
+    key = new_decision_id(at)
+    await state.writer.write(decision, at=at, decision_id=key, application_id=body.application_id)
     state.metrics.decisions.labels(policy.name, decision.decision).inc()
     return DecisionOut(
         decision_id=key,
