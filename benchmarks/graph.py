@@ -28,7 +28,7 @@ import rustworkx as rx
 from scipy.sparse.csgraph import connected_components
 
 from benchmarks._harness import report
-from fengkong.graph.build import IdentifierGraph, person_links
+from fengkong.graph.build import IdentifierGraph, linking_identifiers, person_links
 from fengkong.graph.online import OnlineGraph
 from fengkong.graph.rings import detect_rings
 from fengkong.synth import generate
@@ -101,11 +101,9 @@ def main() -> None:
     )
     print(f"build {t_build:.1f} s, adjacency {t_adjacency:.2f} s")
 
-    joins = (
-        graph.keys["id_type"].is_in(list(graph.config.strong)).to_numpy()
-        & ~graph.keys["capped"].to_numpy()
-    )
-    strong = graph.incidence[:, np.flatnonzero(joins)].tocsr()
+    # the identifiers that can link anyone (strong, uncapped, two holders or more), chosen from
+    # the keys table of the build, as the peers get their edge lists from it
+    strong = graph.incidence[:, linking_identifiers(graph.keys, graph.config)].tocsr()
 
     def ours() -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         links = person_links(strong)

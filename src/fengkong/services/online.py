@@ -97,7 +97,12 @@ class OnlineState:
             at = _instant(application.get("applied_at"), "application.applied_at")
             links = [(t, str(v), _instant(seen, "identifiers")) for t, v, seen in identifiers or ()]
             with self._lock:
-                graph = self.graph.add(int(person), links, at)
+                try:
+                    graph = self.graph.add(int(person), links, at)
+                except InvalidArgumentError as late:  # before the graph's clock allows
+                    raise InvalidArgumentError(
+                        f"application.{late.field}", expected=late.expected, got=late.got
+                    ) from None
             values.update({k: v for k, v in graph.items() if k != "person_id"})
         return values, observe
 

@@ -62,6 +62,21 @@ def test_velocity_and_graph_features_come_from_the_service_state(client):
     assert other["decision"] == "refer" and "SHARED_DEVICE" in other["reasons"]
 
 
+def test_an_application_older_than_the_graph_allows_is_refused_and_changes_nothing(client):
+    c, h = client
+    apply(c, h, 1, 7, "2026-11-22T10:00:00", "devA")
+    app = {"application_id": 2, "person_id": 8, "applied_at": "2026-11-22T08:00:00",
+           "device_id": "devA", "ip": "10.0.0.2", "institution_id": 1, "product": "cash_loan",
+           "channel": "app", "requested_amount_fen": 500_000, "requested_term": 12}  # fmt: skip
+    ids = [["device", "devA", "2026-11-22T08:00:00"]]
+    r = c.post("/v1/decisions", json={"application": app, "identifiers": ids}, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "application.applied_at"
+    found = c.get("/v1/decisions", headers=h).json()
+    assert len(found) == 1  # nothing stored for the refused one
+    later = apply(c, h, 3, 8, "2026-11-22T10:30:00", "devB")  # not linked to devA by the refusal
+    assert "SHARED_DEVICE" not in later["reasons"]
+
+
 def test_graph_features_need_the_applicant(client):
     c, h = client
     r = c.post("/v1/decisions", json={"application": {"application_id": 1, "applied_at": "2026-11-20T09:00:00"}},

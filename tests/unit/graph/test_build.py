@@ -6,9 +6,12 @@ import networkx as nx
 import numpy as np
 import polars as pl
 import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fengkong.errors import InvalidArgumentError
-from fengkong.graph.build import GraphConfig, IdentifierGraph
+from fengkong.graph.build import GraphConfig, IdentifierGraph, linking_identifiers, person_links
 
 T0 = dt.datetime(2026, 1, 1)
 
@@ -59,6 +62,32 @@ def test_components_and_hop_counts_equal_networkx(sample):
         lengths = nx.single_source_shortest_path_length(ref, person, cutoff=2)
         assert one[row] == sum(1 for p, d in lengths.items() if d == 1 and p in bad_ids)
         assert two[row] == sum(1 for p, d in lengths.items() if 1 <= d <= 2 and p in bad_ids)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 30), st.lists(st.tuples(st.integers(0, 39),
+       st.integers(0, 29)), max_size=200))  # fmt: skip
+def test_person_links_equal_the_sparse_product(persons, identifiers, entries):
+    rows = [min(r, persons - 1) for r, _ in entries]
+    cols = [min(c, identifiers - 1) for _, c in entries]
+    values = np.array([1 + (r + c) % 3 for r, c in zip(rows, cols, strict=True)], dtype=np.int8)
+    values[::7] = 0  # stored zeros hold nothing
+    s = sp.csr_matrix((values, (rows, cols)), shape=(persons, identifiers))
+    held = s.toarray() != 0
+    product = (held.astype(np.int32) @ held.T.astype(np.int32)) > 0
+    np.fill_diagonal(product, False)
+    mine = person_links(s)
+    assert mine.has_sorted_indices and (mine.toarray() == product).all()
+    assert (mine.data == 1).all()
+
+
+def test_only_shared_strong_uncapped_identifiers_link(sample):
+    graph = IdentifierGraph.build(sample)
+    keys = graph.keys
+    chosen = set(linking_identifiers(keys, graph.config).tolist())
+    for k, row in enumerate(keys.iter_rows(named=True)):
+        links = row["id_type"] in graph.config.strong and not row["capped"] and row["holders"] > 1
+        assert (k in chosen) == links
 
 
 def test_hubs_are_capped_and_never_merge_the_graph():
