@@ -95,7 +95,12 @@ def _co_holders(
                     seen[q] = p
                     out[used] = q
                     used += 1
-        out[start:used].sort()
+        for i in range(start + 1, used):  # insertion sort: rows hold a handful
+            v, j = out[i], i - 1
+            while j >= start and out[j] > v:
+                out[j + 1] = out[j]
+                j -= 1
+            out[j + 1] = v
         out_ptr[p + 1] = used
     return out_ptr, out[:used].copy()
 
