@@ -3,10 +3,11 @@
 ``OnlineGraph.add(person_id, identifiers, applied_at)`` links a new application in amortised
 near-constant time (path-halving union by size, never a traversal of a component) and
 returns its graph features. Each root keeps its component's size, first-seen time,
-known-bad count and recent application times; each identifier keeps its holders until it
-passes the cap, after which it only counts. Application times are kept for the last 7 days
-only (the longest window any feature looks at), so merging components never copies long
-histories. Features equal the batch graph's (:meth:`IdentifierGraph.features`) on the same
+known-bad count and its applications in the last day and week (one time-ordered ring of
+applications serves every component: entries leave the windows as time moves on, whatever
+the component's size); each identifier keeps its holders until it passes the cap, after
+which it only counts. Applications come in time order give or take ``late`` (an hour by
+default); an older one is refused with nothing changed. Features equal the batch graph's (:meth:`IdentifierGraph.features`) on the same
 applications as long as no identifier crossed the cap since the last seed: a union cannot be
 undone, so re-seed periodically from a batch build with :meth:`OnlineGraph.seed`, which also
 applies deletions and label changes.
@@ -14,8 +15,9 @@ applies deletions and label changes.
 The structure lives in flat integer tables in one arena worked on by compiled kernels
 (:mod:`fengkong.graph._kernels`); identifier values are normalised, hashed and interned in
 compiled code too (:mod:`fengkong.graph._interning`, every hit confirmed against the stored
-text). Python only maps type names, converts times, normalises the rare value outside ASCII
-and names the features. Tables grow by doubling when full; a seed leaves ``headroom`` so that
+text). Python packs an application into one byte string in a few C-level passes (times as
+``datetime`` states, type bytes, values), normalises the rare value outside ASCII and names
+the features. Tables grow by doubling when full; a seed leaves ``headroom`` so that
 a worker's inserts until the next re-seed never wait for one.
 
 >>> g = OnlineGraph()
@@ -276,9 +278,7 @@ class OnlineGraph:
             (stamp,) = _STATE(applied_at)[1]  # a naive datetime's 10-byte state
         except (TypeError, ValueError):
             stamp = _state(applied_at, "applied_at")
-        items: list[Any] | tuple[Any, ...] = (
-            identifiers if isinstance(identifiers, list | tuple) else list(identifiers)
-        )
+        items: list[Any] = identifiers if identifiers.__class__ is list else list(identifiers)
         n = len(items)
         if n:
             try:  # the common case in a few C-level passes: naive times, known types, ASCII
@@ -312,7 +312,7 @@ class OnlineGraph:
             got=value,
         )
 
-    def _pack(self, stamp: bytes, items: list[Any] | tuple[Any, ...]) -> tuple[bytes, int]:
+    def _pack(self, stamp: bytes, items: list[Any]) -> tuple[bytes, int]:
         """:meth:`add`'s buffer for identifiers the fast path could not take, one at a time:
         malformed ones counted and skipped, aware times and dates made naive UTC times, values
         outside ASCII (or with a NUL) normalised here and flagged as done."""

@@ -157,7 +157,9 @@ def test_aware_times_and_dates_are_read_as_utc():
     tz = dt.timezone(dt.timedelta(hours=8))
     online.add(1, [("device", "D1", dt.datetime(2026, 1, 1, 8, tzinfo=tz))], T0)
     online.add(2, [("device", "D1", dt.date(2025, 1, 1))], T0)
-    online.add(3, [("mobile", "13800138000", T0 - dt.timedelta(days=3))], T0)
+    online.add(3, (("mobile", "13800138000", T0 - dt.timedelta(days=3)),), T0)  # a tuple
+    online.add(4, (i for i in [("mobile", "13800138000", T0)]), T0)  # any iterable
+    assert online.features(4, as_of=T0)["shared_mobile"] == 1
     # the device was first seen on 2025-01-01 (the date), the aware 08:00+08:00 is T0 in UTC
     assert online.features(1, as_of=T0)["component_age_days"] == 365
     assert online.features(3, as_of=T0)["component_age_days"] == 3
