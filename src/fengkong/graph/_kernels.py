@@ -34,6 +34,7 @@ import numpy as np
 from numba import njit
 
 from fengkong.graph._interning import EMPTY, find_key, find_person, hash_bytes, normalise_into
+from fengkong.graph._prefetch import prefetch
 
 __all__ = [
     "DAY",
@@ -80,7 +81,9 @@ NOW, HEAD1, HEAD7 = range(21, 24)
 LAYOUT = 24  # 8 tables
 LATE = 40
 SHARED = 41  # 8 slots
-HEADER = 56
+CHUNK = 8  # identifiers read ahead together (their memory reads overlap)
+AHEAD = 56  # CHUNK rows of (text position, length, hash, type) for the identifiers read ahead
+HEADER = AHEAD + 4 * CHUNK
 NEVER = -(1 << 62)  # NOW before any application
 TABLES = (
     ("pers", P_COLUMNS), ("ids", K_COLUMNS), ("ents", E_COLUMNS), ("bads", 2), ("apps", 2),
@@ -424,31 +427,70 @@ def _person(
 
 
 @njit(cache=True)
-def _intern(
-    mem: np.ndarray, ids: np.ndarray, kmap: np.ndarray, text: np.ndarray, buf: bytes,
-    start: int, end: int, kind: int,
+def _read_ahead(
+    mem: np.ndarray, ids: np.ndarray, ents: np.ndarray, kmap: np.ndarray, text: np.ndarray,
+    buf: bytes, first: int, count: int, n: int, start: int,
 ) -> int:  # fmt: skip
-    """The row of the identifier whose value is ``buf[start:end]`` (normalised here unless the
-    type carries ``PRENORMALISED``), a new row for a new identifier; -1 (counted in the header)
-    for a value the rules refuse."""
+    """Normalise identifiers ``first .. first + count - 1`` of ``buf`` one after another past
+    the end of the text pool, hash them, note each in the header's read-ahead rows and
+    prefetch, in three rounds, what interning and linking them will read: the lookup slot,
+    then the row it points to, then that row's text and first holder. The misses of all the
+    identifiers overlap instead of queueing. Returns where the next value starts."""
     at = mem[N_TEXT]
-    if kind & PRENORMALISED:
-        kind ^= PRENORMALISED
-        length = end - start
-        for i in range(length):
-            text[at + i] = buf[start + i]
-    else:
-        length = normalise_into(buf, start, end, mem[CLASSES + kind], text, at)
-    if length < 0:
-        mem[REJECTED] += 1
-        return -1
-    h = hash_bytes(text, at, length, kind, mem[SEED])
+    for j in range(count):
+        end = start
+        while end < len(buf) and buf[end] != 0:
+            end += 1
+        kind = buf[10 * n + 10 + first + j]
+        length, h = -2, 0  # -2: a type the graph does not use
+        if kind != IGNORED:
+            if kind & PRENORMALISED:
+                kind ^= PRENORMALISED
+                length = end - start
+                for i in range(length):
+                    text[at + i] = buf[start + i]
+            else:
+                length = normalise_into(buf, start, end, mem[CLASSES + kind], text, at)
+            if length >= 0:
+                h = hash_bytes(text, at, length, kind, mem[SEED])
+                prefetch(kmap, h & (kmap.shape[0] - 1))
+        row = AHEAD + 4 * j
+        mem[row], mem[row + 1], mem[row + 2], mem[row + 3] = at, length, h, kind
+        at += max(length, 0)
+        start = end + 1
+    mask = kmap.shape[0] - 1
+    for j in range(count):
+        h = mem[AHEAD + 4 * j + 2]
+        k = kmap[h & mask, 1]
+        if mem[AHEAD + 4 * j + 1] >= 0 and k != EMPTY:
+            prefetch(ids, k)
+    for j in range(count):
+        h = mem[AHEAD + 4 * j + 2]
+        k = kmap[h & mask, 1]
+        if mem[AHEAD + 4 * j + 1] >= 0 and k != EMPTY and kmap[h & mask, 0] == h:
+            prefetch(text, ids[k, TOFF])
+            if ids[k, KHEAD] >= 0:
+                prefetch(ents, ids[k, KHEAD])
+    return start
+
+
+@njit(cache=True)
+def _intern(
+    mem: np.ndarray, ids: np.ndarray, kmap: np.ndarray, text: np.ndarray, at: int, length: int,
+    h: int, kind: int,
+) -> int:  # fmt: skip
+    """The row of the identifier whose normalised value is ``text[at:at + length]`` (at or
+    past the pool's end) with hash ``h``; a new row, its value moved to the pool's end, for a
+    new identifier."""
     slot = find_key(kmap, ids, text, h, kind, at, length, TYPE, KHASH, TOFF, TLEN)
     k = kmap[slot, 1]
     if k == EMPTY:
         k = mem[N_KEYS]
         mem[N_KEYS] = k + 1
-        mem[N_TEXT] = at + length
+        end = mem[N_TEXT]
+        for i in range(length):  # values read ahead before it were not new: close the gap
+            text[end + i] = text[at + i]
+        mem[N_TEXT] = end + length
         kmap[slot, 0] = h
         kmap[slot, 1] = k
         ids[k, TYPE] = kind
@@ -457,7 +499,7 @@ def _intern(
         ids[k, KHEAD] = -1
         ids[k, BADHEAD] = -1
         ids[k, KHASH] = h
-        ids[k, TOFF] = at
+        ids[k, TOFF] = end
         ids[k, TLEN] = length
     return int(k)
 
@@ -495,16 +537,17 @@ def arena_insert(mem: np.ndarray, text: np.ndarray, buf: bytes, n: int, person_i
     p = _person(mem, marks, _table(mem, 5, 2), person_id, True)
     _init_person(pers, p)
     start = 11 * n + 10
-    for i in range(n):
-        end = start
-        while end < len(buf) and buf[end] != 0:
-            end += 1
-        kind = buf[10 * n + 10 + i]
-        if kind != IGNORED:
-            k = _intern(mem, ids, kmap, text, buf, start, end, kind)
-            if k >= 0:
-                link(pers, ids, ents, bads, meta, p, k, state_micros(buf, 10 * i + 10))
-        start = end + 1
+    for first in range(0, n, CHUNK):
+        count = min(CHUNK, n - first)
+        start = _read_ahead(mem, ids, ents, kmap, text, buf, first, count, n, start)
+        for j in range(count):
+            row = AHEAD + 4 * j
+            length = mem[row + 1]
+            if length >= 0:
+                k = _intern(mem, ids, kmap, text, mem[row], length, mem[row + 2], mem[row + 3])
+                link(pers, ids, ents, bads, meta, p, k, state_micros(buf, 10 * (first + j) + 10))
+            elif length == -1:
+                meta[REJECTED] += 1
     record_application(pers, apps, meta, p, at)
     return features(pers, marks, ids, ents, bads, apps, meta, p, person_id, at)
 

@@ -127,6 +127,61 @@ def test_late_applications_and_any_query_time_keep_the_windows_exact(stream):
         _compare(online, graph, bad, applications, latest + shift)
 
 
+_SPELLINGS = {  # raw spellings of value v per type: clean, messy, non-ASCII, malformed
+    "mobile": lambda v: (f"13{v:09d}", f" +86 13{v:09d}", f"13{v:09d}\u3000", "12"),
+    "emergency_phone": lambda v: (f"13{v:09d}", f"0086-13{v:09d}", f"13{v:09d}", "1"),
+    "device": lambda v: (f"D{v}", f" d{v} ", f"D{v}\u00a0", "   "),
+    "bank_card": lambda v: (f"62{v}", f"62{v} ", f"62{v}", "\t"),
+    "ip": lambda v: (f"10.0.0.{v}", f"10.0.0.{v}", f"10.0.0.{v}", ""),
+    "address": lambda v: (f"Road {v}", f"  road   {v} ", f"路 {v}", " "),
+    "employer": lambda v: (f"Co{v}", f"CO{v}", f"co{v}", ""),
+    "id_number": lambda v: (f"1101{v}", f"1101{v}", f"1101{v}", ""),  # not used: ignored
+}
+many_identifiers = st.lists(
+    st.tuples(
+        st.integers(0, 15),  # person
+        st.integers(0, 200),  # hours after T0
+        st.lists(  # the application's identifiers: 0 to 30, duplicates allowed
+            st.tuples(st.sampled_from(sorted(_SPELLINGS)), st.integers(0, 9), st.integers(0, 3)),
+            max_size=30,
+        ),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(many_identifiers)
+def test_applications_with_many_identifiers_equal_batch(stream):
+    # identifiers are read ahead in chunks: any number of them per application, repeated,
+    # malformed, ignored or outside ASCII, must link exactly as the batch build links them
+    from fengkong.graph.online import _normalise  # noqa: PLC0415
+
+    config = GraphConfig(cap=1_000)
+    online = OnlineGraph(config, capacity=16)
+    rows, apps, refused = [], [], 0
+    for person, hours, identifiers in sorted(stream, key=lambda e: e[1]):
+        at = T0 + dt.timedelta(hours=hours)
+        raw = [(t, _SPELLINGS[t](v)[s], at - dt.timedelta(hours=v)) for t, v, s in identifiers]
+        online.add(person, raw, at)
+        rows += [(person, *r) for r in raw if r[0] != "id_number"]
+        refused += sum(_normalise(t, r) is None for t, r, _ in raw if t != "id_number")
+        apps.append((person, at))
+    assert online.rejected == refused
+    kept = [r for r in rows if _normalise(r[1], r[2]) is not None]
+    frame = pl.DataFrame(
+        kept or [(0, "device", "none", T0)],
+        schema=["person_id", "id_type", "id_value", "first_seen"], orient="row",
+    )  # fmt: skip
+    graph = IdentifierGraph.build(frame, config)
+    applications = pl.DataFrame(apps, schema=["person_id", "applied_at"], orient="row")
+    applications = applications.filter(pl.col("person_id").is_in(graph.persons.tolist()))
+    bad = np.zeros(len(graph.persons), dtype=bool)
+    if kept:
+        _compare(online, graph, bad, applications, max(a for _, a in apps))
+
+
 def test_an_application_later_than_allowed_is_refused_and_changes_nothing():
     online = OnlineGraph(late=dt.timedelta(minutes=10))
     online.add(1, [("device", "D1", T0)], T0 + dt.timedelta(hours=1))
