@@ -534,8 +534,17 @@ def arena_insert(mem: np.ndarray, text: np.ndarray, buf: bytes, n: int, person_i
     at = state_micros(buf, 0)
     if at < meta[NOW] - meta[LATE]:
         return (person_id, -1, 0, 0, 0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    # start the reads that do not wait for the applicant's row: the applicants whose
+    # applications leave the day and the week windows next
+    rows = apps.shape[0]
+    for head in (meta[HEAD1], meta[HEAD7]):
+        if head < meta[N_APPS]:
+            prefetch(pers, apps[head % rows, OWNER])
     p = _person(mem, marks, _table(mem, 5, 2), person_id, True)
     _init_person(pers, p)
+    prefetch(pers, pers[p, PARENT])
+    if pers[p, HEAD] >= 0:
+        prefetch(ents, pers[p, HEAD])
     start = 11 * n + 10
     for first in range(0, n, CHUNK):
         count = min(CHUNK, n - first)

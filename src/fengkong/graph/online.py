@@ -302,7 +302,7 @@ class OnlineGraph:
         out = kern.arena_insert(self.mem, self.text, buf, n, int(person_id))
         if out[1] < 0:
             raise self._too_late("applied_at", applied_at)
-        return dict(zip(self._names, out, strict=False))  # 8 shared slots, fewer types
+        return dict(zip(self._names, out))  # noqa: B905 (8 shared slots, fewer types; strict= costs 0.15 us)
 
     def _too_late(self, field: str, value: Any) -> InvalidArgumentError:
         late, now = (dt.timedelta(microseconds=int(self.meta[c])) for c in (kern.LATE, kern.NOW))
