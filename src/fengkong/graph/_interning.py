@@ -22,6 +22,7 @@ __all__ = [
     "find_person",
     "hash_bytes",
     "normalise_into",
+    "person_slot",
 ]
 
 PLAIN, PHONE, ADDRESS = 0, 1, 2  # normalisation classes
@@ -101,12 +102,18 @@ def hash_bytes(buf: np.ndarray, start: int, length: int, kind: int, seed: int) -
     return int(np.int64(h >> np.uint64(2)))
 
 
+@njit(cache=True, inline="always")
+def person_slot(pmap: np.ndarray, person_id: int) -> int:
+    """The slot where the search for ``person_id`` in ``pmap`` starts."""
+    h = np.uint64(person_id) * np.uint64(0x9E3779B97F4A7C15)
+    return int(np.int64((h >> np.uint64(20)) & np.uint64(pmap.shape[0] - 1)))
+
+
 @njit(cache=True)
 def find_person(pmap: np.ndarray, person_id: int) -> int:
     """The slot of ``person_id`` in ``pmap`` (``(id, row)`` rows), or the free slot for it."""
     mask = pmap.shape[0] - 1
-    h = np.uint64(person_id) * np.uint64(0x9E3779B97F4A7C15)
-    slot = np.int64((h >> np.uint64(20)) & np.uint64(mask))
+    slot = person_slot(pmap, person_id)
     while pmap[slot, 1] != EMPTY and pmap[slot, 0] != person_id:
         slot = (slot + 1) & mask
     return int(slot)

@@ -33,7 +33,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from fengkong.graph._interning import EMPTY, find_key, find_person, hash_bytes, normalise_into
+from fengkong.graph._interning import (
+    EMPTY,
+    find_key,
+    find_person,
+    hash_bytes,
+    normalise_into,
+    person_slot,
+)
 from fengkong.graph._prefetch import prefetch
 
 __all__ = [
@@ -534,21 +541,24 @@ def arena_insert(mem: np.ndarray, text: np.ndarray, buf: bytes, n: int, person_i
     at = state_micros(buf, 0)
     if at < meta[NOW] - meta[LATE]:
         return (person_id, -1, 0, 0, 0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    # start the reads that do not wait for the applicant's row: the applicants whose
-    # applications leave the day and the week windows next
-    rows = apps.shape[0]
+    # start the reads that do not wait for the applicant's row (its lookup slot, the
+    # applicants whose applications leave the day and the week windows next) and read the
+    # first identifiers ahead while they come
+    pmap, rows = _table(mem, 5, 2), apps.shape[0]
+    prefetch(pmap, person_slot(pmap, person_id))
     for head in (meta[HEAD1], meta[HEAD7]):
         if head < meta[N_APPS]:
             prefetch(pers, apps[head % rows, OWNER])
-    p = _person(mem, marks, _table(mem, 5, 2), person_id, True)
+    start = _read_ahead(mem, ids, ents, kmap, text, buf, 0, min(CHUNK, n), n, 11 * n + 10)
+    p = _person(mem, marks, pmap, person_id, True)
     _init_person(pers, p)
     prefetch(pers, pers[p, PARENT])
     if pers[p, HEAD] >= 0:
         prefetch(ents, pers[p, HEAD])
-    start = 11 * n + 10
     for first in range(0, n, CHUNK):
         count = min(CHUNK, n - first)
-        start = _read_ahead(mem, ids, ents, kmap, text, buf, first, count, n, start)
+        if first:
+            start = _read_ahead(mem, ids, ents, kmap, text, buf, first, count, n, start)
         for j in range(count):
             row = AHEAD + 4 * j
             length = mem[row + 1]

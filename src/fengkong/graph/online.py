@@ -31,7 +31,6 @@ a worker's inserts until the next re-seed never wait for one.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -81,7 +80,6 @@ _EPOCH = dt.datetime(1970, 1, 1)
 _US = dt.timedelta(microseconds=1)
 # (class, (10-byte state,)) for a naive datetime; the time zone follows the state when aware
 _STATE = cast(Callable[[dt.datetime], tuple[Any, tuple[Any, ...]]], dt.datetime.__reduce__)
-_CHAIN = itertools.chain.from_iterable
 
 
 def _normalise(id_type: str, value: Any) -> str | None:
@@ -283,7 +281,9 @@ class OnlineGraph:
         if n:
             try:  # the common case in a few C-level passes: naive times, known types, ASCII
                 types, values, seens = zip(*items, strict=True)
-                stamps = b"".join(_CHAIN([_STATE(s)[1] for s in seens]))
+                # a naive datetime reduces to (class, (state,)): an aware one's (state, zone)
+                # fails the unpacking, a date's 4-byte state the length check below
+                stamps = b"".join([state for _, (state,) in map(_STATE, seens)])
                 kinds = bytes(map(self._kinds.__getitem__, types))
                 text = "\x00".join(values)
                 fast = len(stamps) == 10 * n and text.isascii() and text.count("\x00") == n - 1
