@@ -22,7 +22,11 @@ rows, then the tables), so that a call passes one array:
   segments (:func:`window_counts`);
 - the lookup tables ``pmap`` (applicant id → row) and ``kmap`` (identifier hash → row).
 
-Times are integer microseconds. Identifier values and applicant ids are interned by :mod:`fengkong.graph._interning`.
+Times are integer microseconds. Identifier values and applicant ids are interned by
+:mod:`fengkong.graph._interning`. The tables are far larger than any cache, so an insert is
+mostly memory reads; it reads an application's identifiers ahead in chunks of ``CHUNK``
+(:func:`_read_ahead`: normalise and hash each, then prefetch its lookup slot, row, text and
+first holder in rounds) so that their misses overlap instead of queueing.
 Nothing here allocates per call, traverses a component or
 takes a lock: the caller (``OnlineGraph``) makes room in the tables before a call and
 serialises calls (the GIL is held; these kernels mutate shared state).
