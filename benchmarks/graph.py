@@ -7,7 +7,8 @@
    Checked against networkx: the same partition of every applicant into components, and the
    same counts for a sample of 100,000 applicants (``--check``).
 2. Per-application insert into the online graph with all features: latency p50 / p99 / max
-   over the book's applications in time order, with the garbage collector frozen.
+   over the book's applications in time order, with the garbage collector frozen; timed
+   first, while the process holds only the book and the batch graph, as a decision worker.
 3. Ring detection precision and recall against the planted rings.
 
 Run: ``python -m benchmarks.graph [--applications N]`` (default 5,000,000 applications, about
