@@ -9,6 +9,9 @@
 2. Per-application insert into the online graph with all features: latency p50 / p99 / max
    over the book's applications in time order, with the garbage collector frozen; timed
    first, while the process holds only the book and the batch graph, as a decision worker.
+   Then two explosions on the same graph: one applicant re-applying 300 times with 100 new
+   devices each (30,000 devices: the per-applicant cap), and 30,000 new applicants on one
+   device (the identifier cap); the slowest call of each.
 3. Ring detection precision and recall against the planted rings.
 
 Run: ``python -m benchmarks.graph [--applications N]`` (default 5,000,000 applications, about
@@ -84,11 +87,35 @@ def _rustworkx(n: int, src: np.ndarray, dst: np.ndarray) -> float:
     return t_cc
 
 
+def _explosions(online: OnlineGraph, at: dt.datetime) -> str:
+    """The slowest call while one applicant brings 30,000 new devices (100 a call) and while
+    30,000 new applicants bring one device, on the live graph."""
+    farm, worst_farm = 10**15, 0
+    for call in range(300):
+        devices = [("device", f"farm-{call}-{j}", at) for j in range(100)]
+        t0 = time.perf_counter_ns()
+        online.add(farm, devices, at)
+        worst_farm = max(worst_farm, time.perf_counter_ns() - t0)
+    worst_hub = 0
+    for i in range(30_000):
+        t0 = time.perf_counter_ns()
+        size = online.add(farm + 1 + i, [("device", "hub-device", at)], at)["component_size"]
+        worst_hub = max(worst_hub, time.perf_counter_ns() - t0)
+    line = (
+        f"one applicant with 30,000 new devices (100 a call): slowest call"
+        f" {worst_farm / 1e6:.2f} ms, {online.over_person_cap:,} past the cap;"
+        f" one device on 30,000 new applicants: slowest call {worst_hub / 1e6:.2f} ms,"
+        f" component size {size}"
+    )
+    print(line)
+    return line
+
+
 def _online(
     book: SyntheticBook, bad_people: np.ndarray, n_live: int
 ) -> tuple[np.ndarray, str, float, int]:
     """Per-application insert latencies (ns) of the last ``n_live`` applications, a line on
-    first and repeat applications, the seed's time and applicants.
+    first and repeat applications and the explosions, the seed's time and applicants.
 
     Timed first, in a process that holds only the book and the batch graph (as a decision
     worker would), not the peers' graphs or their garbage.
@@ -131,6 +158,7 @@ def _online(
         t0 = time.perf_counter_ns()
         online.add(person, identifiers, at)
         latencies[i] = time.perf_counter_ns() - t0
+    explosions = _explosions(online, at)
     gc.enable()
     first = carried > 0
     split = (
@@ -141,7 +169,7 @@ def _online(
         f" {np.percentile(latencies[~first], 99) / 1e3:.1f} us"
     )
     print(split)
-    return latencies, split, t_seed, len(seed_graph.persons)
+    return latencies, f"{split}; {explosions}", t_seed, len(seed_graph.persons)
 
 
 def main() -> None:

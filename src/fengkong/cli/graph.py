@@ -36,6 +36,12 @@ Book = Annotated[
 Cap = Annotated[
     int, typer.Option(help="Identifiers held by more applicants than this never join components.")
 ]
+PersonCap = Annotated[
+    int,
+    typer.Option(
+        help="Identifiers one applicant may hold: the first seen are kept, the rest reported."
+    ),
+]
 
 
 def _read(book: Path, table: str) -> pl.DataFrame:
@@ -46,9 +52,10 @@ def _read(book: Path, table: str) -> pl.DataFrame:
     return pl.read_parquet(book / table / "*.parquet")
 
 
-def _graph(book: Path, cap: int, quiet: bool) -> IdentifierGraph:
+def _graph(book: Path, cap: int, person_cap: int, quiet: bool) -> IdentifierGraph:
+    config = GraphConfig(cap=cap, person_cap=person_cap)
     with progress_bar("building the graph", 1, quiet=quiet) as advance:
-        graph = IdentifierGraph.build(_read(book, "person_identifiers"), GraphConfig(cap=cap))
+        graph = IdentifierGraph.build(_read(book, "person_identifiers"), config)
         advance(1)
     if not quiet:
         for problem in graph.problems[:5]:
@@ -68,11 +75,12 @@ def build(
         str | None, typer.Option("--as-of", help="Feature date (default: the last application).")
     ] = None,
     cap: Cap = 50,
+    person_cap: PersonCap = 500,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Build the graph and write every applicant's graph features."""
     with user_errors():
-        graph = _graph(book, cap, quiet)
+        graph = _graph(book, cap, person_cap, quiet)
         applications = _read(book, "applications")
         when = dt.datetime.fromisoformat(as_of) if as_of else applications["applied_at"].max()
         features = graph.features(as_of=when, applications=applications)  # type: ignore[arg-type]
@@ -94,11 +102,12 @@ def rings(
     ] = None,
     top: Annotated[int, typer.Option(help="Rings to print.")] = 10,
     cap: Cap = 50,
+    person_cap: PersonCap = 500,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Rank candidate fraud rings with their evidence."""
     with user_errors():
-        graph = _graph(book, cap, quiet)
+        graph = _graph(book, cap, person_cap, quiet)
         applications = _read(book, "applications")
         early = None
         if (book / "oracle").is_dir():  # the synthetic book's outcomes stand in for known defaults
@@ -148,10 +157,11 @@ def explain(
         Path | None, typer.Option("--csv", help="Also write the whole graph as Neo4j CSV here.")
     ] = None,
     cap: Cap = 50,
+    person_cap: PersonCap = 500,
 ) -> None:
     """An applicant's k-hop neighbourhood as JSON (for the UI), GraphML or CSV."""
     with user_errors():
-        graph = _graph(book, cap, True)
+        graph = _graph(book, cap, person_cap, True)
         view = neighbourhood(graph, person, hops=hops, limit=limit)
         text = json.dumps(view, indent=1, default=str)
         if out:

@@ -68,9 +68,10 @@ PRENORMALISED = 16  # flag on a type index: the value was normalised by the call
 # persons (CNT1/CNT7: the root's applications in the last day / 7 days)
 PARENT, SIZE, BADCNT, FIRST, HEAD, CNT1, CNT7, BAD = range(8)
 P_COLUMNS = 8  # 64 bytes: one cache line per applicant on the hot path
-# applicants' cold columns: their id and three visit stamps (de-duplication without sets)
-PID, ST1, ST2, ST3 = range(4)
-MARK_COLUMNS = 4
+# applicants' cold columns: their id, three visit stamps (de-duplication without sets) and
+# how many identifiers they hold (against the per-applicant cap)
+PID, ST1, ST2, ST3, HELD = range(5)
+MARK_COLUMNS = 5
 # identifiers
 TYPE, COUNT, CAPPED, KHEAD, BADHEAD, KHASH, TOFF, TLEN = range(8)
 K_COLUMNS = 8
@@ -84,7 +85,8 @@ IGNORED = 255  # a type index for identifier types the graph does not use
 # the arena's header: counters and settings, normalisation class per type, the application
 # ring's positions (logical indices: entry i is row i % rows; START..N_APPS are kept, HEAD7 and
 # HEAD1 are the first inside each window of NOW, the latest application time), each table's
-# (offset, rows), the lateness allowed, and scratch for one call's per-type counts
+# (offset, rows), the lateness allowed, scratch for one call's per-type counts, the per-applicant
+# cap and how many identifiers it refused
 N_ENTRIES, N_BAD, APP_START, N_APPS, STAMP, CAP, N_STRONG, DEVICE = range(8)
 N_PERSONS, N_KEYS, N_TEXT, REJECTED, SEED = range(8, 13)
 CLASSES = 13  # 8 slots
@@ -92,6 +94,7 @@ NOW, HEAD1, HEAD7 = range(21, 24)
 LAYOUT = 24  # 8 tables
 LATE = 40
 SHARED = 41  # 8 slots
+PERSON_CAP, OVER = 49, 50  # identifiers one applicant may hold; new ones refused past it
 CHUNK = 16  # identifiers read ahead together (their memory reads overlap)
 AHEAD = 56  # CHUNK rows of (text position, length, hash, type) for the identifiers read ahead
 HEADER = AHEAD + 4 * CHUNK
@@ -165,36 +168,44 @@ def _add_bad_entry(ids: np.ndarray, bads: np.ndarray, meta: np.ndarray, p: int, 
 
 @njit(cache=True)
 def link(
-    pers: np.ndarray, ids: np.ndarray, ents: np.ndarray, bads: np.ndarray, meta: np.ndarray,
-    p: int, k: int, seen: int,
+    pers: np.ndarray, marks: np.ndarray, ids: np.ndarray, ents: np.ndarray, bads: np.ndarray,
+    meta: np.ndarray, p: int, k: int, seen: int,
 ) -> None:  # fmt: skip
-    """Link identifier ``k`` (first seen at ``seen``) to the initialised person ``p``."""
-    e = pers[p, HEAD]
+    """Link identifier ``k`` (first seen at ``seen``) to the initialised person ``p``; a new
+    one is refused (and counted in ``OVER``) when ``p`` already holds ``PERSON_CAP``, so that
+    no applicant's list, which every insert of theirs walks, grows without bound."""
+    head = pers[p, HEAD]
+    e = head if ids[k, COUNT] else -1  # nobody holds a new identifier: nothing to look for
     while e >= 0 and ents[e, KEY] != k:
         e = ents[e, NEXTP]
     if e >= 0:  # already held: an earlier sighting may move first-seen back
         ents[e, SEEN] = min(ents[e, SEEN], seen)
         _note_seen(pers, ids, meta, p, k, ents[e, SEEN])
         return
+    held = marks[p, HELD]
+    if held >= meta[PERSON_CAP]:
+        meta[OVER] += 1
+        return
+    marks[p, HELD] = held + 1
     strong = ids[k, TYPE] < meta[N_STRONG]
     e = meta[N_ENTRIES]
     meta[N_ENTRIES] = e + 1
     ents[e, PERSON] = p
     ents[e, KEY] = k
     ents[e, SEEN] = seen
-    ents[e, NEXTP] = pers[p, HEAD]
+    ents[e, NEXTP] = head
     ents[e, NEXTK] = -1
     pers[p, HEAD] = e
     if strong and pers[p, BAD]:
         _add_bad_entry(ids, bads, meta, p, k)
-    held = ids[k, COUNT]
-    ids[k, COUNT] = held + 1
+    holders = ids[k, COUNT]
+    ids[k, COUNT] = holders + 1
     if ids[k, CAPPED]:
         return  # counts only
     other = ids[k, KHEAD]
     ents[e, NEXTK] = other
     ids[k, KHEAD] = e
-    if held + 1 > meta[CAP]:
+    if holders + 1 > meta[CAP]:
         ids[k, CAPPED] = 1  # from now on it only counts: never joins components
         return
     if strong and other >= 0:
@@ -557,8 +568,10 @@ def arena_insert(mem: np.ndarray, text: np.ndarray, buf: bytes, n: int, person_i
     p = _person(mem, marks, pmap, person_id, True)
     _init_person(pers, p)
     prefetch(pers, pers[p, PARENT])
-    if pers[p, HEAD] >= 0:
+    if pers[p, HEAD] >= 0:  # a new applicant's rows are in cache already
         prefetch(ents, pers[p, HEAD])
+        if n:
+            prefetch(marks, p)  # its count of identifiers held
     for first in range(0, n, CHUNK):
         count = min(CHUNK, n - first)
         if first:
@@ -568,7 +581,8 @@ def arena_insert(mem: np.ndarray, text: np.ndarray, buf: bytes, n: int, person_i
             length = mem[row + 1]
             if length >= 0:
                 k = _intern(mem, ids, kmap, text, mem[row], length, mem[row + 2], mem[row + 3])
-                link(pers, ids, ents, bads, meta, p, k, state_micros(buf, 10 * (first + j) + 10))
+                seen = state_micros(buf, 10 * (first + j) + 10)
+                link(pers, marks, ids, ents, bads, meta, p, k, seen)
             elif length == -1:
                 meta[REJECTED] += 1
     record_application(pers, apps, meta, p, at)

@@ -105,17 +105,44 @@ def _co_holders(
     return out_ptr, out[:used].copy()
 
 
+def _cap_persons(edges: pl.DataFrame, cap: int, problems: list[Problem]) -> pl.DataFrame:
+    """The person-identifier edges with each applicant's first ``cap`` identifiers (by first
+    sighting, then by value) and a problem for each applicant who held more (the first 100)."""
+    held = edges.group_by("person_id").len()
+    over = held.filter(pl.col("len") > cap).sort("person_id")
+    if not over.height:
+        return edges
+    for person, n in over.head(100).iter_rows():
+        problems.append(
+            Problem("<identifiers>", str(person), f"holds {n} identifiers: capped at {cap}")
+        )
+    crowded = pl.col("person_id").is_in(over["person_id"].implode())
+    kept = (
+        edges.filter(crowded)
+        .sort("person_id", "first_seen", "key")
+        .filter(pl.int_range(pl.len()).over("person_id") < cap)
+    )
+    return pl.concat([edges.filter(~crowded), kept])
+
+
 @dataclass(frozen=True, slots=True)
 class GraphConfig:
-    """Which identifier types link applicants, and the degree cap on any one identifier."""
+    """Which identifier types link applicants, the degree cap on any one identifier
+    (``cap`` holders) and on any one applicant (``person_cap`` identifiers: the first held are
+    kept, by first sighting, the rest reported)."""
 
     strong: tuple[str, ...] = ("mobile", "device", "bank_card", "emergency_phone")
     weak: tuple[str, ...] = ("ip", "address", "employer")
     cap: int = 50
+    person_cap: int = 500
 
     def __post_init__(self) -> None:
         if self.cap < 2:
             raise InvalidArgumentError("cap", expected="at least 2 holders", got=self.cap)
+        if self.person_cap < 1:
+            raise InvalidArgumentError(
+                "person_cap", expected="at least 1 identifier", got=self.person_cap
+            )
         unknown = set(self.strong + self.weak) - set(ID_TYPES)
         if unknown:
             raise InvalidArgumentError(
@@ -151,6 +178,7 @@ class IdentifierGraph:
             .group_by("person_id", "key", "id_type")
             .agg(pl.col("first_seen").min())
         )
+        edges = _cap_persons(edges, config.person_cap, problems)
         keys = (
             edges.group_by("key", "id_type")
             .agg(pl.col("person_id").n_unique().alias("holders"), pl.col("first_seen").min())

@@ -6,11 +6,13 @@ returns its graph features. Each root keeps its component's size, first-seen tim
 known-bad count and its applications in the last day and week (one time-ordered ring of
 applications serves every component: entries leave the windows as time moves on, whatever
 the component's size); each identifier keeps its holders until it passes the cap, after
-which it only counts. Applications come in time order give or take ``late`` (an hour by
-default); an older one is refused with nothing changed. Features equal the batch graph's (:meth:`IdentifierGraph.features`) on the same
-applications as long as no identifier crossed the cap since the last seed: a union cannot be
-undone, so re-seed periodically from a batch build with :meth:`OnlineGraph.seed`, which also
-applies deletions and label changes.
+which it only counts, and each applicant its first ``person_cap`` identifiers. Applications
+come in time order give or take ``late`` (an hour by default); an older one is refused with
+nothing changed. Features equal the batch graph's (:meth:`IdentifierGraph.features`) on the
+same applications as long as no identifier crossed the cap since the last seed and
+identifiers arrive in first-seen order: a union cannot be undone, so re-seed periodically
+from a batch build with :meth:`OnlineGraph.seed`, which also applies deletions and label
+changes.
 
 The structure lives in flat integer tables in one arena worked on by compiled kernels
 (:mod:`fengkong.graph._kernels`); identifier values are normalised, hashed and interned in
@@ -190,6 +192,7 @@ class OnlineGraph:
         self.mem = np.zeros(kern.HEADER, dtype=np.int64)  # the arena: header, then tables
         self.meta = self.mem[: kern.HEADER]
         self.meta[kern.CAP] = self.config.cap
+        self.meta[kern.PERSON_CAP] = self.config.person_cap
         self.meta[kern.N_STRONG] = len(self.config.strong)
         self.meta[kern.DEVICE] = self._type_index.get("device", -1)
         self.meta[kern.SEED] = int.from_bytes(os.urandom(7), "little")  # no chosen collisions
@@ -211,6 +214,12 @@ class OnlineGraph:
     def rejected(self) -> int:
         """How many identifiers were refused as malformed (unknown type, value or time)."""
         return self._rejected + int(self.meta[kern.REJECTED])
+
+    @property
+    def over_person_cap(self) -> int:
+        """How many new identifiers were not linked because their applicant already held
+        ``config.person_cap`` (each is also a sign worth a look: one applicant, many devices)."""
+        return int(self.meta[kern.OVER])
 
     @property
     def persons(self) -> int:
@@ -267,7 +276,9 @@ class OnlineGraph:
         """Link one application's identifiers and return the applicant's graph features.
 
         Malformed identifiers (unknown type, unreadable value or time) are skipped and counted
-        in :attr:`rejected`; they never fail the call. Identifier types the graph does not use
+        in :attr:`rejected`; they never fail the call. New identifiers of an applicant who
+        already holds ``config.person_cap`` are not linked and are counted in
+        :attr:`over_person_cap`. Identifier types the graph does not use
         (``id_number`` by default) are ignored. Applications come in time order: one more than
         ``late`` (an hour by default) before the latest is refused, with nothing changed.
         """
@@ -503,6 +514,7 @@ class OnlineGraph:
         _, first_row = np.unique(labels, return_index=True)
         root = first_row[labels]
         online.marks[:n, kern.PID] = persons
+        online.marks[:n, kern.HELD] = np.diff(csr.indptr)
         pers[:n, kern.PARENT] = root
         pers[:n, kern.SIZE] = 1  # non-zero marks a linked person; meaningful on roots only
         pers[first_row, kern.SIZE] = np.bincount(labels)

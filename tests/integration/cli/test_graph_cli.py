@@ -32,6 +32,18 @@ def test_build_writes_features(book, tmp_path):
     )
 
 
+def test_build_caps_the_identifiers_of_one_applicant(book, tmp_path):
+    out = tmp_path / "f.parquet"
+    args = ["graph", "build", str(book), "--out", str(out), "--person-cap", "3"]
+    result = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "identifiers: capped at 3" in result.output
+    features = pl.read_parquet(out)
+    assert features["devices_per_person"].max() <= 3
+    refused = runner.invoke(app, [*args[:-1], "0", "-q"], env={"COLUMNS": "200"})
+    assert refused.exit_code != 0 and "person_cap" in refused.output
+
+
 def test_rings_prints_flagged_rings_with_evidence(book, tmp_path):
     result = runner.invoke(
         app,

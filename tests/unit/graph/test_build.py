@@ -101,6 +101,23 @@ def test_hubs_are_capped_and_never_merge_the_graph():
     assert features["shared_device"].max() == 99  # still counted
 
 
+def test_an_applicant_past_the_person_cap_keeps_the_first_seen_identifiers():
+    rows = [(1, "device", f"d{i}", T0 + dt.timedelta(hours=9 - i)) for i in range(10)]
+    rows += [(2, "device", "d0", T0), (3, "device", "d9", T0)]
+    frame = pl.DataFrame(rows, schema=["person_id", "id_type", "id_value", "first_seen"],
+                         orient="row")  # fmt: skip
+    graph = IdentifierGraph.build(frame, GraphConfig(person_cap=4))
+    assert [(p.path, p.message) for p in graph.problems] == [
+        ("1", "holds 10 identifiers: capped at 4")
+    ]
+    assert graph.incidence[0].nnz == 4  # d9 .. d6, seen first
+    assert graph.component_sizes().tolist() == [2, 1, 2]  # d9 links 1 and 3; d0 was dropped
+    features = graph.features(as_of=T0 + dt.timedelta(days=1))
+    assert features["devices_per_person"].to_list() == [4, 1, 1]
+    with pytest.raises(InvalidArgumentError, match="person_cap"):
+        GraphConfig(person_cap=0)
+
+
 def test_bad_identifiers_are_reported_not_fatal():
     rows = [
         (1, "mobile", "+86 138 0013 8000"),

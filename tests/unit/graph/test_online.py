@@ -137,18 +137,25 @@ _SPELLINGS = {  # raw spellings of value v per type: clean, messy, non-ASCII, ma
     "employer": lambda v: (f"Co{v}", f"CO{v}", f"co{v}", ""),
     "id_number": lambda v: (f"1101{v}", f"1101{v}", f"1101{v}", ""),  # not used: ignored
 }
-many_identifiers = st.lists(
-    st.tuples(
-        st.integers(0, 15),  # person
-        st.integers(0, 200),  # hours after T0
-        st.lists(  # the application's identifiers: 0 to 30, duplicates allowed
-            st.tuples(st.sampled_from(sorted(_SPELLINGS)), st.integers(0, 9), st.integers(0, 3)),
-            max_size=30,
+
+
+def _applications(identifier, *, persons, hours, per_application, applications):
+    """Streams of (person, hours after T0, the application's identifiers, duplicates allowed)."""
+    return st.lists(
+        st.tuples(
+            st.integers(0, persons),
+            st.integers(0, hours),
+            st.lists(identifier, max_size=per_application),
         ),
-    ),
-    min_size=1,
-    max_size=25,
-)
+        min_size=1,
+        max_size=applications,
+    )
+
+
+many_identifiers = _applications(  # (type, value, spelling)
+    st.tuples(st.sampled_from(sorted(_SPELLINGS)), st.integers(0, 9), st.integers(0, 3)),
+    persons=15, hours=200, per_application=30, applications=25,
+)  # fmt: skip
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -180,6 +187,76 @@ def test_applications_with_many_identifiers_equal_batch(stream):
     bad = np.zeros(len(graph.persons), dtype=bool)
     if kept:
         _compare(online, graph, bad, applications, max(a for _, a in apps))
+
+
+few_types = _applications(  # (type, value)
+    st.tuples(st.sampled_from(["mobile", "device", "ip", "bank_card"]), st.integers(0, 15)),
+    persons=8, hours=100, per_application=8, applications=20,
+)  # fmt: skip
+capped_people = st.tuples(st.integers(1, 6), few_types)  # (identifiers one may hold, stream)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(capped_people)
+def test_applicants_past_their_cap_keep_the_first_identifiers_as_in_batch(case):
+    # identifiers arrive in the order they were first seen (each sighting a microsecond after
+    # the one before): online keeps each applicant's first ``person_cap`` as batch does
+    person_cap, stream = case
+    config = GraphConfig(cap=1_000, person_cap=person_cap)
+    online = OnlineGraph(config, capacity=16)
+    rows, apps = [], []
+    for person, hours, identifiers in sorted(stream, key=lambda e: e[1]):
+        at = T0 + dt.timedelta(hours=hours, microseconds=len(rows))
+        raw = [
+            (t, f"13{v:09d}" if t == "mobile" else f"v{v}", at + dt.timedelta(microseconds=j))
+            for j, (t, v) in enumerate(identifiers)
+        ]
+        at += dt.timedelta(microseconds=len(raw))
+        online.add(person, raw, at)
+        rows += [(person, *r) for r in raw]
+        apps.append((person, at))
+    if not rows:
+        return
+    frame = pl.DataFrame(rows, schema=["person_id", "id_type", "id_value", "first_seen"],
+                         orient="row")  # fmt: skip
+    graph = IdentifierGraph.build(frame, config)
+    over = {int(p.path) for p in graph.problems if "capped at" in p.message}
+    held = frame.unique(["person_id", "id_type", "id_value"]).group_by("person_id").len()
+    assert over == set(held.filter(pl.col("len") > person_cap)["person_id"].to_list())
+    assert (online.over_person_cap > 0) == bool(over)
+    assert np.diff(graph.incidence.indptr).max() <= person_cap
+    applications = pl.DataFrame(apps, schema=["person_id", "applied_at"], orient="row")
+    applications = applications.filter(pl.col("person_id").is_in(graph.persons.tolist()))
+    bad = np.zeros(len(graph.persons), dtype=bool)
+    _compare(online, graph, bad, applications, max(a for _, a in apps))
+
+
+def test_one_applicant_with_thousands_of_identifiers_stays_bounded():
+    # a device farm re-applying with new devices: the applicant's list stops at the cap (every
+    # insert of theirs walks it), the rest are counted, and nothing else changes
+    online = OnlineGraph(GraphConfig(person_cap=300))
+    online.add(2, [("device", "shared", T0)], T0)
+    for call in range(30):
+        devices = [("device", f"farm-{call}-{j}", T0) for j in range(100)]
+        features = online.add(1, devices, T0)
+    assert features["devices_per_person"] == 300
+    assert online.over_person_cap == 2_700
+    again = online.add(1, [("device", "farm-0-0", T0), ("device", "shared", T0)], T0)
+    assert again["devices_per_person"] == 300 and again["component_size"] == 1
+    assert online.over_person_cap == 2_701  # a held one is no new identifier; the new one is
+    assert online.add(3, [("device", "farm-0-0", T0)], T0)["component_size"] == 2
+
+
+def test_a_seeded_applicant_counts_what_it_already_holds_against_its_cap():
+    config = GraphConfig(person_cap=4)
+    frame = pl.DataFrame(
+        [(1, "device", f"d{i}", T0) for i in range(3)] + [(2, "device", "x", T0)],
+        schema=["person_id", "id_type", "id_value", "first_seen"], orient="row",
+    )  # fmt: skip
+    online = OnlineGraph.seed(IdentifierGraph.build(frame, config))
+    features = online.add(1, [("device", f"n{i}", T0) for i in range(3)], T0)
+    assert features["devices_per_person"] == 4 and online.over_person_cap == 2
+    assert online.add(2, [("device", "x", T0)], T0)["devices_per_person"] == 1
 
 
 def test_an_application_later_than_allowed_is_refused_and_changes_nothing():
