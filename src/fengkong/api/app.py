@@ -115,6 +115,7 @@ def create_app(
     app.state.online = online or OnlineState(
         _redis_stores(settings.redis_url) if settings.redis_url else None
     )
+    app.state.metrics.watch_graph(lambda: app.state.online.graph)
     app.state.default_policy = default_policy
     app.state.clock = clock
     install_error_handlers(app)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from threading import Lock
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from fengkong.db.models import PolicyVersionRecord
 from fengkong.errors import NotFoundError
+from fengkong.graph import OnlineGraph
 from fengkong.policy import Policy
 from fengkong.services.access import Principal, authenticate
 from fengkong.services.policies import load_version
@@ -42,6 +46,34 @@ class Metrics:
             "Contact attempts blocked, by rule",
             ["rule"],
             registry=self.registry,
+        )
+
+    def watch_graph(self, graph: Callable[[], OnlineGraph]) -> None:
+        """Expose the worker's relationship graph at each scrape: applicants held, identifiers
+        refused as malformed and new identifiers refused past the per-applicant cap."""
+        self.registry.register(_GraphCounters(graph))
+
+
+class _GraphCounters(Collector):
+    """Reads the graph's own counters when scraped (nothing on the decision path)."""
+
+    def __init__(self, graph: Callable[[], OnlineGraph]) -> None:
+        self.graph = graph
+
+    def collect(self) -> Iterator[Metric]:
+        graph = self.graph()
+        yield GaugeMetricFamily(
+            "fengkong_graph_applicants", "Applicants in the worker's graph", value=graph.persons
+        )
+        yield CounterMetricFamily(
+            "fengkong_graph_identifiers_rejected",
+            "Identifiers refused as malformed (unknown type, value or time)",
+            value=graph.rejected,
+        )
+        yield CounterMetricFamily(
+            "fengkong_graph_identifiers_over_person_cap",
+            "New identifiers not linked: their applicant already held the per-applicant cap",
+            value=graph.over_person_cap,
         )
 
 

@@ -62,6 +62,20 @@ def test_velocity_and_graph_features_come_from_the_service_state(client):
     assert other["decision"] == "refer" and "SHARED_DEVICE" in other["reasons"]
 
 
+def test_metrics_report_the_graph_and_the_identifiers_it_refused(client):
+    c, h = client
+    app = {"application_id": 1, "person_id": 7, "applied_at": "2026-11-22T10:00:00",
+           "device_id": "devA", "ip": "10.0.0.1", "institution_id": 1, "product": "cash_loan",
+           "channel": "app", "requested_amount_fen": 500_000, "requested_term": 12}  # fmt: skip
+    ids = [["device", "devA", "2026-11-22T10:00:00"], ["mobile", "12", "2026-11-22T10:00:00"]]
+    r = c.post("/v1/decisions", json={"application": app, "identifiers": ids}, headers=h)
+    assert r.status_code == 200, r.text
+    metrics = c.get("/metrics").text
+    assert "fengkong_graph_applicants 1.0" in metrics
+    assert "fengkong_graph_identifiers_rejected_total 1.0" in metrics
+    assert "fengkong_graph_identifiers_over_person_cap_total 0.0" in metrics
+
+
 def test_an_application_older_than_the_graph_allows_is_refused_and_changes_nothing(client):
     c, h = client
     apply(c, h, 1, 7, "2026-11-22T10:00:00", "devA")

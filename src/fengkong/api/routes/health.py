@@ -26,7 +26,7 @@ def ready(request: Request) -> dict[str, str]:
 
 @router.get("/metrics")
 def metrics(request: Request) -> Response:
-    """Prometheus metrics: request latency, decisions by outcome, guardrail blocks."""
+    """Prometheus metrics: request latency, decisions, guardrail blocks, the graph's counters."""
     return Response(
         generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST
     )
