@@ -141,10 +141,20 @@ def _warm() -> None:
     graph.features(2, as_of=t)
 
 
+def _resident(size: int, dtype: type[np.generic]) -> np.ndarray:
+    """``size`` zeros with every page written once now: a fresh allocation's pages are backed
+    only at their first write, which would otherwise fall on the insert that first reaches
+    a spare row (a fault that zeroes a page, 2 MB for a huge page, and may wait for the
+    kernel to compact memory for one)."""
+    out = np.zeros(size, dtype=dtype)
+    out.fill(0)
+    return out
+
+
 def _aligned(size: int) -> np.ndarray:
     """``size`` zeroed int64s whose header ends on a cache line, so that every 64-byte row of
     the applicant and identifier tables sits in one line."""
-    raw = np.zeros(size + 8, dtype=np.int64)
+    raw = _resident(size + 8, np.int64)
     skip = (-(raw.ctypes.data + 8 * kern.HEADER) % 64) // 8
     return raw[skip : skip + size]
 
@@ -264,7 +274,7 @@ class OnlineGraph:
         self._room = min(r - n for n, r in zip(used, rows, strict=True)) - need
         filled = int(meta[kern.N_TEXT])
         if filled + text > len(self.text):
-            grown = np.zeros(max(2 * len(self.text), filled + text), dtype=np.uint8)
+            grown = _resident(max(2 * len(self.text), filled + text), np.uint8)
             grown[:filled] = self.text[:filled]
             self.text = grown
         self._text_room = len(self.text) - filled - text
@@ -496,7 +506,7 @@ class OnlineGraph:
             names.offset : names.offset + len(names) + 1
         ]
         data = np.frombuffer(names.buffers()[2], dtype=np.uint8)
-        online.text = np.zeros(spare(len(data)) * 2, dtype=np.uint8)
+        online.text = _resident(spare(len(data)) * 2, np.uint8)
         online.text[: len(data)] = data
         prefix = np.array([len(t) + 1 for t in online._types], dtype=np.int64)[kind]
         capped = keys["capped"].to_numpy()
