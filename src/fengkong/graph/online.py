@@ -304,7 +304,11 @@ class OnlineGraph:
                 types, values, seens = zip(*items, strict=True)
                 # a naive datetime reduces to (class, (state,)): an aware one's (state, zone)
                 # fails the unpacking, a date's 4-byte state the length check below
-                stamps = b"".join([state for _, (state,) in map(_STATE, seens)])
+                if seens.count(seens[0]) == n:  # all seen at one time, as when first seen now
+                    (state,) = _STATE(seens[0])[1]
+                    stamps = state * n
+                else:
+                    stamps = b"".join([state for _, (state,) in map(_STATE, seens)])
                 kinds = bytes(map(self._kinds.__getitem__, types))
                 text = "\x00".join(values)
                 fast = len(stamps) == 10 * n and text.isascii() and text.count("\x00") == n - 1

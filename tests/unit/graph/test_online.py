@@ -295,6 +295,15 @@ def test_aware_times_and_dates_are_read_as_utc():
     # the device was first seen on 2025-01-01 (the date), the aware 08:00+08:00 is T0 in UTC
     assert online.features(1, as_of=T0)["component_age_days"] == 365
     assert online.features(3, as_of=T0)["component_age_days"] == 3
+    # several identifiers seen at one time (packed once): aware and date times still converted
+    early = dt.datetime(2025, 6, 1, 13, tzinfo=dt.timezone(dt.timedelta(hours=-12)))
+    online.add(5, [("bank_card", "621", early), ("bank_card", "622", early)], T0)
+    later = T0 + dt.timedelta(minutes=30)
+    assert online.features(5, as_of=later)["component_age_days"] == 212  # from 06-02 01:00 UTC
+    online.add(6, [("bank_card", "622", dt.date(2025, 6, 1))] * 2, T0)
+    assert online.features(5, as_of=later)["component_age_days"] == 214  # from the date
+    online.add(7, [("bank_card", "621", T0 - dt.timedelta(days=1))] * 3, T0)
+    assert online.features(7, as_of=T0)["component_size"] == 3
 
 
 def test_seed_from_a_batch_build_equals_it(small_book):
