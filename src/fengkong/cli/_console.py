@@ -1,12 +1,23 @@
-"""Console, logging and progress helpers shared by the CLI commands."""
+"""Console, logging and progress helpers shared by the CLI commands.
+
+User text is data (house rule 15): both consoles print with Rich markup and emoji codes
+off, so ``s in [x, y]``, a path with ``[abc]`` or a message holding ``[/]`` prints as it
+is; styled output is built as :class:`rich.text.Text`, never by pasting text into markup.
+
+Exit codes, the same in every command: 0 success; :data:`EXIT_PROBLEMS` (1) a ``check``
+command found problems in the file (printed one per line, ``file:line: path: message``);
+:data:`EXIT_ERROR` (2) a usage error (Typer/Click's own code) or an error that stopped the
+command, printed as ``error: ...`` on stderr.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Final, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,11 +30,45 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
-from fengkong.errors import FengkongError, InvalidArgumentError
+from fengkong.errors import FengkongError, InvalidArgumentError, Problem
 
-console = Console()
-err_console = Console(stderr=True)
+EXIT_PROBLEMS: Final = 1
+"""A ``check`` command found problems in the file it checked."""
+EXIT_ERROR: Final = 2
+"""A usage error, or an error that stopped the command (Click uses 2 for usage errors)."""
+
+
+def _visible(text: str) -> str:
+    """Control characters other than newline and tab as escapes (``\\x1b``): a file's text
+    cannot drive the terminal."""
+    return "".join(
+        c if c in "\n\t" or unicodedata.category(c) != "Cc" else f"\\x{ord(c):02x}" for c in text
+    )
+
+
+def literal(text: object, style: str = "") -> Text:
+    """``text`` as Rich prints it verbatim (no markup, no emoji codes, controls escaped)."""
+    return Text(_visible(str(text)), style=style)
+
+
+class LiteralConsole(Console):
+    """A Rich console that never interprets text: every string it renders (printed, or in a
+    table cell or title) goes through :meth:`render_str`, which here turns markup and emoji
+    codes off and escapes control characters, whatever the caller passes."""
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        """``text`` as a literal :class:`~rich.text.Text` (``markup``/``emoji`` forced off)."""
+        return super().render_str(_visible(text), **(options | {"markup": False, "emoji": False}))
+
+
+console = LiteralConsole(markup=False, emoji=False)
+err_console = LiteralConsole(stderr=True, markup=False, emoji=False)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 def configure_logging(level: str) -> None:
@@ -40,7 +85,7 @@ def configure_logging(level: str) -> None:
 def progress_bar(description: str, total: int, *, quiet: bool) -> Iterator[Callable[[int], None]]:
     """A Rich progress bar (hidden with ``quiet``); yields ``advance(n)``."""
     progress = Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", markup=False, style="bold"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -56,12 +101,30 @@ def progress_bar(description: str, total: int, *, quiet: bool) -> Iterator[Calla
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Print fengkong errors as one clear message and exit with status 2 (no traceback)."""
+    """Print fengkong errors as one clear message, literally, and exit with
+    :data:`EXIT_ERROR` (no traceback)."""
     try:
         yield
     except FengkongError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
-        raise typer.Exit(code=2) from None
+        err_console.print(
+            Text.assemble(("error: ", "bold red"), literal(exc)), highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(code=EXIT_ERROR) from None
+
+
+def report_problems(problems: Iterable[Problem], *, what: str) -> NoReturn:
+    """Print each problem on its own line on stdout (``file:line: path: message``), a count
+    on stderr, and exit with :data:`EXIT_PROBLEMS`: the one outcome of a failed ``check``."""
+    listed = list(problems)
+    for problem in listed:
+        console.print(literal(_one_line(str(problem))), highlight=False, soft_wrap=True)
+    count = f"{len(listed)} problem{'s' if len(listed) != 1 else ''}"
+    err_console.print(
+        Text.assemble((f"{count} in ", "bold red"), literal(what, "bold red")),
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(code=EXIT_PROBLEMS)
 
 
 def parse_date(value: str | None, field: str) -> dt.date:

@@ -8,9 +8,10 @@ from typing import Annotated
 import polars as pl
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from fengkong.cli._console import console, err_console, progress_bar, user_errors
-from fengkong.errors import InvalidArgumentError
+from fengkong.cli._console import console, progress_bar, report_problems, user_errors
+from fengkong.errors import ConfigError, InvalidArgumentError
 from fengkong.features import VariableSpec, check_spec, load_spec, write_variables
 from fengkong.features.quality import select_variables, variable_quality
 from fengkong.features.spec import Aggregate, builtin_specs
@@ -64,16 +65,18 @@ def list_variables(
 
 @app.command()
 def check(spec: SpecArg) -> None:
-    """List every problem in a spec (file, path, message); exit 1 when there is one."""
+    """Report every problem of a spec, one per line (file:line: path: message), exit 1; or
+    that it is fine."""
+    source = spec if spec in builtin_specs() else Path(spec)
     with user_errors():
-        problems = check_spec(spec if spec in builtin_specs() else Path(spec))
-    if not problems:
-        loaded = load_spec(spec if spec in builtin_specs() else Path(spec))
-        console.print(f"[green]ok[/]: {len(loaded.variables)} variables")
-        return
-    for problem in problems:
-        err_console.print(f"[red]problem[/]: {problem}", highlight=False)
-    raise typer.Exit(code=1)
+        try:
+            problems = check_spec(source)
+        except ConfigError as exc:  # unreadable, or not YAML: problems of the file too
+            problems = list(exc.problems)
+        if problems:
+            report_problems(problems, what=spec)
+        loaded = load_spec(source)
+    console.print(Text.assemble(("ok", "green"), f": {len(loaded.variables)} variables"))
 
 
 @app.command()

@@ -10,8 +10,9 @@ from typing import Annotated
 import polars as pl
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from fengkong.cli._console import console, err_console, progress_bar, user_errors
+from fengkong.cli._console import console, err_console, literal, progress_bar, user_errors
 from fengkong.errors import InvalidArgumentError
 from fengkong.graph import (
     GraphConfig,
@@ -59,10 +60,10 @@ def _graph(book: Path, cap: int, person_cap: int, quiet: bool) -> IdentifierGrap
         advance(1)
     if not quiet:
         for problem in graph.problems[:5]:
-            err_console.print(f"[yellow]note:[/] {problem}", highlight=False)
+            err_console.print(Text.assemble(("note: ", "yellow"), literal(problem)))
         if len(graph.problems) > 5:
             err_console.print(
-                f"[yellow]note:[/] ... {len(graph.problems) - 5} more", highlight=False
+                Text.assemble(("note: ", "yellow"), f"... {len(graph.problems) - 5} more")
             )
     return graph
 

@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from fengkong.cli._console import console, parse_date, user_errors
+from fengkong.cli._console import console, literal, parse_date, user_errors
 from fengkong.errors import InvalidArgumentError
 from fengkong.money import Money, to_decimal
 from fengkong.servicing.apr import apr, schedule_cash_flows
@@ -130,12 +131,20 @@ def quote(
         breaches = check_contract(schedule, jurisdiction=jurisdiction, lender_type=lender_type)
     console.print(_schedule_table(schedule))
     console.print(
-        f"Received by the borrower: {terms.net_disbursed}   nominal rate: {terms.annual_rate * 100:.2f} %   "
-        f"true APR: [bold]{result.annual * 100:.2f} %[/] (simple, IRR x 12)   {result.effective * 100:.2f} % (compound)"
+        Text.assemble(
+            f"Received by the borrower: {terms.net_disbursed}   "
+            f"nominal rate: {terms.annual_rate * 100:.2f} %   true APR: ",
+            (f"{result.annual * 100:.2f} %", "bold"),
+            f" (simple, IRR x 12)   {result.effective * 100:.2f} % (compound)",
+        )
     )
     if not breaches:
         console.print(
-            f"[green]No breach of the {jurisdiction}/{lender_type} rules in force on {terms.disbursed_on}.[/]"
+            literal(
+                f"No breach of the {jurisdiction}/{lender_type} rules in force on "
+                f"{terms.disbursed_on}.",
+                "green",
+            )
         )
         return
     table = Table(title="Legal-cap breaches", title_style="bold red")

@@ -8,8 +8,9 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from fengkong.cli._console import console, progress_bar, user_errors
-from fengkong.errors import InvalidArgumentError
+from fengkong.cli._console import console, progress_bar, report_problems, user_errors
+from fengkong.cli._identity import ApiKeyOption, acting_identity
+from fengkong.errors import ConfigError, InvalidArgumentError, Problem
 from fengkong.policy import load_policy
 
 app = typer.Typer(
@@ -22,9 +23,13 @@ PolicyArg = Annotated[Path, typer.Argument(help="A policy file (YAML).")]
 
 @app.command("check")
 def check(policy: PolicyArg) -> None:
-    """Report every problem of a policy file (file:line: path: message), or that it is fine."""
+    """Report every problem of a policy file, one per line (file:line: path: message), exit 1;
+    or that it is fine."""
     with user_errors():
-        loaded = load_policy(policy)
+        try:
+            loaded = load_policy(policy)
+        except ConfigError as exc:
+            report_problems(exc.problems, what=str(policy))
         console.print(
             f"ok: {loaded.name} v{loaded.version}: {len(loaded.inputs)} inputs, "
             f"{len(loaded.nodes)} nodes, {len(loaded.rules)} rules, sha256 {loaded.sha256[:12]}"
@@ -128,7 +133,12 @@ def _policy_data(ref: str) -> tuple[str, dict[str, object]]:
         name, version = ref.split("@", 1)
         with database_sessions().begin() as session:
             return ref, yaml.safe_load(source_of(session, name, version))
-    return ref, yaml.safe_load(Path(ref).read_text(encoding="utf-8"))
+    try:
+        return ref, yaml.safe_load(Path(ref).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError([Problem(ref, "", f"cannot read the file: {exc.strerror}")]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([Problem(ref, "", f"not valid YAML: {exc}")]) from None
 
 
 @app.command("diff")
@@ -159,7 +169,7 @@ def promote_cmd(
     ref: Annotated[
         str, typer.Argument(help="A policy file (submit it as a draft) or name@version.")
     ],
-    by: Annotated[str, typer.Option("--by", help="Who does this (recorded; maker-checker).")],
+    api_key: ApiKeyOption = None,
     to: Annotated[
         str, typer.Option("--to", help="draft (with a file), approved, active or retired.")
     ] = "draft",
@@ -167,7 +177,9 @@ def promote_cmd(
 ) -> None:
     """Submit a file as a draft, or move name@version to approved / active / retired.
 
-    Activating a retired version rolls back to it. The database is FENGKONG_DATABASE_URL.
+    Who acts is the API key's holder (--api-key or FENGKONG_API_KEY) or FENGKONG_OPERATOR,
+    never typed here; the author cannot approve their own version. Activating a retired
+    version rolls back to it. The database is FENGKONG_DATABASE_URL.
     """
     import datetime as dt  # noqa: PLC0415 (the clock is read here, at the edge)
 
@@ -177,6 +189,7 @@ def promote_cmd(
     with user_errors():
         now = dt.datetime.now(dt.UTC)
         with database_sessions().begin() as session:
+            by = acting_identity(session, api_key=api_key, roles=svc.POLICY_EDITORS)
             if to == "draft":
                 if not Path(ref).is_file():
                     raise InvalidArgumentError("REF", expected="a policy file to submit", got=ref)

@@ -137,6 +137,7 @@ def create(
     subject: Annotated[str | None, typer.Option(help="A collector's own id.")] = None,
 ) -> None:
     """Create a key and print it (the only time it is shown)."""
+    from fengkong.policy.versions import normalise_identity  # noqa: PLC0415
     from fengkong.services.access import create_api_key  # noqa: PLC0415 (DB on demand)
 
     with user_errors():
@@ -144,4 +145,4 @@ def create(
             key = create_api_key(
                 session, name=name, role=role, subject=subject, at=dt.datetime.now(dt.UTC)
             )
-        console.print(f"{name} ({role}): {key}")
+        console.print(f"{normalise_identity(name)} ({role}): {key}")  # the name as stored

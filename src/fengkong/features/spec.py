@@ -52,6 +52,7 @@ from typing import Any, Literal
 
 import yaml
 
+from fengkong._yaml_lines import with_lines
 from fengkong.errors import ConfigError, InvalidArgumentError, Problem
 from fengkong.features.expression import Expression, parse_expression
 
@@ -576,7 +577,8 @@ def builtin_specs() -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
 
 
-def _read(source: str | Path) -> tuple[Any, str]:
+def _read(source: str | Path) -> tuple[Any, str, str]:
+    """The parsed document, the name problems carry and the text (for their lines)."""
     if isinstance(source, str) and source in builtin_specs():
         source = builtin_specs()[source]
     if isinstance(source, Path) or ("\n" not in source and source.endswith((".yaml", ".yml"))):
@@ -591,21 +593,25 @@ def _read(source: str | Path) -> tuple[Any, str]:
     else:
         text, name = str(source), "<spec>"
     try:
-        return yaml.safe_load(text), name
+        return yaml.safe_load(text), name, text
     except yaml.YAMLError as exc:
-        raise ConfigError([Problem(name, "", f"not valid YAML: {exc}")]) from exc
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError([Problem(name, "", f"not valid YAML: {exc}", line)]) from exc
 
 
 def check_spec(source: str | Path) -> list[Problem]:
-    """Every problem in a spec (file path or YAML text); an empty list when it is valid.
+    """Every problem in a spec (file path or YAML text), each with its line; an empty list
+    when it is valid. An unreadable file or invalid YAML raises
+    :class:`~fengkong.errors.ConfigError`.
 
     >>> for p in check_spec("schema_version: 2\\nsources: {}\\ngroups: []"):
     ...     print(p)
-    <spec>: schema_version: expected 1; got 2
-    <spec>: sources: expected a mapping of source name to its description
+    <spec>:1: schema_version: expected 1; got 2
+    <spec>:2: sources: expected a mapping of source name to its description
     """
-    raw, name = _read(source)
-    return _build(raw, name)[1]
+    raw, name, text = _read(source)
+    return with_lines(_build(raw, name)[1], text)
 
 
 def load_spec(source: str | Path) -> VariableSpec:
@@ -616,8 +622,8 @@ def load_spec(source: str | Path) -> VariableSpec:
 
     Raises :class:`~fengkong.errors.ConfigError` holding every problem found.
     """
-    raw, name = _read(source)
+    raw, name, text = _read(source)
     spec, problems = _build(raw, name)
     if spec is None:
-        raise ConfigError(problems)
+        raise ConfigError(with_lines(problems, text))
     return spec

@@ -1,40 +1,8 @@
-"""Line numbers of dotted paths in a YAML document, for problems that point into a file."""
+"""Line numbers of dotted paths in a YAML document: moved to :mod:`fengkong._yaml_lines`
+(shared with the variable specs); this name stays for :mod:`fengkong.policy.spec`'s import."""
 
 from __future__ import annotations
 
-import yaml
+from fengkong._yaml_lines import line_of, yaml_lines
 
 __all__ = ["line_of", "yaml_lines"]
-
-
-def yaml_lines(text: str) -> dict[str, int]:
-    """Every dotted path of the document (``rules.0.when``) with its 1-based line."""
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return {}
-    out: dict[str, int] = {}
-
-    def walk(node: yaml.Node, path: str) -> None:
-        out.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                child = f"{path}.{key.value}" if path else str(key.value)
-                out[child] = key.start_mark.line + 1
-                walk(value, child)
-        elif isinstance(node, yaml.SequenceNode):
-            for k, item in enumerate(node.value):
-                walk(item, f"{path}.{k}" if path else str(k))
-
-    if root is not None:
-        walk(root, "")
-    return out
-
-
-def line_of(lines: dict[str, int], path: str) -> int | None:
-    """The line of ``path`` or of its nearest parent that has one."""
-    while path:
-        if path in lines:
-            return lines[path]
-        path = path.rsplit(".", 1)[0] if "." in path else ""
-    return None

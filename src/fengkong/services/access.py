@@ -4,7 +4,9 @@ A key is shown once, when created; only its SHA-256 is stored. Roles: ``admin`` 
 ``risk_analyst`` (policies, decisions, simulations), ``collector`` (their own cases and
 contacts), ``auditor`` (read everything, personal data unmasked), ``service`` (decisions).
 Personal data — phone numbers, id numbers, addresses — is masked for every role but
-``admin`` and ``auditor``.
+``admin`` and ``auditor``. A key's name is its holder's identity (the actor recorded for
+every write, the author or approver in maker-checker), stored as
+:func:`~fengkong.policy.versions.normalise_identity` makes it, one key per identity.
 
 >>> mask_personal({"mobile": "13800138000", "age": 30}, role="risk_analyst")
 {'mobile': '138****8000', 'age': 30}
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from fengkong.db.models import ApiKeyRecord, AuditLogRecord
 from fengkong.errors import InvalidArgumentError
+from fengkong.policy.versions import normalise_identity
 
 __all__ = [
     "ROLES",
@@ -57,12 +60,25 @@ def _digest(key: str) -> str:
 def create_api_key(
     session: Session, *, name: str, role: str, at: dt.datetime, subject: str | None = None
 ) -> str:
-    """Create a key and return it (the only time it is shown)."""
+    """Create a key and return it (the only time it is shown).
+
+    ``name`` is stored normalised; a name that normalises to an existing key's name (``Alice``
+    beside ``alice``) is refused: it would be the same identity.
+    """
+    given = name
+    name = normalise_identity(name, field="name")
     if role not in ROLES:
         raise InvalidArgumentError("role", expected=f"one of {ROLES}", got=role)
     if role == "collector" and not subject:
         raise InvalidArgumentError(
             "subject", expected="the collector's id for a collector key", got=subject
+        )
+    if session.scalar(select(ApiKeyRecord.id).where(ApiKeyRecord.name == name)) is not None:
+        raise InvalidArgumentError(
+            "name",
+            expected="a name no other key has (compared as a normalised identity)",
+            got=given,
+            note=f"a key for {name!r} exists",
         )
     key = f"fk_{secrets.token_urlsafe(24)}"
     session.add(

@@ -4,6 +4,9 @@ A submitted version stores its YAML and the artifacts it pins (scorecard JSON, L
 and sidecar), so any version can be loaded again exactly as approved, years later. Only a
 file that passes every check is stored; the workflow rules are
 :func:`fengkong.policy.versions.check_transition`; every step goes to ``policy_events``.
+Authors, approvers and actors are stored as
+:func:`~fengkong.policy.versions.normalise_identity` makes them; the caller passes the
+authenticated identity (the API's principal, the CLI's operator or key), never free text.
 The clock is passed in (``at``).
 """
 
@@ -24,9 +27,10 @@ from sqlalchemy.orm import Session
 from fengkong.db.models import DecisionRecord, PolicyEventRecord, PolicyVersionRecord
 from fengkong.errors import NotFoundError, WorkflowError
 from fengkong.policy import Decision, Policy, load_policy
-from fengkong.policy.versions import check_transition
+from fengkong.policy.versions import check_transition, normalise_identity
 
 __all__ = [
+    "POLICY_EDITORS",
     "VersionInfo",
     "decision_row",
     "get_decision",
@@ -37,6 +41,10 @@ __all__ = [
     "record_decision",
     "submit_policy",
 ]
+
+
+POLICY_EDITORS = ("admin", "risk_analyst")
+"""The roles whose keys may submit and promote policy versions (API and CLI alike)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +85,9 @@ def submit_policy(
     """Store a checked policy file as a draft (idempotent for identical content).
 
     A different content under an existing name and version is refused: versions are
-    immutable, so bump ``version`` in the file.
+    immutable, so bump ``version`` in the file. ``author`` is stored normalised.
     """
+    author = normalise_identity(author, field="author")
     policy = load_policy(path)  # ConfigError lists every problem: a bad file is never stored
     text = Path(path).read_text(encoding="utf-8")
     artifacts = _artifact_files(Path(path), yaml.safe_load(text))
@@ -148,8 +157,9 @@ def promote(
     """Move a version to ``approved``, ``active`` or ``retired``.
 
     Activating retires the version active before it; activating a retired version is a
-    rollback (logged as such).
+    rollback (logged as such). ``actor`` is stored normalised.
     """
+    actor = normalise_identity(actor, field="actor")
     record = _record(session, name, version)
     check_transition(record.status, to, author=record.author, actor=actor)
     action = {"approved": "approved", "active": "activated", "retired": "retired"}[to]

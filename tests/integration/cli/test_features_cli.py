@@ -5,7 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fengkong.cli.app import app
-from fengkong.features import OnlineEngine, load_spec
+from fengkong.features import OnlineEngine, check_spec, load_spec
 from fengkong.synth import write_book
 
 runner = CliRunner()
@@ -44,6 +44,31 @@ def test_check_lists_every_problem(tmp_path) -> None:
         "groups.0.aggregations.0",
     ):
         assert fragment in result.output
+
+
+def test_check_prints_problems_literally_one_per_line_and_exits_1(tmp_path) -> None:
+    spec = tmp_path / "spec[abc].yaml"
+    spec.write_text(
+        "schema_version: 1\nsources: {app: {timestamp: at, id: id, entities: {person: p}}}\n"
+        "groups:\n"
+        "  - source: app\n"
+        "    entities: [person]\n"
+        "    windows: ['[/]']\n"
+        "    aggregations: ['s in [x, y]', ':warning: [bold]b[/bold]']\n"
+    )
+    expected = [str(p) for p in check_spec(spec)]
+    result = runner.invoke(app, ["features", "check", str(spec)], env={"COLUMNS": "40"})
+    assert result.exit_code == 1, result.output  # the same code as `fengkong policy check`
+    assert result.stdout.splitlines() == expected  # one per line, never wrapped
+    assert expected[0].startswith(f"{spec}:6: groups.0.windows.0: ")
+    for text in ("'[/]'", "'s in [x, y]'", "':warning: [bold]b[/bold]'"):
+        assert text in result.stdout
+    assert f"{len(expected)} problems in {spec}" in result.stderr
+    broken = tmp_path / "broken[abc].yaml"
+    broken.write_text("a: [\n")
+    for unreadable in (tmp_path / "gone[abc].yaml", broken):  # problems of the file, too
+        result = runner.invoke(app, ["features", "check", str(unreadable)], env=ENV)
+        assert result.exit_code == 1 and str(unreadable) in result.stdout, result.output
 
 
 def test_build_then_quality(book, tmp_path) -> None:

@@ -6,6 +6,8 @@ import yaml
 from typer.testing import CliRunner
 
 from fengkong.cli.app import app
+from fengkong.errors import ConfigError
+from fengkong.policy import load_policy
 from fengkong.policy.examples import reference_applications, write_reference_policy
 
 runner = CliRunner()
@@ -37,7 +39,7 @@ def test_check_reports_every_problem_with_its_line(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(BAD)
     res = runner.invoke(app, ["policy", "check", str(bad)], env=ENV)
-    assert res.exit_code == 2
+    assert res.exit_code == 1  # EXIT_PROBLEMS: the file has problems (2 is a usage error)
     assert "bad.yaml:5: rules.0.when" in res.output
     assert "bad.yaml:6: rules.1.when" in res.output and "income" in res.output
     assert "bad.yaml:6: rules.1.action" in res.output
@@ -109,13 +111,55 @@ def test_simulate_diff_promote_and_versions(tmp_path):
     assert "~ version: '1' -> '2'" in diff.output
 
     env = {**ENV, "FENGKONG_DATABASE_URL": f"sqlite:///{tmp_path / 'fk.db'}"}
-    submit = runner.invoke(app, ["policy", "promote", str(v1), "--by", "alice"], env=env)
+    alice, bob = env | {"FENGKONG_OPERATOR": "alice"}, env | {"FENGKONG_OPERATOR": "bob"}
+    submit = runner.invoke(app, ["policy", "promote", str(v1)], env=alice)
     assert submit.exit_code == 0 and "credit@1: draft" in submit.output
-    own = runner.invoke(
-        app, ["policy", "promote", "credit@1", "--to", "approved", "--by", "alice"], env=env
-    )
+    own = runner.invoke(app, ["policy", "promote", "credit@1", "--to", "approved"], env=alice)
     assert own.exit_code != 0 and "maker-checker" in own.output
-    for step in (["--to", "approved", "--by", "bob"], ["--to", "active", "--by", "bob"]):
-        assert runner.invoke(app, ["policy", "promote", "credit@1", *step], env=env).exit_code == 0
+    for step in (["--to", "approved"], ["--to", "active"]):
+        assert runner.invoke(app, ["policy", "promote", "credit@1", *step], env=bob).exit_code == 0
     listed = runner.invoke(app, ["policy", "versions", "credit"], env=env)
     assert "active" in listed.output and "bob" in listed.output
+
+
+LITERAL = """schema_version: 1
+name: credit
+version: "1"
+inputs:
+  s: {type: text, categories: [a, b]}
+rules:
+  - {id: R01, when: "s == 'a'", action: "[/]"}
+  - {id: R02, when: "s == 'b'", action: "s in [x, y]"}
+  - {id: R03, when: "s == 'a'", action: ":warning: [bold red]x[/bold red] \\x1b[31m"}
+"""
+
+
+def test_check_prints_problems_literally_one_per_line_and_exits_1(tmp_path):
+    bad = tmp_path / "bad[abc].yaml"
+    bad.write_text(LITERAL)
+    try:
+        load_policy(bad)
+    except ConfigError as exc:
+        expected = [str(p).replace("\x1b", "\\x1b") for p in exc.problems]
+    res = runner.invoke(app, ["policy", "check", str(bad)], env={"COLUMNS": "40"})
+    assert res.exit_code == 1, res.output  # EXIT_PROBLEMS, the same in every `check`
+    assert res.stdout.splitlines() == expected  # one per line, never wrapped or re-marked-up
+    assert all(line.startswith("bad[abc].yaml:") for line in expected)
+    for text in ("'[/]'", "'s in [x, y]'", ":warning: [bold red]x[/bold red] \\x1b[31m"):
+        assert text in res.stdout
+    assert "\x1b" not in res.output  # a file cannot drive the terminal
+    assert f"{len(expected)} problems in {bad}" in res.stderr
+
+
+def test_errors_print_literally_and_exit_2(tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text(GOOD)
+    apps = tmp_path / "apps.parquet"
+    pl.DataFrame({"age": [30], "channel": ["app"]}).write_parquet(apps)
+    args = ["policy", "run", str(policy), "--input", str(apps), "--out", str(tmp_path / "d.pq")]
+    res = runner.invoke(app, [*args, "--keep", "[/]", "--keep", "[x, y]"], env=ENV)
+    assert res.exit_code == 2  # EXIT_ERROR; before, rich raised MarkupError on "[/]"
+    assert "error: --keep: expected columns of the input, got ['[/]', '[x, y]']" in res.stderr
+    missing = tmp_path / "gone[abc].yaml"
+    res = runner.invoke(app, ["policy", "diff", str(missing), str(policy)], env=ENV)
+    assert res.exit_code == 2 and f"{missing}: cannot read the file" in res.stderr

@@ -1,4 +1,8 @@
-"""Policies: versions, validation, promotion (maker-checker; rollback = activating an older one)."""
+"""Policies: versions, validation, promotion (maker-checker; rollback = activating an older one).
+
+Who acts is the authenticated principal (the key's holder), normalised by the service; a
+request body cannot name an actor (``PromoteIn`` forbids extra fields).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,10 @@ from fengkong.api.schemas import PromoteIn, ValidateIn
 from fengkong.errors import ConfigError, Problem
 from fengkong.policy import check_policy
 from fengkong.services.access import Principal, audit_write
-from fengkong.services.policies import list_versions, promote
+from fengkong.services.policies import POLICY_EDITORS, list_versions, promote
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
-Analysts = Annotated[Principal, Depends(require("admin", "risk_analyst"))]
+Analysts = Annotated[Principal, Depends(require(*POLICY_EDITORS))]
 Readers = Annotated[Principal, Depends(require("admin", "risk_analyst", "auditor"))]
 
 
