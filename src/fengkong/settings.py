@@ -14,10 +14,13 @@ Examples
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from fengkong.expression import ExpressionLimits
 
 __all__ = ["Settings"]
 
@@ -42,6 +45,32 @@ class Settings(BaseSettings):
     )
     currency: str = Field(default="CNY", description="ISO 4217 currency of the book.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="WARNING")
+    policy_max_expression_chars: int = Field(
+        default=4_000, ge=10, le=100_000, description="Longest expression text a policy may hold."
+    )
+    policy_max_expression_depth: int = Field(
+        default=40,
+        ge=2,
+        le=60,
+        description="Deepest nesting of an expression (the generated Python must compile).",
+    )
+    policy_max_expression_nodes: int = Field(
+        default=1_000, ge=2, le=5_000, description="Most syntax nodes in one expression."
+    )
+
+    def expression_limits(self) -> ExpressionLimits:
+        """The limits every policy expression is checked against.
+
+        >>> Settings(policy_max_expression_depth=12).expression_limits().max_depth
+        12
+        """
+        from fengkong.expression import ExpressionLimits  # noqa: PLC0415 (settings stay light)
+
+        return ExpressionLimits(
+            max_chars=self.policy_max_expression_chars,
+            max_depth=self.policy_max_expression_depth,
+            max_nodes=self.policy_max_expression_nodes,
+        )
 
     def resolved_database_url(self) -> str:
         """The database URL in force: the explicit one, or SQLite under ``data_dir``."""

@@ -103,7 +103,8 @@ def create_app(
     )
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
-    app.state.policies = PolicyCache(app.state.sessions)
+    app.state.limits = settings.expression_limits()
+    app.state.policies = PolicyCache(app.state.sessions, limits=app.state.limits)
     app.state.metrics = Metrics()
     app.state.keys = KeyCache()
     app.state.writer = DecisionWriter(engine)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fengkong.db.models import PolicyVersionRecord
 from fengkong.errors import NotFoundError
+from fengkong.expression import ExpressionLimits
 from fengkong.graph import OnlineGraph
 from fengkong.policy import Policy
 from fengkong.services.access import Principal, authenticate
@@ -84,6 +85,7 @@ class PolicyCache:
 
     sessions: sessionmaker[Session]
     recheck_seconds: float = 2.0
+    limits: ExpressionLimits | None = None
     _entries: dict[str, tuple[str, Policy, float]] = field(default_factory=dict)
     _lock: Lock = field(default_factory=Lock)
 
@@ -103,7 +105,7 @@ class PolicyCache:
             if entry is not None and entry[0] == sha:
                 policy = entry[1]
             else:
-                policy = load_version(session, name)
+                policy = load_version(session, name, limits=self.limits)
                 policy.decide({}, audit=True)  # compile the row backend now, not on a request
         with self._lock:
             self._entries[name] = (sha, policy, now)

@@ -11,6 +11,7 @@ import typer
 
 from fengkong.cli._console import console, parse_date, progress_bar, user_errors
 from fengkong.errors import InvalidArgumentError
+from fengkong.settings import Settings
 
 app = typer.Typer(
     help="Collections: cases, strategies, guardrails, allocation.", no_args_is_help=True
@@ -45,7 +46,7 @@ def run(
     from fengkong.synth import read_book  # noqa: PLC0415
 
     with user_errors():
-        plan = load_strategy(strategy)
+        plan = load_strategy(strategy, limits=Settings().expression_limits())
         profile = load_contact_rules().profile(jurisdiction)
         with progress_bar("collections day", 4, quiet=quiet) as advance:
             data = read_book(book)
@@ -149,11 +150,13 @@ def simulate(
     from fengkong.synth import read_book  # noqa: PLC0415
 
     with user_errors():
-        strategies = {(strategy.stem if strategy else "default"): load_strategy(strategy)}
+        limits = Settings().expression_limits()
+        strategies = {
+            (strategy.stem if strategy else "default"): load_strategy(strategy, limits=limits)
+        }
         if vs is not None:
-            strategies[vs.stem if vs.stem not in strategies else f"{vs.stem} (vs)"] = load_strategy(
-                vs
-            )
+            name = vs.stem if vs.stem not in strategies else f"{vs.stem} (vs)"
+            strategies[name] = load_strategy(vs, limits=limits)
         with progress_bar("simulating", 1 + len(strategies), quiet=quiet) as advance:
             data = read_book(book)
             as_of = _day(data, date)

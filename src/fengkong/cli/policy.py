@@ -11,7 +11,8 @@ import typer
 from fengkong.cli._console import console, progress_bar, report_problems, user_errors
 from fengkong.cli._identity import ApiKeyOption, acting_identity
 from fengkong.errors import ConfigError, InvalidArgumentError, Problem
-from fengkong.policy import load_policy
+from fengkong.policy import Policy, load_policy
+from fengkong.settings import Settings
 
 app = typer.Typer(
     help="Decision policies: check, run, simulate, diff, promote (maker-checker), versions.",
@@ -21,13 +22,18 @@ app = typer.Typer(
 PolicyArg = Annotated[Path, typer.Argument(help="A policy file (YAML).")]
 
 
+def _load(path: Path) -> Policy:
+    """A checked policy file, under the expression limits of the settings in force."""
+    return load_policy(path, limits=Settings().expression_limits())
+
+
 @app.command("check")
 def check(policy: PolicyArg) -> None:
     """Report every problem of a policy file, one per line (file:line: path: message), exit 1;
     or that it is fine."""
     with user_errors():
         try:
-            loaded = load_policy(policy)
+            loaded = _load(policy)
         except ConfigError as exc:
             report_problems(exc.problems, what=str(policy))
         console.print(
@@ -48,7 +54,7 @@ def run(
 ) -> None:
     """Decide every application with the batch backend; print the decision mix."""
     with user_errors():
-        loaded = load_policy(policy)
+        loaded = _load(policy)
         frame = _read(data)
         unknown = [c for c in keep or [] if c not in frame.columns]
         if unknown:
@@ -92,8 +98,8 @@ def simulate_cmd(
     from fengkong.policy.simulate import simulate, simulation_report  # noqa: PLC0415 (heavy)
 
     with user_errors():
-        champion = load_policy(policy)
-        challenger = load_policy(vs) if vs is not None else None
+        champion = _load(policy)
+        challenger = _load(vs) if vs is not None else None
         frame = _read(data)
         with progress_bar("simulating", 2, quiet=quiet) as advance:
             sim = simulate(
@@ -193,7 +199,9 @@ def promote_cmd(
             if to == "draft":
                 if not Path(ref).is_file():
                     raise InvalidArgumentError("REF", expected="a policy file to submit", got=ref)
-                info = svc.submit_policy(session, Path(ref), author=by, at=now)
+                info = svc.submit_policy(
+                    session, Path(ref), author=by, at=now, limits=Settings().expression_limits()
+                )
             else:
                 if "@" not in ref:
                     raise InvalidArgumentError("REF", expected="name@version", got=ref)

@@ -33,6 +33,7 @@ import yaml
 from fengkong.collections.guardrails import CHANNELS, check_template
 from fengkong.collections.rules import load_contact_rules
 from fengkong.errors import ConfigError, Problem
+from fengkong.expression import ExpressionLimits
 from fengkong.policy import Policy, load_policy
 from fengkong.policy.nodes import TableNode, TreeNode
 
@@ -169,6 +170,7 @@ def load_strategy(
     source: str | Path | Mapping[str, Any] | None = None,
     *,
     templates: Mapping[str, Mapping[str, str]] | None = None,
+    limits: ExpressionLimits | None = None,
 ) -> Strategy:
     """A checked strategy (the shipped default when ``source`` is None).
 
@@ -179,7 +181,7 @@ def load_strategy(
         source = Path(
             str(resources.files("fengkong.collections").joinpath("data/strategy_default.yaml"))
         )
-    policy = load_policy(source)
+    policy = load_policy(source, limits=limits)
     templates = dict(templates) if templates is not None else load_templates()
     file = "<strategy>" if isinstance(source, Mapping) else Path(source).name
     problems = []

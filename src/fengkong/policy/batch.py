@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from fengkong.expression._typing import INT64_MAX, INT64_MIN
 from fengkong.modeling._assign import category_map
 from fengkong.policy._kernels import add_numeric_points
 from fengkong.policy.nodes import (
@@ -76,62 +77,72 @@ def ranked_reason_codes(
     return inverse.ravel(), lists
 
 
-_DQ = ("", "DQ_MISSING", "DQ_TYPE", "DQ_CATEGORY")
+_DQ = ("", "DQ_MISSING", "DQ_TYPE", "DQ_CATEGORY", "DQ_RANGE")
+_OK, _MISSING, _TYPE, _CATEGORY, _RANGE = (pl.lit(k, pl.UInt8) for k in range(5))
+
+
+def _type_ok(kind: str, dtype: pl.DataType) -> bool:
+    """Whether a column of ``dtype`` can hold the input's values (as the row backend takes
+    them: numbers from integer or float columns, integers only from integer columns)."""
+    if dtype == pl.Null:
+        return True
+    if kind == "number":
+        return dtype.is_integer() or dtype.is_float()
+    if kind == "integer":
+        return dtype.is_integer()
+    return dtype == _PL_TYPES[kind]
+
+
+def _input_column(s: InputSpec, given: pl.Series) -> pl.DataFrame:
+    """One input's values (cast to its type, failures null) and its data-quality code."""
+    if isinstance(given.dtype, pl.Categorical | pl.Enum):
+        given = given.cast(pl.String)
+    frame = given.rename("v").to_frame()
+    v, target = pl.col("v"), _PL_TYPES[s.type]
+    missing = _MISSING if s.required else _OK
+    if not _type_ok(s.type, given.dtype):
+        return frame.select(
+            pl.lit(None, target).alias(s.name),
+            pl.when(v.is_null()).then(missing).otherwise(_TYPE).alias(f"__dq_{s.name}"),
+        )
+    if given.dtype.is_float():
+        v = v.fill_nan(None)  # NaN is null
+    out_of_range: pl.Expr = pl.lit(False)
+    if given.dtype.is_integer() and s.type in ("number", "integer"):
+        out_of_range = ~v.cast(pl.Int128).is_between(INT64_MIN, INT64_MAX)
+    elif given.dtype.is_float():
+        out_of_range = ~v.is_finite()
+    value = v.cast(target, strict=False)
+    if s.low is not None:
+        out_of_range = out_of_range | (value < s.low)
+    if s.high is not None:
+        out_of_range = out_of_range | (value > s.high)
+    code = pl.when(v.is_null()).then(missing).when(out_of_range).then(_RANGE)
+    if s.categories:
+        code = code.when(~value.is_in(list(s.categories))).then(_CATEGORY)
+    code = code.otherwise(_OK)
+    return frame.select(pl.when(code == 0).then(value).alias(s.name), code.alias(f"__dq_{s.name}"))
 
 
 def _input_frame(inputs: tuple[InputSpec, ...], frame: pl.DataFrame) -> pl.DataFrame:
     """Inputs cast to their types, failures nulled, and a data-quality code per input.
 
-    ``__dq_<input>`` is 0 (fine), 1 (missing and required), 2 (wrong type) or 3 (category
-    not listed); see ``_DQ``.
+    ``__dq_<input>`` indexes ``_DQ``: 0 fine, 1 missing and required, 2 wrong type,
+    3 category not listed, 4 out of range (±inf, outside int64 or the declared bounds).
     """
-    cols: dict[str, pl.Series] = {}
+    columns = []
     for s in inputs:
-        if s.name in frame.columns:
-            given = frame[s.name]
-            if isinstance(given.dtype, pl.Categorical | pl.Enum):
-                given = given.cast(pl.String)
-            if given.dtype.is_float():
-                given = given.fill_nan(None)
-            cols[s.name] = given
-        else:
-            cols[s.name] = pl.Series(s.name, [None] * frame.height, dtype=_PL_TYPES[s.type])
-    work = pl.DataFrame(cols)
-    codes: list[pl.Expr] = []
-    fixes: list[pl.Expr] = []
-    for s in inputs:
-        col = pl.col(s.name)
-        dtype = work.schema[s.name]
-        type_ok = dtype == pl.Null or (
-            dtype.is_numeric()
-            if s.type == "number"
-            else dtype.is_integer()
-            if s.type == "integer"
-            else dtype == _PL_TYPES[s.type]
+        given = (
+            frame[s.name]
+            if s.name in frame.columns
+            else pl.Series(s.name, [None] * frame.height, dtype=_PL_TYPES[s.type])
         )
-        missing = pl.lit(1 if s.required else 0, pl.UInt8)
-        code: Any
-        if not type_ok:
-            code = (
-                pl.when(col.is_not_null())
-                .then(pl.lit(2, pl.UInt8))
-                .when(col.is_null())
-                .then(missing)
-            )
-            fixes.append(pl.lit(None, _PL_TYPES[s.type]).alias(s.name))
-        elif s.categories:
-            bad = ~pl.any_horizontal([col == pl.lit(c) for c in s.categories])
-            code = pl.when(col.is_null()).then(missing).when(bad).then(pl.lit(3, pl.UInt8))
-            fixes.append(pl.when(bad).then(None).otherwise(col).alias(s.name))
-        else:
-            code = pl.when(col.is_null()).then(missing)
-            if dtype != _PL_TYPES[s.type] and not (s.type == "number" and dtype.is_numeric()):
-                fixes.append(col.cast(_PL_TYPES[s.type]))
-        codes.append(code.otherwise(pl.lit(0, pl.UInt8)).alias(f"__dq_{s.name}"))
-    work = work.with_columns(codes)
-    if fixes:
-        work = work.with_columns(fixes)
-    return work
+        columns.append(_input_column(s, given))
+    if not columns:
+        return pl.DataFrame(height=frame.height) if frame.height else pl.DataFrame()
+    # rebuilt from Series: Polars may keep an all-null ``when/then`` result as a length-1
+    # scalar column, which later expressions then fail to broadcast
+    return pl.DataFrame([c for part in columns for c in part.get_columns()])
 
 
 def _reason_lists(parts: list[tuple[np.ndarray, list[list[str]]]], height: int) -> pl.Series:
@@ -296,8 +307,8 @@ def decide_frame(policy: Policy, frame: pl.DataFrame) -> pl.DataFrame:
             out = out.with_columns(node.expr.to_polars().alias(node.name))
         elif isinstance(node, ArmNode):
             bounds = node.bounds()
-            keys: list[Any] = out[node.key].to_list()
-            arms = [arm_of(k, node.salt, bounds) for k in keys]
+            units: list[Any] = out[node.unit].to_list()
+            arms = [arm_of(u, node.salt, bounds) for u in units]
             out = out.with_columns(pl.Series("arm", arms, dtype=pl.String))
             keep_nodes.append("arm")
         elif isinstance(node, TableNode):

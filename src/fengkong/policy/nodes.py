@@ -9,7 +9,7 @@ the loader orders nodes so that each runs after everything it reads (a cycle is 
 from __future__ import annotations
 
 import datetime as dt
-import zlib
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,12 +45,16 @@ ACTIONS = ("decline", "refer")
 
 @dataclass(frozen=True, slots=True)
 class InputSpec:
-    """One declared input: its type, whether it is required and its allowed categories."""
+    """One declared input: its type, whether it is required, its allowed categories and,
+    for numbers, the bounds a value must lie within (``low <= value <= high``; outside them
+    the application is referred with ``DQ_RANGE:<input>``)."""
 
     name: str
     type: str
     required: bool = True
     categories: tuple[str, ...] = ()
+    low: int | float | None = None
+    high: int | float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,20 +172,23 @@ class ModelNode:
 
 @dataclass(frozen=True, slots=True)
 class ArmNode:
-    """Champion/challenger: a deterministic arm per key, with fixed shares in basis points.
+    """Champion/challenger: a deterministic arm per unit, with fixed shares in basis points.
 
-    The arm of a key is fixed forever for a given salt: ``crc32(salt + ":" + key) % 10000``
-    falls into one arm's cumulative share. A null key takes the first arm (the champion).
+    The unit is a declared input naming who is assigned (the applicant's ``person_id`` by
+    default, a case for a collection strategy), so a re-application keeps its arm. The arm
+    of a unit is fixed for a given salt: a keyed BLAKE2b hash of the unit (the salt is the
+    key) falls into one arm's cumulative share; a new salt is an independent draw. A null
+    unit takes the first arm (the champion).
     """
 
-    key: str
+    unit: str
     salt: str
     shares: tuple[tuple[str, int], ...]  # (arm, basis points), summing to 10000
     name: str = "arm"
 
     @property
     def reads(self) -> frozenset[str]:
-        return frozenset({self.key})
+        return frozenset({self.unit})
 
     @property
     def provides(self) -> tuple[str, ...]:
@@ -195,15 +202,18 @@ class ArmNode:
         return out
 
 
-def arm_of(key: Any, salt: str, bounds: list[tuple[int, str]]) -> str:
-    """The arm of one key (see :class:`ArmNode`).
+def arm_of(unit: Any, salt: str, bounds: list[tuple[int, str]]) -> str:
+    """The arm of one unit (see :class:`ArmNode`); integers and their text are one unit.
 
-    >>> arm_of("A0001", "s1", [(9000, "champion"), (10000, "challenger")])
+    >>> arm_of(1001, "s1", [(9000, "champion"), (10000, "challenger")])
+    'champion'
+    >>> arm_of(None, "s1", [(9000, "champion"), (10000, "challenger")])
     'champion'
     """
-    if key is None:
+    if unit is None:
         return bounds[0][1]
-    bucket = zlib.crc32(f"{salt}:{key}".encode()) % 10000
+    digest = hashlib.blake2b(str(unit).encode(), digest_size=8, key=salt.encode()).digest()
+    bucket = int.from_bytes(digest, "big") % 10000
     for upper, arm in bounds:
         if bucket < upper:
             return arm

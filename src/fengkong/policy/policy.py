@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from fengkong.errors import InvalidArgumentError
-from fengkong.expression import Expression
+from fengkong.expression import Expression, ExpressionLimits
 from fengkong.policy.audit import Decision
 from fengkong.policy.nodes import InputSpec, Node, PricingNode, Rule, TableNode
 
@@ -50,11 +50,13 @@ class Policy:
     )
 
     @classmethod
-    def load(cls, source: str | Path | Mapping[str, Any]) -> Policy:
+    def load(
+        cls, source: str | Path | Mapping[str, Any], *, limits: ExpressionLimits | None = None
+    ) -> Policy:
         """A checked policy from a YAML file or a mapping (see :func:`load_policy`)."""
         from fengkong.policy.spec import load_policy  # noqa: PLC0415 (spec imports this module)
 
-        return load_policy(source)
+        return load_policy(source, limits=limits)
 
     @property
     def tables(self) -> tuple[TableNode, ...]:

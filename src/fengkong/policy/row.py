@@ -13,6 +13,8 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import math
+import numbers
+import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -21,6 +23,7 @@ import numpy as np
 
 from fengkong.errors import InvalidArgumentError
 from fengkong.expression import python_source
+from fengkong.expression._typing import INT64_MAX, INT64_MIN
 from fengkong.modeling._assign import category_map
 from fengkong.modeling.single_row import SingleRowPredictor
 from fengkong.policy.audit import AuditRecord, Decision
@@ -42,15 +45,65 @@ if TYPE_CHECKING:
 
 __all__ = ["compile_row", "ranked_reasons", "row_source"]
 
-_TYPE_BAD = {
-    "number": "not ({v}.__class__ is int or {v}.__class__ is float or "
-    "(isinstance({v}, (int, float)) and not isinstance({v}, bool)))",
-    "integer": "not ({v}.__class__ is int or (isinstance({v}, int) and not isinstance({v}, bool)))",
-    "text": "not isinstance({v}, str)",
-    "boolean": "{v}.__class__ is not bool",
-    "date": "not isinstance({v}, _date) or isinstance({v}, _datetime)",
+_FLOAT_MAX = sys.float_info.max
+# the common case of each type, tested inline; anything else takes the slow path below
+_FAST = {
+    "number": "{v}.__class__ is float and " + f"{-_FLOAT_MAX!r} <= {{v}} <= {_FLOAT_MAX!r}",
+    "integer": "{v}.__class__ is int and " + f"{INT64_MIN} <= {{v}} <= {INT64_MAX}",
+    "text": "{v}.__class__ is str and {v}.isascii()",
+    "boolean": "{v}.__class__ is bool",
+    "date": "{v}.__class__ is _date",
 }
 _SIMPLE = (int, float, str, bool, type(None))
+
+
+def _slow_number(v: Any, required: bool) -> tuple[float | None, str]:
+    """A number input that is not a finite float: ``(value, data-quality code or "")``."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        return None, "DQ_TYPE"
+    if isinstance(v, numbers.Integral):
+        return (float(v), "") if INT64_MIN <= int(v) <= INT64_MAX else (None, "DQ_RANGE")
+    x = float(v)
+    if math.isnan(x):  # NaN is null
+        return None, "DQ_MISSING" if required else ""
+    return (x, "") if -_FLOAT_MAX <= x <= _FLOAT_MAX else (None, "DQ_RANGE")
+
+
+def _slow_integer(v: Any, required: bool) -> tuple[int | None, str]:
+    """An integer input that is not a plain int within int64."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        return None, "DQ_TYPE"
+    return (int(v), "") if INT64_MIN <= int(v) <= INT64_MAX else (None, "DQ_RANGE")
+
+
+def _slow_text(v: Any, required: bool) -> tuple[str | None, str]:
+    """A text input that is not plain ASCII: any text Arrow can hold (valid UTF-8)."""
+    if not isinstance(v, str):
+        return None, "DQ_TYPE"
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: not text in any other system
+        return None, "DQ_TYPE"
+    return str(v), ""
+
+
+def _slow_boolean(v: Any, required: bool) -> tuple[None, str]:
+    return None, "DQ_TYPE"
+
+
+def _slow_date(v: Any, required: bool) -> tuple[dt.date | None, str]:
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return dt.date(v.year, v.month, v.day), ""
+    return None, "DQ_TYPE"
+
+
+_SLOW = {
+    "number": _slow_number,
+    "integer": _slow_integer,
+    "text": _slow_text,
+    "boolean": _slow_boolean,
+    "date": _slow_date,
+}
 
 
 def ranked_reasons(lost: Any, codes: list[str], n: int) -> list[str]:
@@ -120,7 +173,9 @@ class _Gen:
             "_Decision": Decision,
             "_Audit": AuditRecord,
             "_InvalidArgumentError": InvalidArgumentError,
+            **{f"_slow_{t}": f for t, f in _SLOW.items()},
         }
+        self.ids: dict[str, str] = {}
 
     def const(self, value: Any) -> str:
         if isinstance(value, _SIMPLE) and not (
@@ -134,33 +189,44 @@ class _Gen:
     def emit(self, line: str, depth: int = 1) -> None:
         self.lines.append("    " * depth + line)
 
+    def var(self, name: str) -> str:
+        """The internal id of a variable (``v0``, ``v1``, …): names never reach the source."""
+        found = self.ids.get(name)
+        if found is None:
+            found = self.ids[name] = f"v{len(self.ids)}"
+        return found
 
-def _var(name: str) -> str:
-    return f"v_{name}"
-
-
-def _expr(e: Any) -> str:
-    return python_source(e, _var)
+    def expr(self, e: Any) -> str:
+        return python_source(e, self.var)
 
 
 def _inputs(g: _Gen, inputs: tuple[InputSpec, ...]) -> None:
+    """Each input read, checked against its type, bounds and categories; a failure nulls it
+    and appends its data-quality code (one per input)."""
     for s in inputs:
-        v = _var(s.name)
+        v = g.var(s.name)
         g.emit(f"{v} = app.get({s.name!r})")
         g.emit(f"if {v} is None:")
-        g.emit(f"dq.append('DQ_MISSING:{s.name}')" if s.required else "pass", 2)
-        g.emit(f"elif {_TYPE_BAD[s.type].format(v=v)}:")
-        g.emit(f"dq.append('DQ_TYPE:{s.name}'); {v} = None", 2)
-        if s.type == "number":
-            g.emit(f"elif {v} != {v}:")
-            g.emit(f"{v} = None" + (f"; dq.append('DQ_MISSING:{s.name}')" if s.required else ""), 2)
+        g.emit(f"dq.append({'DQ_MISSING:' + s.name!r})" if s.required else "pass", 2)
+        g.emit(f"elif not ({_FAST[s.type].format(v=v)}):")
+        g.emit(f"{v}, _c = _slow_{s.type}({v}, {s.required})", 2)
+        g.emit(f"if _c: dq.append(_c + {':' + s.name!r})", 2)
+        tests = []
+        if s.low is not None:
+            tests.append(f"{v} < {s.low!r}")
+        if s.high is not None:
+            tests.append(f"{v} > {s.high!r}")
+        if tests:
+            g.emit(f"if {v} is not None and ({' or '.join(tests)}):")
+            g.emit(f"dq.append({'DQ_RANGE:' + s.name!r}); {v} = None", 2)
         if s.categories:
-            g.emit(f"elif {v} not in {g.const(frozenset(s.categories))}:")
-            g.emit(f"dq.append('DQ_CATEGORY:{s.name}'); {v} = None", 2)
+            g.emit(f"if {v} is not None and {v} not in {g.const(frozenset(s.categories))}:")
+            g.emit(f"dq.append({'DQ_CATEGORY:' + s.name!r}); {v} = None", 2)
 
 
-def _cell(g: _Gen, cell: Cell, v: str, numeric: bool) -> str | None:
-    """Inline source of a cell test, or None for a cell that matches anything."""
+def _cell(g: _Gen, cell: Cell, v: str) -> str | None:
+    """Inline source of a cell test, or None for a cell that matches anything; ``v`` holds
+    the value (for a number input, as a float: cells compare numbers as float64)."""
     if cell.kind == "any":
         return None
     if cell.kind == "null":
@@ -171,9 +237,7 @@ def _cell(g: _Gen, cell: Cell, v: str, numeric: bool) -> str | None:
         values = "{" + ", ".join(g.const(x) for x in cell.values) + "}"
         word = "in" if cell.kind == "values" else "not in"
         return f"({v} is not None and {v} {word} {values})"
-    parts = [f"{v} is not None" if numeric else f"({v}.__class__ is int or {v}.__class__ is float)"]
-    if not numeric:
-        parts.append(f"{v} == {v}")
+    parts = [f"{v} is not None"]
     if cell.low != -math.inf:
         parts.append(f"{v} {'>=' if cell.low_closed else '>'} {g.const(cell.low)}")
     if cell.high != math.inf:
@@ -181,16 +245,20 @@ def _cell(g: _Gen, cell: Cell, v: str, numeric: bool) -> str | None:
     return "(" + " and ".join(parts) + ")"
 
 
-def _table(g: _Gen, node: TableNode, numeric: set[str]) -> None:
+def _table(g: _Gen, node: TableNode) -> None:
     t = node.table
-    outs = [_var(f"{t.name}_{o}") for o in t.outputs]
+    outs = [g.var(f"{t.name}_{o}") for o in t.outputs]
+    held = []
+    for j, i in enumerate(t.inputs):
+        v = g.var(i)
+        if t.types and t.types[j] == "integer":  # cells compare numbers as float64
+            f = f"_f{len(g.lines)}_{j}"
+            g.emit(f"{f} = None if {v} is None else float({v})")
+            v = f
+        held.append(v)
     tests = []
     for cells in t.cells:
-        parts = [
-            p
-            for c, i in zip(cells, t.inputs, strict=True)
-            if (p := _cell(g, c, _var(i), i in numeric)) is not None
-        ]
+        parts = [p for c, v in zip(cells, held, strict=True) if (p := _cell(g, c, v)) is not None]
         tests.append(" and ".join(parts) if parts else "True")
     if t.hit == "first":
         for k, test in enumerate(tests):
@@ -199,11 +267,11 @@ def _table(g: _Gen, node: TableNode, numeric: set[str]) -> None:
                 f"{o} = {g.const(t.results[k][name])}"
                 for o, name in zip(outs, t.outputs, strict=True)
             ]
-            g.emit("; ".join([f"{_var(node.row_variable)} = {k}", *sets]), 2)
+            g.emit("; ".join([f"{g.var(node.row_variable)} = {k}", *sets]), 2)
         g.emit("else:" if tests else "if True:")
-        g.emit("; ".join([f"{_var(node.row_variable)} = None", *(f"{o} = None" for o in outs)]), 2)
+        g.emit("; ".join([f"{g.var(node.row_variable)} = None", *(f"{o} = None" for o in outs)]), 2)
         return
-    rows = _var(node.row_variable)
+    rows = g.var(node.row_variable)
     g.emit(f"{rows} = []")
     for k, test in enumerate(tests):
         g.emit(f"if {test}: {rows}.append({k})")
@@ -218,7 +286,7 @@ def _scorecard(g: _Gen, node: ScorecardNode, j0: int) -> list[str]:
     names = []
     for j, (var, pts) in enumerate(zip(m.variables, node.scaled_points(), strict=True)):
         t = var.table
-        v, k, p = _var(var.name), f"_b{j0 + j}", f"_p{j0 + j}"
+        v, k, p = g.var(var.name), f"_b{j0 + j}", f"_p{j0 + j}"
         if t.kind == "numeric":
             g.emit(f"if {v} is None or {v} != {v}: {k} = {t.missing_index}")
             g.emit("else:")
@@ -246,123 +314,152 @@ def _scorecard(g: _Gen, node: ScorecardNode, j0: int) -> list[str]:
         names.append(p)
     total = " + ".join(names) or "0"
     score = f"({total}) / {node.scale}" if node.scale != 1 else total
-    g.emit(f"{_var(node.provides[0])} = {score}")
+    g.emit(f"{g.var(node.provides[0])} = {score}")
     return names
 
 
-def row_source(policy: Policy, *, audit: bool) -> tuple[str, dict[str, Any]]:
-    """The generated source of the row backend and the constants it needs."""
-    g = _Gen()
-    numeric = {s.name for s in policy.inputs if s.type in ("number", "integer")}
-    g.lines.append("def decide(app):")
-    if audit:
-        g.emit("_T0 = _ns()")
-    g.emit("dq = []")
-    _inputs(g, policy.inputs)
-    stamps = ["inputs"]
-    if audit:
-        g.emit("_T1 = _ns()")
-    points: dict[str, list[tuple[str, str]]] = {}
-    model_x: dict[str, str] = {}
-    reason_sources: list[str] = []
-    j0 = 0
+class _Parts:
+    """What the node section leaves for the audit record and the reasons."""
+
+    def __init__(self) -> None:
+        self.stamps = ["inputs"]
+        self.points: dict[str, list[tuple[str, str]]] = {}
+        self.models: dict[str, tuple[str, str, str]] = {}  # name: (model, contributions, p)
+        self.reasons: list[str] = []
+
+
+def _model(g: _Gen, node: ModelNode, parts: _Parts, audit: bool) -> None:
+    m = g.const(_ModelRow(node))
+    k = len(parts.models)
+    x, p = f"_x{k}", g.var(node.provides[0])
+    values = ", ".join(g.var(f) for f in node.model.features)
+    g.emit(f"{x} = {m}.matrix(({values},))")
+    g.emit(f"{p} = {m}.probability({x})")
+    contrib = f"{m}.contributions({x})"
+    if audit:  # the record shows the contributions: compute them once, here
+        g.emit(f"_c{k} = {contrib}")
+        contrib = f"_c{k}"
+    parts.models[node.name] = (m, contrib, p)
+    parts.reasons.append(f"_ranked({contrib}, {m}.reason_codes, {m}.n)")
+
+
+def _node_source(g: _Gen, policy: Policy, audit: bool) -> _Parts:
+    """Every value node in run order, with a timestamp after each when auditing."""
+    parts, j0 = _Parts(), 0
     for node in policy.nodes:
         if isinstance(node, DerivedNode):
-            g.emit(f"{_var(node.name)} = {_expr(node.expr)}")
+            g.emit(f"{g.var(node.name)} = {g.expr(node.expr)}")
         elif isinstance(node, ArmNode):
             bounds = g.const(node.bounds())
-            g.emit(f"v_arm = _arm_of({_var(node.key)}, {node.salt!r}, {bounds})")
+            g.emit(f"{g.var('arm')} = _arm_of({g.var(node.unit)}, {node.salt!r}, {bounds})")
         elif isinstance(node, TableNode):
-            _table(g, node, numeric)
+            _table(g, node)
         elif isinstance(node, TreeNode):
-            g.emit(f"{_var(node.provides[0])} = {_expr(node.leaf)}")
+            g.emit(f"{g.var(node.provides[0])} = {g.expr(node.leaf)}")
             for o, e in node.outputs:
-                g.emit(f"{_var(f'{node.name}_{o}')} = {_expr(e)}")
+                g.emit(f"{g.var(f'{node.name}_{o}')} = {g.expr(e)}")
         elif isinstance(node, ScorecardNode):
             names = _scorecard(g, node, j0)
             j0 += len(names)
-            numeric.add(node.provides[0])
             feats = [v.name for v in node.model.variables]
-            points[node.name] = list(zip(feats, names, strict=True))
+            parts.points[node.name] = list(zip(feats, names, strict=True))
             best = g.const(tuple(max(p) for p in node.scaled_points()))
             codes = g.const(node.reason_codes())
             lost = ", ".join(f"{best}[{j}] - {n}" for j, n in enumerate(names))
-            reason_sources.append(f"_ranked(({lost},), {codes}, {node.n_reasons})")
+            parts.reasons.append(f"_ranked(({lost},), {codes}, {node.n_reasons})")
         elif isinstance(node, ModelNode):
-            m = g.const(_ModelRow(node))
-            x = f"_x_{node.name}"
-            values = ", ".join(_var(f) for f in node.model.features)
-            g.emit(f"{x} = {m}.matrix(({values},))")
-            g.emit(f"{_var(node.provides[0])} = {m}.probability({x})")
-            numeric.add(node.provides[0])
-            model_x[node.name] = m
-            contrib = f"{m}.contributions({x})"
-            if audit:  # the record shows the contributions: compute them once, here
-                g.emit(f"_c_{node.name} = {contrib}")
-                contrib = f"_c_{node.name}"
-            reason_sources.append(f"_ranked({contrib}, {m}.reason_codes, {m}.n)")
-        stamps.append(node.name)
+            _model(g, node, parts, audit)
+        parts.stamps.append(node.name)
         if audit:
-            g.emit(f"_T{len(stamps)} = _ns()")
+            g.emit(f"_T{len(parts.stamps)} = _ns()")
+    return parts
+
+
+def _decision_source(g: _Gen, policy: Policy) -> list[str]:
+    """Rules, the decision, outputs and pricing; the output entries of the result."""
     g.emit("hits = []")
     g.emit("_dec = _ref = False")
     for r in policy.rules:
         flag = "_dec" if r.action == "decline" else "_ref"
-        g.emit(f"if {_expr(r.when)} is True: hits.append({r.id!r}); {flag} = True")
+        g.emit(f"if {g.expr(r.when)} is True: hits.append({r.id!r}); {flag} = True")
     g.emit("decision = 'decline' if _dec else ('refer' if dq or _ref else 'approve')")
     for name, e in policy.outputs:
-        g.emit(f"{_var(name)} = {_expr(e)}")
-    outs = [f"{name!r}: {_var(name)}" for name, _ in policy.outputs]
+        g.emit(f"{g.var(name)} = {g.expr(e)}")
+    outs = [f"{name!r}: {g.var(name)}" for name, _ in policy.outputs]
     g.emit("_cap = ()")
     pricing = policy.pricing
     if pricing is not None:
-        g.emit("v_apr = None")
+        apr = g.var("apr")
+        g.emit(f"{apr} = None")
         g.emit("if decision != 'decline':")
         args = ", ".join(
             [
                 repr(pricing.product),
                 repr(pricing.jurisdiction),
                 repr(pricing.lender_type),
-                _expr(pricing.amount_fen),
-                _expr(pricing.annual_rate),
-                _expr(pricing.term_months),
-                _var(pricing.date),
+                g.expr(pricing.amount_fen),
+                g.expr(pricing.annual_rate),
+                g.expr(pricing.term_months),
+                g.var(pricing.date),
             ]
         )
-        g.emit(f"v_apr, _cap = _price({args})", 2)
+        g.emit(f"{apr}, _cap = _price({args})", 2)
         g.emit(f"if _cap: decision = {pricing.on_breach!r}", 2)
-        outs.append("'apr': v_apr")
-    stamps.append("rules_outputs")
+        outs.append(f"'apr': {apr}")
+    return outs
+
+
+def _audit_source(g: _Gen, policy: Policy, parts: _Parts, rows: str, arm: str) -> str:
+    """The audit record's constructor call."""
+    variables = [s.name for s in policy.inputs] + [v for n in policy.nodes for v in n.provides]
+    variables += [name for name, _ in policy.outputs]
+    var_dict = "{" + ", ".join(f"{v!r}: {g.var(v)}" for v in variables) + "}"
+    scale = {n.name: n.scale for n in policy.nodes if isinstance(n, ScorecardNode)}
+    pts = ", ".join(
+        f"{sc!r}: {{"
+        + ", ".join(f"{f!r}: {p}" + (f" / {scale[sc]}" if scale[sc] != 1 else "") for f, p in pairs)
+        + "}"
+        for sc, pairs in parts.points.items()
+    )
+    models = ", ".join(
+        f"{name!r}: {m}.audit({contrib}, {p})" for name, (m, contrib, p) in parts.models.items()
+    )
+    timings = ", ".join(f"{s!r}: _T{k + 1} - _T{k}" for k, s in enumerate(parts.stamps))
+    ident = f"{policy.name!r}, {policy.version!r}"
+    return (
+        f"_Audit(dict(app), {var_dict}, tuple(hits), {rows}, {{{pts}}}, {{{models}}}, "
+        f"reasons, {ident}, {policy.sha256!r}, {arm}, {{{timings}}})"
+    )
+
+
+def row_source(policy: Policy, *, audit: bool) -> tuple[str, dict[str, Any]]:
+    """The generated source of the row backend and the constants it needs."""
+    g = _Gen()
+    g.lines.append("def decide(app):")
     if audit:
-        g.emit(f"_T{len(stamps)} = _ns()")
+        g.emit("_T0 = _ns()")
+    g.emit("dq = []")
+    _inputs(g, policy.inputs)
+    if audit:
+        g.emit("_T1 = _ns()")
+    parts = _node_source(g, policy, audit)
+    outs = _decision_source(g, policy)
+    parts.stamps.append("rules_outputs")
+    if audit:
+        g.emit(f"_T{len(parts.stamps)} = _ns()")
     g.emit("reasons = (*dq, *hits, *('CAP:' + c for c in _cap))")
-    if reason_sources:
+    if parts.reasons:
         g.emit("if decision != 'approve':")
-        g.emit(f"reasons = tuple(dict.fromkeys((*reasons, *{' , *'.join(reason_sources)})))", 2)
-    rows = [f"{n.name!r}: {_var(n.row_variable)}" for n in policy.tables]
-    arm = "v_arm" if any(isinstance(n, ArmNode) for n in policy.nodes) else "None"
-    head = f"decision, reasons, {{{', '.join(outs)}}}, tuple(hits), {{{', '.join(rows)}}}"
+        g.emit(f"reasons = tuple(dict.fromkeys((*reasons, *{' , *'.join(parts.reasons)})))", 2)
+    rows = "{" + ", ".join(f"{n.name!r}: {g.var(n.row_variable)}" for n in policy.tables) + "}"
+    arm = g.var("arm") if any(isinstance(n, ArmNode) for n in policy.nodes) else "None"
+    head = f"decision, reasons, {{{', '.join(outs)}}}, tuple(hits), {rows}"
     ident = f"{policy.name!r}, {policy.version!r}"
     if not audit:
         g.emit(f"return _Decision({head}, {ident}, {arm})")
-        return "\n".join(g.lines) + "\n", g.ns
-    variables = [s.name for s in policy.inputs] + [v for n in policy.nodes for v in n.provides]
-    variables += [name for name, _ in policy.outputs]
-    var_dict = "{" + ", ".join(f"{v!r}: {_var(v)}" for v in variables) + "}"
-    scale = {n.name: n.scale for n in policy.nodes if isinstance(n, ScorecardNode)}
-    pts = ", ".join(
-        f"{sc!r}: {{{', '.join(f'{f!r}: {p}' + (f' / {scale[sc]}' if scale[sc] != 1 else '') for f, p in pairs)}}}"
-        for sc, pairs in points.items()
-    )
-    models = ", ".join(
-        f"{name!r}: {m}.audit(_c_{name}, v_{name}_probability)" for name, m in model_x.items()
-    )
-    timings = ", ".join(f"{s!r}: _T{k + 1} - _T{k}" for k, s in enumerate(stamps))
-    g.emit(
-        f"rec = _Audit(dict(app), {var_dict}, tuple(hits), {{{', '.join(rows)}}}, "
-        f"{{{pts}}}, {{{models}}}, reasons, {ident}, {policy.sha256!r}, {arm}, {{{timings}}})"
-    )
-    g.emit(f"return _Decision({head}, {ident}, {arm}, rec)")
+    else:
+        g.emit(f"rec = {_audit_source(g, policy, parts, rows, arm)}")
+        g.emit(f"return _Decision({head}, {ident}, {arm}, rec)")
     return "\n".join(g.lines) + "\n", g.ns
 
 

@@ -23,9 +23,9 @@ cycles); ``rules`` with actions; ``outputs``; and an optional ``pricing`` step. 
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -34,10 +34,13 @@ from typing import Any
 import yaml
 
 from fengkong.errors import ConfigError, Problem
-from fengkong.expression import Expression, parse_expression
+from fengkong.expression import Expression, ExpressionLimits, parse_expression
+from fengkong.expression._typing import INT64_MAX, INT64_MIN
 from fengkong.modeling.artifact import ScorecardModel
 from fengkong.modeling.gbm import GBMArtifact
 from fengkong.policy._lines import line_of, yaml_lines
+from fengkong.policy._names import label_problem, name_problem
+from fengkong.policy._typecheck import TypeEnv, typed_expr, typed_nodes
 from fengkong.policy.nodes import (
     ACTIONS,
     TYPES,
@@ -53,7 +56,7 @@ from fengkong.policy.nodes import (
     TreeNode,
 )
 from fengkong.policy.policy import Policy
-from fengkong.policy.table import DecisionTable, check_table
+from fengkong.policy.table import DecisionTable, output_types
 
 __all__ = ["check_policy", "load_policy"]
 
@@ -85,17 +88,49 @@ def content_hash(data: Any) -> str:
 class _Checker:
     """Collects problems while building nodes."""
 
-    def __init__(self, file: str, base: Path | None) -> None:
+    def __init__(self, file: str, base: Path | None, limits: ExpressionLimits) -> None:
         self.file = file
         self.base = base
+        self.limits = limits
         self.problems: list[Problem] = []
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(Problem(self.file, path, message))
 
-    def expr(self, path: str, text: Any) -> Expression | None:
+    def name(self, path: str, value: Any, *, reading: bool = False) -> str | None:
+        """A variable name, or None (with a problem) when it is not one (see
+        :func:`name_problem`)."""
+        why = name_problem(value, reading=reading)
+        if why is not None:
+            self.problem(path, why)
+            return None
+        return str(value)
+
+    def label(self, path: str, value: Any, what: str) -> str | None:
+        """A rule id, arm or leaf label, or None (with a problem)."""
+        why = label_problem(value, what)
+        if why is not None:
+            self.problem(path, why)
+            return None
+        return str(value)
+
+    def mapping(self, path: str, raw: Any) -> Mapping[str, Any]:
+        """A mapping section (absent is empty); anything else is a problem."""
+        if raw is None:
+            return {}
+        if not isinstance(raw, Mapping):
+            self.problem(path, f"expected a mapping, got {type(raw).__name__}")
+            return {}
+        return raw
+
+    def expr(
+        self, path: str, text: Any, limits: ExpressionLimits | None = None
+    ) -> Expression | None:
+        if isinstance(text, bool) or not isinstance(text, str | int | float):
+            self.problem(path, f"expected an expression, got {text!r}")
+            return None
         try:
-            return parse_expression(str(text), dialect="policy")
+            return parse_expression(str(text), dialect="policy", limits=limits or self.limits)
         except ValueError as exc:
             self.problem(path, str(exc))
             return None
@@ -147,21 +182,72 @@ def _spec_variables(c: _Checker, ref: Any) -> dict[str, str]:
     return types
 
 
+_INPUT_KEYS = ("type", "required", "categories", "min", "max", "description")
+
+
+def _bound(c: _Checker, path: str, kind: str, value: Any) -> int | float | None:
+    """A declared ``min``/``max``: an integer for an integer input, a finite number for a
+    number input (as a float, the type the input's values take)."""
+    if value is None:
+        return None
+    if kind not in ("integer", "number"):
+        c.problem(path, f"bounds are for number and integer inputs, not {kind}")
+        return None
+    wanted = (int,) if kind == "integer" else (int, float)
+    fits = isinstance(value, wanted) and not isinstance(value, bool)
+    if fits and isinstance(value, int):
+        fits = INT64_MIN <= value <= INT64_MAX
+    elif fits:
+        fits = math.isfinite(value)
+    if not fits:
+        what = "an integer" if kind == "integer" else "a finite number"
+        c.problem(path, f"expected {what} within 64 bits, got {value!r}")
+        return None
+    return float(value) if kind == "number" else value
+
+
+def _input(c: _Checker, name: Any, declared: Any) -> InputSpec | None:
+    path = f"inputs.{name}"
+    ok = c.name(path, name)
+    raw = c.mapping(path, declared)
+    for key in sorted(set(raw) - set(_INPUT_KEYS), key=str):
+        c.problem(f"{path}.{key}", f"unknown key (expected one of {list(_INPUT_KEYS)})")
+    t = raw.get("type")
+    if not isinstance(t, str) or t not in TYPES:
+        c.problem(f"{path}.type", f"expected one of {sorted(TYPES)}, got {t!r}")
+        return None
+    cats = raw.get("categories") or ()
+    if cats and (t != "text" or not isinstance(cats, list | tuple)):
+        c.problem(f"{path}.categories", "categories are a list of texts, for text inputs")
+        cats = ()
+    for k, cat in enumerate(cats):
+        if not isinstance(cat, str):
+            c.problem(f"{path}.categories.{k}", f"expected a text, got {cat!r}")
+    if not isinstance(raw.get("description", ""), str):
+        c.problem(f"{path}.description", f"expected a text, got {raw['description']!r}")
+    required = raw.get("required", True)
+    if not isinstance(required, bool):
+        c.problem(f"{path}.required", f"expected true or false, got {required!r}")
+    low, high = (
+        _bound(c, f"{path}.min", t, raw.get("min")),
+        _bound(c, f"{path}.max", t, raw.get("max")),
+    )
+    if low is not None and high is not None and low > high:
+        c.problem(f"{path}.min", f"expected min <= max, got {low} > {high}")
+    if ok is None:
+        return None
+    return InputSpec(ok, t, bool(required), tuple(str(x) for x in cats), low, high)
+
+
 def _inputs(c: _Checker, data: Mapping[str, Any]) -> list[InputSpec]:
     """Declared inputs, then (optional, typed) every variable of the features spec named by
     ``variables`` and every graph feature when ``graph_features`` is true."""
     inputs = []
-    for name, declared in (data.get("inputs") or {}).items():
-        raw = declared or {}
-        t = raw.get("type")
-        if t not in TYPES:
-            c.problem(f"inputs.{name}.type", f"expected one of {sorted(TYPES)}, got {t!r}")
-            continue
-        cats = tuple(raw.get("categories") or ())
-        if cats and t != "text":
-            c.problem(f"inputs.{name}.categories", "categories are for text inputs")
-        inputs.append(InputSpec(str(name), t, bool(raw.get("required", True)), cats))
-    declared = {s.name for s in inputs}
+    for name, declared in c.mapping("inputs", data.get("inputs")).items():
+        spec = _input(c, name, declared)
+        if spec is not None:
+            inputs.append(spec)
+    declared_names = {s.name for s in inputs}
     provided: dict[str, str] = {}
     if data.get("variables"):
         provided |= _spec_variables(c, data["variables"])
@@ -169,39 +255,63 @@ def _inputs(c: _Checker, data: Mapping[str, Any]) -> list[InputSpec]:
         from fengkong.graph import feature_names  # noqa: PLC0415 (only when asked for)
 
         provided |= feature_names()
-    inputs += [InputSpec(n, t, False) for n, t in provided.items() if n not in declared]
+    for n, t in provided.items():
+        if n not in declared_names and c.name("variables", n) is not None:
+            inputs.append(InputSpec(n, t, False))
     return inputs
 
 
+_ARM_KEYS = ("unit", "salt", "shares")
+
+
 def _arms(c: _Checker, raw: Any) -> ArmNode | None:
+    raw = c.mapping("arms", raw)
     if not raw:
         return None
-    shares = raw.get("shares") or {}
+    for key in sorted(set(raw) - set(_ARM_KEYS), key=str):
+        hint = " (arms are keyed on a unit now: `unit: person_id`)" if key == "key" else ""
+        c.problem(f"arms.{key}", f"unknown key (expected one of {list(_ARM_KEYS)}){hint}")
+    shares = c.mapping("arms.shares", raw.get("shares"))
     try:
-        bp = tuple((str(arm), round(float(share) * 100)) for arm, share in shares.items())
-    except (TypeError, ValueError):
+        bp = tuple((arm, round(float(share) * 100)) for arm, share in shares.items())
+    except (TypeError, ValueError, OverflowError):
         c.problem("arms.shares", f"expected percentages per arm, got {shares!r}")
         return None
     if not bp or sum(b for _, b in bp) != 10_000 or any(b <= 0 for _, b in bp):
         c.problem("arms.shares", f"expected positive percentages summing to 100, got {shares!r}")
         return None
-    if not raw.get("key"):
-        c.problem("arms.key", "expected the input whose hash picks the arm (an id)")
+    arms = [c.label(f"arms.shares.{arm}", arm, "an arm name") for arm, _ in bp]
+    unit = c.name("arms.unit", raw.get("unit", "person_id"))
+    salt = raw.get("salt")
+    if not isinstance(salt, str) or not salt or len(salt.encode()) > 64:
+        c.problem("arms.salt", f"expected a text of 1 to 64 bytes (the draw's key), got {salt!r}")
         return None
-    return ArmNode(str(raw["key"]), str(raw.get("salt", "")), bp)
+    if unit is None or None in arms:
+        return None
+    return ArmNode(unit, salt, bp)
 
 
 def _tree(c: _Checker, name: str, raw: Any) -> TreeNode | None:
-    outputs = [str(o) for o in (raw or {}).get("outputs") or ()]
+    """A tree as one expression per output and one for the leaf id (nested if/else)."""
+    raw = c.mapping(f"trees.{name}", raw)
+    outputs = [o for o in raw.get("outputs") or () if c.name(f"trees.{name}.outputs", o)]
     leaves: list[str] = []
+    values: dict[str, list[tuple[str, Any]]] = {o: [] for o in outputs}
+    depth_limit = c.limits.max_depth
 
-    def walk(node: Any, path: str) -> tuple[str, dict[str, str]] | None:
+    def walk(  # noqa: PLR0911 (one return per refusal)
+        node: Any, path: str, depth: int
+    ) -> tuple[str, dict[str, str]] | None:
+        if depth > depth_limit:
+            c.problem(path, f"the tree is deeper than {depth_limit} levels")
+            return None
         if not isinstance(node, Mapping):
             c.problem(path, "expected a branch {if, then, else} or a leaf {leaf, set}")
             return None
         if "if" in node:
             test = c.expr(f"{path}.if", node["if"])
-            yes, no = walk(node.get("then"), f"{path}.then"), walk(node.get("else"), f"{path}.else")
+            yes = walk(node.get("then"), f"{path}.then", depth + 1)
+            no = walk(node.get("else"), f"{path}.else", depth + 1)
             if test is None or yes is None or no is None:
                 return None
             cond = f"({test.text})"
@@ -209,26 +319,82 @@ def _tree(c: _Checker, name: str, raw: Any) -> TreeNode | None:
                 f"({yes[0]}) if {cond} else ({no[0]})",
                 {o: f"({yes[1][o]}) if {cond} else ({no[1][o]})" for o in outputs},
             )
-        leaf, values = node.get("leaf"), dict(node.get("set") or {})
-        if leaf is None or leaf in leaves:
+        leaf, given = node.get("leaf"), c.mapping(f"{path}.set", node.get("set"))
+        if c.label(f"{path}.leaf", leaf, "a leaf id") is None or leaf in leaves:
             c.problem(f"{path}.leaf", f"expected a unique leaf id, got {leaf!r}")
             return None
-        leaves.append(str(leaf))
-        if sorted(values) != sorted(outputs):
+        leaves.append(leaf)
+        if sorted(given, key=str) != sorted(outputs):
             c.problem(
-                f"{path}.set", f"expected exactly the outputs {outputs}, got {sorted(values)}"
+                f"{path}.set",
+                f"expected exactly the outputs {outputs}, got {sorted(given, key=str)}",
             )
             return None
-        return repr(str(leaf)), {o: repr(values[o]) for o in outputs}
+        for o in outputs:
+            values[o].append((f"{path}.set.{o}", given[o]))
+        return repr(leaf), {o: repr(given[o]) for o in outputs}
 
-    found = walk((raw or {}).get("root"), f"trees.{name}.root")
+    found = walk(raw.get("root"), f"trees.{name}.root", 1)
     if found is None:
         return None
-    leaf = c.expr(f"trees.{name}", found[0])
-    exprs = [(o, c.expr(f"trees.{name}", text)) for o, text in found[1].items()]
+    _, bad = output_types(values)
+    for path, message in bad:
+        c.problem(path, message)
+    if bad:
+        return None
+    # the tree as one expression per output: its tests nested once per level, so the levels
+    # and the deepest test together stay within the depth limit (the text and node count
+    # grow with the leaves and are bounded by the file)
+    inner = ExpressionLimits(max_chars=2**62, max_depth=c.limits.max_depth, max_nodes=2**62)
+    leaf = c.expr(f"trees.{name}", found[0], inner)
+    exprs = [(o, c.expr(f"trees.{name}", text, inner)) for o, text in found[1].items()]
     if leaf is None or any(e is None for _, e in exprs):
         return None
     return TreeNode(name, leaf, tuple((o, e) for o, e in exprs if e is not None))
+
+
+def _models(c: _Checker, data: Mapping[str, Any]) -> list[tuple[str, Node]]:
+    nodes: list[tuple[str, Node]] = []
+    for section, kind, loader in (
+        ("scorecards", ScorecardNode, ScorecardModel.load),
+        ("models", ModelNode, GBMArtifact.load),
+    ):
+        for name, raw in c.mapping(section, data.get(section)).items():
+            path = f"{section}.{name}"
+            ok = c.name(path, name)
+            model, where = c.artifact(path, raw, loader)
+            n = raw.get("reasons", 4) if isinstance(raw, Mapping) else 4
+            if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 100:
+                c.problem(f"{path}.reasons", f"expected a count from 0 to 100, got {n!r}")
+                continue
+            if model is not None and ok is not None:
+                nodes.append((path, kind(ok, model, where, model.sha256, n)))
+    return nodes
+
+
+def _table(c: _Checker, name: Any, raw: Any) -> TableNode | None:
+    path = f"tables.{name}"
+    ok = c.name(path, name)
+    raw = c.mapping(path, raw)
+    for k in ("inputs", "outputs"):
+        items = raw.get(k) or ()
+        if not isinstance(items, list | tuple):
+            c.problem(f"{path}.{k}", f"expected a list of names, got {items!r}")
+            return None
+        if len(set(map(str, items))) != len(items):
+            c.problem(f"{path}.{k}", f"expected distinct names, got {items!r}")
+        for item in items:
+            c.name(f"{path}.{k}", item, reading=k == "inputs")
+    rows = raw.get("rows") or ()
+    if not isinstance(rows, list | tuple) or not all(isinstance(r, Mapping) for r in rows):
+        c.problem(f"{path}.rows", "expected a list of rows {when, then}")
+        return None
+    try:
+        table = DecisionTable.from_dict(raw, name=str(name))
+    except (ValueError, TypeError) as exc:
+        c.problem(path, str(exc))
+        return None
+    return TableNode(table) if ok is not None else None
 
 
 def _nodes(c: _Checker, data: Mapping[str, Any]) -> list[tuple[str, Node]]:
@@ -237,47 +403,40 @@ def _nodes(c: _Checker, data: Mapping[str, Any]) -> list[tuple[str, Node]]:
     arm = _arms(c, data.get("arms"))
     if arm is not None:
         nodes.append(("arms", arm))
-    for name, text in (data.get("derived") or {}).items():
+    for name, text in c.mapping("derived", data.get("derived")).items():
+        ok = c.name(f"derived.{name}", name)
         expr = c.expr(f"derived.{name}", text)
-        if expr is not None:
-            nodes.append((f"derived.{name}", DerivedNode(str(name), expr)))
-    for name, raw in (data.get("scorecards") or {}).items():
-        model, where = c.artifact(f"scorecards.{name}", raw, ScorecardModel.load)
-        if model is not None:
-            n = int(raw.get("reasons", 4))
-            nodes.append(
-                (f"scorecards.{name}", ScorecardNode(str(name), model, where, model.sha256, n))
-            )
-    for name, raw in (data.get("models") or {}).items():
-        model, where = c.artifact(f"models.{name}", raw, GBMArtifact.load)
-        if model is not None:
-            n = int(raw.get("reasons", 4))
-            nodes.append((f"models.{name}", ModelNode(str(name), model, where, model.sha256, n)))
-    for name, raw in (data.get("tables") or {}).items():
-        try:
-            table = DecisionTable.from_dict(raw, name=str(name))
-        except ValueError as exc:
-            c.problem(f"tables.{name}", str(exc))
-            continue
-        nodes.append((f"tables.{name}", TableNode(table)))
-    for name, raw in (data.get("trees") or {}).items():
+        if expr is not None and ok is not None:
+            nodes.append((f"derived.{name}", DerivedNode(ok, expr)))
+    nodes += _models(c, data)
+    for name, raw in c.mapping("tables", data.get("tables")).items():
+        table = _table(c, name, raw)
+        if table is not None:
+            nodes.append((f"tables.{name}", table))
+    for name, raw in c.mapping("trees", data.get("trees")).items():
+        ok = c.name(f"trees.{name}", name)
         tree = _tree(c, str(name), raw)
-        if tree is not None:
+        if tree is not None and ok is not None:
             nodes.append((f"trees.{name}", tree))
     return nodes
 
 
-def _order(c: _Checker, inputs: list[InputSpec], nodes: list[tuple[str, Node]]) -> list[Node]:
+def _order(
+    c: _Checker, inputs: list[InputSpec], nodes: list[tuple[str, Node]]
+) -> list[tuple[str, Node]]:
     """Nodes sorted so each runs after what it reads; unknown names and cycles reported."""
     provider: dict[str, str] = {s.name: "inputs" for s in inputs}
     for path, node in nodes:
         for var in node.provides:
+            why = None if isinstance(node, ArmNode) else name_problem(var)
+            if why is not None:  # e.g. table `rule` with output `x` gives `rule_x`
+                c.problem(path, f"gives the variable {var!r}: {why}")
             if var in provider:
                 c.problem(path, f"{var!r} is already defined by {provider[var]}")
             provider[var] = path
     by_path = dict(nodes)
     done: set[str] = {"inputs"}
-    order: list[Node] = []
+    order: list[tuple[str, Node]] = []
     pending = [p for p, _ in nodes]
     for path, node in nodes:
         unknown = sorted(n for n in node.reads if n not in provider)
@@ -291,15 +450,9 @@ def _order(c: _Checker, inputs: list[InputSpec], nodes: list[tuple[str, Node]]) 
             c.problem(pending[0], f"a cycle: {' -> '.join(sorted(pending))} read each other")
             break
         for p in ready:
-            order.append(by_path[p])
+            order.append((p, by_path[p]))
             done.add(p)
         pending = [p for p in pending if p not in done]
-    never_null = frozenset(
-        n.provides[0] for _, n in nodes if isinstance(n, ScorecardNode | ModelNode)
-    )
-    for path, node in nodes:
-        if isinstance(node, TableNode) and not any(pr.path.startswith(path) for pr in c.problems):
-            c.problems.extend(check_table(node.table, file=c.file, never_null=never_null))
     return order
 
 
@@ -329,63 +482,84 @@ def _types(c: _Checker, inputs: list[InputSpec], nodes: list[tuple[str, Node]]) 
                 )
 
 
-def _is_condition(node: ast.expr, types: Mapping[str, str]) -> bool:
-    """Whether an expression gives true/false/null (so both backends read it alike)."""
-    if isinstance(node, ast.Compare | ast.BoolOp) or (
-        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
-    ):
-        return True
-    if isinstance(node, ast.Constant):
-        return node.value is None or isinstance(node.value, bool)
-    if isinstance(node, ast.Name):
-        return types.get(node.id, "boolean") == "boolean"
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        return node.func.id == "is_null" or (
-            node.func.id == "coalesce" and all(_is_condition(a, types) for a in node.args)
-        )
-    if isinstance(node, ast.IfExp):
-        return _is_condition(node.body, types) and _is_condition(node.orelse, types)
-    return False
-
-
-def _rules(
-    c: _Checker, data: Mapping[str, Any], known: set[str], types: Mapping[str, str]
-) -> list[Rule]:
+def _rules(c: _Checker, data: Mapping[str, Any], env: TypeEnv) -> list[Rule]:
     rules, seen = [], set()
-    for k, raw in enumerate(data.get("rules") or ()):
+    raw_rules = data.get("rules") or ()
+    if not isinstance(raw_rules, list | tuple):
+        c.problem("rules", f"expected a list of rules, got {type(raw_rules).__name__}")
+        return []
+    for k, given in enumerate(raw_rules):
         where = f"rules.{k}"
+        raw = c.mapping(where, given)
         rid, action = raw.get("id"), raw.get("action")
-        if not rid or rid in seen:
-            c.problem(f"{where}.id", f"expected a unique rule id, got {rid!r}")
-        seen.add(str(rid))
+        if c.label(f"{where}.id", rid, "a rule id") is not None:
+            if rid in seen:
+                c.problem(f"{where}.id", f"expected a unique rule id, got {rid!r}")
+            seen.add(rid)
         if action not in ACTIONS:
             c.problem(f"{where}.action", f"expected one of {ACTIONS}, got {action!r}")
         expr = c.expr(f"{where}.when", raw.get("when"))
         if expr is None:
             continue
-        unknown = sorted(expr.names - known)
+        unknown = env.unknown(expr.names)
         if unknown:
             c.problem(f"{where}.when", f"unknown variables {unknown}")
-        if not _is_condition(expr._tree, types):
-            c.problem(
-                f"{where}.when",
-                f"type mismatch: {expr.text!r} is not a condition (expected a comparison, "
-                "and/or/not, in, is_null or a boolean variable)",
-            )
-        rules.append(Rule(str(rid), expr, str(action)))
+            continue
+        typed = typed_expr(c.problem, f"{where}.when", expr, env, want=("boolean",))
+        if typed is not None:
+            rules.append(Rule(str(rid), typed, str(action)))
     return rules
 
 
-def _pricing(c: _Checker, raw: Any, known: set[str], inputs: list[InputSpec]) -> PricingNode | None:
+def _outputs(c: _Checker, data: Mapping[str, Any], env: TypeEnv) -> list[tuple[str, Expression]]:
+    outputs = []
+    for name, text in c.mapping("outputs", data.get("outputs")).items():
+        path = f"outputs.{name}"
+        ok, expr = c.name(path, name), c.expr(path, text)
+        if expr is None or ok is None:
+            continue
+        if env.unknown(expr.names):
+            c.problem(path, f"unknown variables {env.unknown(expr.names)}")
+            continue
+        if name in env:
+            c.problem(path, f"{name!r} is already a variable; name the output apart")
+            continue
+        typed = typed_expr(c.problem, path, expr, env)
+        if typed is None:
+            env.broken.add(ok)
+        else:
+            outputs.append((ok, typed))
+    return outputs
+
+
+_PRICING_KEYS = (
+    "product",
+    "jurisdiction",
+    "lender_type",
+    "amount_fen",
+    "annual_rate",
+    "term_months",
+    "date",
+    "on_breach",
+)
+
+
+def _pricing(c: _Checker, raw: Any, env: TypeEnv, inputs: list[InputSpec]) -> PricingNode | None:
+    raw = c.mapping("pricing", raw)
     if not raw:
         return None
-    exprs = {
-        k: c.expr(f"pricing.{k}", raw.get(k)) for k in ("amount_fen", "annual_rate", "term_months")
-    }
-    for k, e in exprs.items():
-        if e is not None and e.names - known:
-            c.problem(f"pricing.{k}", f"unknown variables {sorted(e.names - known)}")
-    date = str(raw.get("date"))
+    for key in sorted(set(raw) - set(_PRICING_KEYS), key=str):
+        c.problem(f"pricing.{key}", f"unknown key (expected one of {list(_PRICING_KEYS)})")
+    exprs: dict[str, Expression | None] = {}
+    for k in ("amount_fen", "annual_rate", "term_months"):
+        e = c.expr(f"pricing.{k}", raw.get(k))
+        if e is not None and env.unknown(e.names):
+            c.problem(f"pricing.{k}", f"unknown variables {env.unknown(e.names)}")
+            e = None
+        if e is not None:
+            e = typed_expr(c.problem, f"pricing.{k}", e, env, want=("integer", "number"))
+        exprs[k] = e
+    date = raw.get("date")
     if not any(s.name == date and s.type == "date" for s in inputs):
         c.problem("pricing.date", f"expected a date input (the contract date), got {date!r}")
     on_breach = raw.get("on_breach", "refer")
@@ -414,53 +588,85 @@ def _pricing(c: _Checker, raw: Any, known: set[str], inputs: list[InputSpec]) ->
         exprs["amount_fen"],  # type: ignore[arg-type]
         exprs["annual_rate"],  # type: ignore[arg-type]
         exprs["term_months"],  # type: ignore[arg-type]
-        date,
+        str(date),
         str(on_breach),
     )
 
 
+def _text_problems(c: _Checker, data: Mapping[str, Any]) -> None:
+    """Every text in the file (keys and values) must be valid Unicode without NUL: a lone
+    surrogate (possible in JSON) or a NUL reaches no backend."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                where = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and _bad_text(key):
+                    c.problem(where, f"expected valid text without NUL, got {key!r}")
+                stack.append((where, item))
+        elif isinstance(value, list | tuple):
+            stack.extend((f"{path}.{k}", item) for k, item in enumerate(value))
+        elif isinstance(value, str) and _bad_text(value):
+            c.problem(path, f"expected valid text without NUL, got {value[:40]!r}")
+
+
+def _bad_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return "\x00" in text
+
+
 def check_policy(
-    data: Mapping[str, Any], *, file: str = "<policy>", base: Path | None = None
+    data: Mapping[str, Any],
+    *,
+    file: str = "<policy>",
+    base: Path | None = None,
+    limits: ExpressionLimits | None = None,
 ) -> tuple[Policy | None, list[Problem]]:
     """Build a policy from parsed YAML; every problem at once (with file and dotted path).
 
-    ``base`` is the folder artifact paths are relative to (the policy file's folder).
+    ``base`` is the folder artifact paths are relative to (the policy file's folder);
+    ``limits`` bounds every expression (default :class:`~fengkong.expression.ExpressionLimits`).
     """
-    c = _Checker(file, base)
+    c = _Checker(file, base, limits or ExpressionLimits())
+    if not isinstance(data, Mapping):
+        c.problem("", f"expected a mapping, got {type(data).__name__}")
+        return None, c.problems
     if data.get("schema_version") != 1:
         c.problem("schema_version", f"expected 1, got {data.get('schema_version')!r}")
-    for key in sorted(set(data) - set(_KEYS)):
-        c.problem(key, f"unknown key (expected one of {sorted(_KEYS)})")
+    for key in sorted(set(data) - set(_KEYS), key=str):
+        c.problem(str(key), f"unknown key (expected one of {sorted(_KEYS)})")
+    before = len(c.problems)
+    _text_problems(c, data)
+    if len(c.problems) > before:  # text no backend can hold: stop before reading it
+        return None, c.problems
+    name = c.label("name", data.get("name", "policy"), "a policy name")
+    version = c.label("version", str(data.get("version", "1")), "a version")
     inputs = _inputs(c, data)
     nodes = _nodes(c, data)
     _types(c, inputs, nodes)
     order = _order(c, inputs, nodes)
-    known = {s.name for s in inputs} | {v for n in order for v in n.provides}
-    types = {s.name: s.type for s in inputs}
-    types |= {n.provides[0]: "number" for n in order if isinstance(n, ScorecardNode | ModelNode)}
-    rules = _rules(c, data, known, types)
-    outputs = []
-    for name, text in (data.get("outputs") or {}).items():
-        expr = c.expr(f"outputs.{name}", text)
-        if expr is None:
-            continue
-        if expr.names - known:
-            c.problem(f"outputs.{name}", f"unknown variables {sorted(expr.names - known)}")
-        if name in known:
-            c.problem(f"outputs.{name}", f"{name!r} is already a variable; name the output apart")
-        outputs.append((str(name), expr))
-    pricing = _pricing(c, data.get("pricing"), known | {n for n, _ in outputs}, inputs)
+    typed, env, table_problems = typed_nodes(c.problem, file, inputs, order)
+    c.problems += table_problems
+    rules = _rules(c, data, env)
+    outputs = _outputs(c, data, env)
+    for out_name, e in outputs:
+        env.setdefault(out_name, e.type or "null")
+    pricing = _pricing(c, data.get("pricing"), env, inputs)
     if pricing is not None and any(n == "apr" for n, _ in outputs):
         c.problem("outputs.apr", "'apr' is set by the pricing step")
-    if c.problems:
+    if c.problems or name is None or version is None:
         return None, c.problems
     policy = Policy(
         variable_spec=str(data["variables"]) if data.get("variables") else None,
         graph_features=bool(data.get("graph_features")),
-        name=str(data.get("name", "policy")),
-        version=str(data.get("version", "1")),
+        name=name,
+        version=version,
         inputs=tuple(inputs),
-        nodes=tuple(order),
+        nodes=tuple(typed),
         rules=tuple(rules),
         outputs=tuple(outputs),
         pricing=pricing,
@@ -469,13 +675,15 @@ def check_policy(
     return policy, []
 
 
-def load_policy(source: str | Path | Mapping[str, Any]) -> Policy:
+def load_policy(
+    source: str | Path | Mapping[str, Any], *, limits: ExpressionLimits | None = None
+) -> Policy:
     """A checked policy from a YAML file or a parsed mapping; ``ConfigError`` lists problems.
 
     Problems from a file carry its name and the line of the path they point at.
     """
     if isinstance(source, Mapping):
-        policy, problems = check_policy(source, file="<policy>")
+        policy, problems = check_policy(source, file="<policy>", limits=limits)
         if problems or policy is None:
             raise ConfigError(problems)
         return policy
@@ -483,11 +691,12 @@ def load_policy(source: str | Path | Mapping[str, Any]) -> Policy:
     try:
         text = path.read_text(encoding="utf-8")
         data = yaml.safe_load(text)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError([Problem(path.name, "", f"cannot read the policy: {exc}")]) from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
+        message = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ConfigError([Problem(path.name, "", f"cannot read the policy: {message}")]) from None
     if not isinstance(data, dict):
         raise ConfigError([Problem(path.name, "", "expected a mapping")])
-    policy, problems = check_policy(data, file=path.name, base=path.parent)
+    policy, problems = check_policy(data, file=path.name, base=path.parent, limits=limits)
     if problems or policy is None:
         lines = yaml_lines(text)
         raise ConfigError([replace(p, line=line_of(lines, p.path)) for p in problems])

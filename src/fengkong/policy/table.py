@@ -38,17 +38,19 @@ first-hit row (all of its regions taken by earlier rows), with an example input 
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from fengkong.errors import InvalidArgumentError, Problem
+from fengkong.expression._typing import INT64_MAX, INT64_MIN
 
 __all__ = ["Cell", "DecisionTable", "RegionIndex", "check_table", "parse_cell", "region_index"]
 
@@ -78,20 +80,21 @@ class Cell:
             return False
         if self.kind == "not_null":
             return True
-        if self.kind == "values":
-            return value in self.values
-        if self.kind == "not_values":
-            return value not in self.values
-        if isinstance(value, str | bool):
+        if self.kind in ("values", "not_values"):
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)  # numbers compare as float64, as in Polars
+            return (value in self.values) == (self.kind == "values")
+        if isinstance(value, str | bool) or not isinstance(value, int | float):
             return False
         v = float(value)
         above = v >= self.low if self.low_closed else v > self.low
         below = v <= self.high if self.high_closed else v < self.high
         return above and below
 
-    def to_polars(self, column: str) -> pl.Expr:
-        """The same test as a Polars boolean expression (never null)."""
-        col = pl.col(column)
+    def to_polars(self, column: str, *, numeric: bool = False) -> pl.Expr:
+        """The same test as a Polars boolean expression (never null); ``numeric`` compares
+        the column as float64 (as :meth:`matches` does)."""
+        col = pl.col(column).cast(pl.Float64) if numeric else pl.col(column)
         if self.kind == "any":
             return col.is_null() | col.is_not_null()  # true, one value per row
         if self.kind == "null":
@@ -114,13 +117,20 @@ class Cell:
         """The numbers where the cell's truth can change."""
         if self.kind != "interval":
             return [
-                v for v in self.values if isinstance(v, int | float) and not isinstance(v, bool)
+                float(v)
+                for v in self.values
+                if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
             ]
         return [p for p in (self.low, self.high) if math.isfinite(p)]
 
 
 def _literal(text: str) -> Any:
-    t = text.strip().strip("'\"")
+    """A cell value: quoted text stays text; ``true``/``false`` are booleans; numbers."""
+    t = text.strip()
+    if len(t) >= 2 and t[0] == t[-1] and t[0] in "'\"":
+        return t[1:-1]
+    if t in ("true", "false"):
+        return t == "true"
     if re.fullmatch(_NUM, t):
         return float(t) if any(ch in t for ch in ".eEin") else int(t)
     return t
@@ -156,7 +166,7 @@ def parse_cell(text: Any) -> Cell:  # noqa: PLR0911 (one return per cell form)
         op, value = m.group(1), _literal(m.group(2))
         if op in ("==", "!="):
             return Cell(raw, "values" if op == "==" else "not_values", values=(value,))
-        if not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"cell {raw!r}: expected a number after {op}")
         v = float(value)
         return {
@@ -181,7 +191,12 @@ class DecisionTable:
     cells: tuple[tuple[Cell, ...], ...]
     results: tuple[Mapping[str, Any], ...]
     name: str = "table"
+    types: tuple[str, ...] = ()  # each input's type, once typed (see :func:`type_table`)
     _index: list[Any] = field(default_factory=list, repr=False, compare=False)
+
+    def numeric(self, j: int) -> bool:
+        """Whether input ``j`` is typed as a number (its cells compare as float64)."""
+        return bool(self.types) and self.types[j] in ("integer", "number")
 
     def fast_index(self) -> RegionIndex | None:
         """The table's :class:`RegionIndex` (computed once), or None where it does not apply."""
@@ -244,7 +259,10 @@ class DecisionTable:
 
     def _row_test(self, k: int) -> pl.Expr:
         return pl.all_horizontal(
-            [c.to_polars(i) for c, i in zip(self.cells[k], self.inputs, strict=True)]
+            [
+                c.to_polars(i, numeric=self.numeric(j))
+                for j, (c, i) in enumerate(zip(self.cells[k], self.inputs, strict=True))
+            ]
         )
 
     def to_polars(self) -> dict[str, pl.Expr]:
@@ -267,27 +285,176 @@ class DecisionTable:
         return out
 
 
-def _regions(table: DecisionTable, never_null: frozenset[str]) -> list[list[Any]]:
-    """Representative values of every elementary region, per input."""
+def _cell_problem(cell: Cell, kind: str) -> str | None:
+    """Why a cell cannot test an input of type ``kind`` (None when it can)."""
+    if cell.kind in ("any", "null", "not_null"):
+        return None
+    wanted = {"integer": "numbers", "number": "numbers", "text": "texts", "boolean": "booleans"}
+    if kind not in wanted or (cell.kind == "interval" and kind not in ("integer", "number")):
+        return (
+            f"cell {cell.text!r} cannot test an input of type {kind} (expected -, null or not null)"
+        )
+    for v in cell.values:
+        numeric = isinstance(v, int | float) and not isinstance(v, bool)
+        ok = {
+            "integer": numeric,
+            "number": numeric,
+            "text": isinstance(v, str),
+            "boolean": isinstance(v, bool),
+        }[kind]
+        if not ok:
+            return (
+                f"cell {cell.text!r} on an input of type {kind}: expected {wanted[kind]}, got {v!r}"
+            )
+        if numeric and not math.isfinite(v):
+            return f"cell {cell.text!r}: expected finite numbers, got {v!r}"
+    return None
+
+
+def _result_type(value: Any) -> str | None:
+    """The type of an output value of a table or tree, or None when it is not a scalar."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer" if INT64_MIN <= value <= INT64_MAX else None
+    if isinstance(value, float):
+        return "number" if math.isfinite(value) else None
+    return "text" if isinstance(value, str) else None
+
+
+def output_types(
+    values: Mapping[str, list[tuple[str, Any]]],
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The type of each output from its values (with the path each came from), and the
+    problems as ``(path, message)``: a value that is not a scalar, or outputs of two types."""
+    from fengkong.expression._typing import unify  # noqa: PLC0415 (a leaf helper)
+
+    types: dict[str, str] = {}
+    problems: list[tuple[str, str]] = []
+    for output, found in values.items():
+        kind: Any = "null"
+        for path, value in found:
+            t = _result_type(value)
+            if t is None:
+                problems.append(
+                    (path, f"expected a number, text, true/false or null, got {value!r}")
+                )
+                continue
+            both = unify(kind, t) if kind is not None else None
+            if both is None:
+                problems.append((path, f"expected one type for {output!r}, got {kind} and {t}"))
+            kind = both
+        if kind is not None:
+            types[output] = kind
+    return types, problems
+
+
+def type_table(
+    table: DecisionTable, types: Mapping[str, str], *, file: str = "<policy>", path: str = ""
+) -> tuple[DecisionTable, dict[str, str], list[Problem]]:
+    """The table typed by its inputs' types: cells checked against them (numbers compared
+    as float64), and the type of each ``<table>_<output>`` variable; problems listed.
+
+    >>> t = DecisionTable.from_dict({"inputs": ["age"], "outputs": ["x"],
+    ...     "rows": [{"when": {"age": "in [lo, hi]"}, "then": {"x": 1}}]})
+    >>> [p.message for p in type_table(t, {"age": "integer"})[2]]
+    ["cell 'in [lo, hi]' on an input of type integer: expected numbers, got 'lo'"]
+    """
+    where = path or table.name
+    problems: list[Problem] = []
+    kinds = tuple(types.get(i, "null") for i in table.inputs)
+    cells = []
+    for k, row in enumerate(table.cells):
+        typed = []
+        for given, name, kind in zip(row, table.inputs, kinds, strict=True):
+            why = _cell_problem(given, kind)
+            cell = given
+            if why is not None:
+                problems.append(Problem(file, f"{where}.rows.{k}.when.{name}", why))
+            elif kind in ("integer", "number") and given.values:
+                cell = replace(given, values=tuple(float(v) for v in given.values))
+            typed.append(cell)
+        cells.append(tuple(typed))
+    found, bad = output_types(
+        {
+            o: [(f"{where}.rows.{k}.then.{o}", r[o]) for k, r in enumerate(table.results)]
+            for o in table.outputs
+        }
+    )
+    problems += [Problem(file, p, m) for p, m in bad]
+    list_or_row = "list" if table.hit == "collect" else None
+    out_types = {f"{table.name}_{o}": list_or_row or t for o, t in found.items()}
+    out_types[f"{table.name}_rows" if list_or_row else f"{table.name}_row"] = (
+        list_or_row or "integer"
+    )
+    return replace(table, cells=tuple(cells), types=kinds, _index=[]), out_types, problems
+
+
+def _between(a: float, b: float) -> float | None:
+    """A float strictly between ``a < b`` (None when they are adjacent floats)."""
+    mid = a / 2 + b / 2
+    return mid if a < mid < b else None
+
+
+def _numeric_reps(points: list[float], *, integer: bool) -> list[Any]:
+    """A value in every piece the cut points make: below, each point, between, above.
+
+    For an integer input only integers stand for a piece (a piece holding none is left out),
+    so that every gap reported can be met by a real input.
+    """
+    if not points:
+        return [0 if integer else 0.0]
+    if integer:
+        reps: list[Any] = [math.ceil(points[0]) - 1]
+        for a, b in itertools.pairwise(points):
+            if a == int(a):
+                reps.append(int(a))
+            if math.floor(a) + 1 < b:
+                reps.append(math.floor(a) + 1)
+        if points[-1] == int(points[-1]):
+            reps.append(int(points[-1]))
+        reps.append(math.floor(points[-1]) + 1)
+        return [r for r in reps if INT64_MIN <= r <= INT64_MAX]
+    below = points[0] - max(1.0, abs(points[0]))
+    reps = [below if below < points[0] else math.nextafter(points[0], -math.inf)]
+    for a, b in itertools.pairwise(points):
+        mid = _between(a, b)
+        reps += [a, a if mid is None else mid]  # the index's layout: one slot per piece
+    above = points[-1] + max(1.0, abs(points[-1]))
+    reps += [points[-1], above if math.isfinite(above) else math.nextafter(points[-1], math.inf)]
+    return reps
+
+
+def _regions(
+    table: DecisionTable, never_null: frozenset[str], *, exact: bool = True
+) -> list[list[Any]]:
+    """Representative values of every elementary region, per input.
+
+    ``exact`` keeps only pieces a value of the input's type can fall in (integers for an
+    integer input); the batch index wants the float layout of every piece instead.
+    """
     per_input: list[list[Any]] = []
     for j, name in enumerate(table.inputs):
         cells = [row[j] for row in table.cells]
+        kind = table.types[j] if table.types else None
+        reps: list[Any] = [] if name in never_null else [None]
+        if kind == "boolean":
+            per_input.append([*reps, False, True])
+            continue
+        if kind == "date":
+            per_input.append([*reps, dt.date(2000, 1, 1)])
+            continue
         texts = {v for c in cells for v in c.values if isinstance(v, str)}
         numeric_cells = any(c.kind == "interval" for c in cells) or any(
             isinstance(v, int | float) and not isinstance(v, bool) for c in cells for v in c.values
         )
-        reps: list[Any] = [] if name in never_null else [None]
-        if texts:
+        if texts or kind == "text":
             reps += [*sorted(texts), "\x00other"]
-        if numeric_cells or not texts:
+        if kind in ("integer", "number") or (kind is None and (numeric_cells or not texts)):
             points = sorted({p for c in cells for p in c.cut_points()})
-            if not points:
-                reps.append(0.0)
-            else:
-                reps.append(points[0] - 1.0)
-                for a, b in itertools.pairwise(points):
-                    reps += [a, (a + b) / 2]
-                reps += [points[-1], points[-1] + 1.0]
+            reps += _numeric_reps(points, integer=exact and kind == "integer")
         per_input.append(reps)
     return per_input
 
@@ -397,9 +564,9 @@ class RegionIndex:
 def region_index(table: DecisionTable) -> RegionIndex | None:
     """The :class:`RegionIndex` of a first-hit table, or None when it does not apply (a
     collect table, an input mixing text and number cells, too many regions)."""
-    if table.hit != "first":
+    if table.hit != "first" or any(t in ("boolean", "date") for t in table.types):
         return None
-    regions = _regions(table, frozenset())
+    regions = _regions(table, frozenset(), exact=False)
     total = math.prod(len(r) for r in regions)
     if total > _MAX_REGIONS:
         return None

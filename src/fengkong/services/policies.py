@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from fengkong.db.models import DecisionRecord, PolicyEventRecord, PolicyVersionRecord
 from fengkong.errors import NotFoundError, WorkflowError
+from fengkong.expression import ExpressionLimits
 from fengkong.policy import Decision, Policy, load_policy
 from fengkong.policy.versions import check_transition, normalise_identity
 
@@ -80,7 +81,12 @@ def _artifact_files(path: Path, data: dict[str, Any]) -> dict[str, str]:
 
 
 def submit_policy(
-    session: Session, path: str | Path, *, author: str, at: dt.datetime
+    session: Session,
+    path: str | Path,
+    *,
+    author: str,
+    at: dt.datetime,
+    limits: ExpressionLimits | None = None,
 ) -> VersionInfo:
     """Store a checked policy file as a draft (idempotent for identical content).
 
@@ -88,7 +94,9 @@ def submit_policy(
     immutable, so bump ``version`` in the file. ``author`` is stored normalised.
     """
     author = normalise_identity(author, field="author")
-    policy = load_policy(path)  # ConfigError lists every problem: a bad file is never stored
+    policy = load_policy(
+        path, limits=limits
+    )  # ConfigError lists every problem: a bad file is never stored
     text = Path(path).read_text(encoding="utf-8")
     artifacts = _artifact_files(Path(path), yaml.safe_load(text))
     sha = hashlib.sha256(
@@ -210,8 +218,15 @@ def history(session: Session, name: str, version: str) -> list[tuple[str, str, d
     return [(r.action, r.actor, r.at, r.note) for r in rows]
 
 
-def load_version(session: Session, name: str, version: str | None = None) -> Policy:
-    """A stored version as a runnable policy (the active one when ``version`` is None)."""
+def load_version(
+    session: Session,
+    name: str,
+    version: str | None = None,
+    *,
+    limits: ExpressionLimits | None = None,
+) -> Policy:
+    """A stored version as a runnable policy (the active one when ``version`` is None),
+    checked again under ``limits`` (a stored file never skips the checker)."""
     if version is None:
         record = session.scalar(
             select(PolicyVersionRecord).where(
@@ -229,7 +244,7 @@ def load_version(session: Session, name: str, version: str | None = None) -> Pol
             (folder / rel).write_text(content, encoding="utf-8")
         path = folder / f"{record.name}.yaml"
         path.write_text(record.source, encoding="utf-8")
-        return load_policy(path)
+        return load_policy(path, limits=limits)
 
 
 def source_of(session: Session, name: str, version: str) -> str:

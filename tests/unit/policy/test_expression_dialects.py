@@ -1,28 +1,52 @@
 """The policy dialect of the expression language: row and Polars backends agree on everything.
 
-Random expressions from the grammar (arithmetic, comparisons, ``in``, three-valued
+Random well-typed expressions from the grammar (integer arithmetic up to the int64 extremes,
+numbers from subnormal to 1e308, texts joined with ``+``, comparisons, ``in``, three-valued
 ``and``/``or``/``not``, ``if``/``else``, ``clip``, ``is_null``, ``coalesce``) over random rows
-with nulls, evaluated by the compiled Python closure and by Polars, must be equal.
+drawn from the whole domain (every int64, ±inf, -0.0, subnormals, long non-ASCII text,
+nulls), evaluated by the compiled Python closure and by Polars, must be equal.
 """
+
+import datetime as dt
 
 import polars as pl
 import pytest
-from expression_grammar import ints, policy_expr, texts
+from expression_grammar import TYPES, any_expression, finite_floats, int64s, texts
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fengkong.expression import parse_expression
 
+_SCHEMA = {
+    "integer": pl.Int64,
+    "number": pl.Float64,
+    "text": pl.String,
+    "boolean": pl.Boolean,
+    "date": pl.Date,
+}
+_VALUES = {
+    "integer": int64s,
+    "number": st.one_of(finite_floats, st.sampled_from([float("inf"), float("-inf")])),
+    "text": texts,
+    "boolean": st.booleans(),
+    "date": st.dates(dt.date(1900, 1, 1), dt.date(2100, 1, 1)),
+}
+rows = st.fixed_dictionaries(
+    {name: st.one_of(st.none(), _VALUES[kind]) for name, kind in TYPES.items()}
+)
 
-@settings(max_examples=400, deadline=None)
-@given(text=policy_expr, a=ints, b=ints, s=texts)
-def test_row_and_polars_backends_agree(text, a, b, s):
-    expr = parse_expression(text, dialect="policy")
+
+@settings(max_examples=1000, deadline=None)
+@given(text=any_expression(), row=rows)
+def test_row_and_polars_backends_agree(text, row):
+    expr = parse_expression(text, dialect="policy", types=TYPES)
     frame = pl.DataFrame(
-        {"a": [a], "b": [b], "s": [s]}, schema={"a": pl.Int64, "b": pl.Int64, "s": pl.String}
+        {k: [v] for k, v in row.items()}, schema={k: _SCHEMA[t] for k, t in TYPES.items()}
     )
-    expected = expr.evaluate({"a": a, "b": b, "s": s})
+    expected = expr.evaluate(row)
     got = frame.select(expr.to_polars().alias("v")).item()
-    assert got == expected, (text, a, b, s, got, expected)
+    assert got == expected, (text, row, got, expected)
+    assert type(got) is type(expected) or got is None or expected is None, (text, got, expected)
 
 
 @pytest.mark.parametrize(

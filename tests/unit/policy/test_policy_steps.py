@@ -38,7 +38,7 @@ def full_policy(folder: Path, **changes) -> dict:
     fraud_sha = json.loads((folder / "fraud.json").read_text())["model_sha256"]
     data["inputs"]["application_date"] = {"type": "date"}
     data["arms"] = {
-        "key": "application_id",
+        "unit": "application_id",
         "salt": "2026-11",
         "shares": {"champion": 80, "challenger": 20},
     }

@@ -43,7 +43,7 @@ def versions(
 
 
 @router.post("/validate")
-def validate(body: ValidateIn, who: Analysts) -> dict[str, Any]:
+def validate(body: ValidateIn, request: Request, who: Analysts) -> dict[str, Any]:
     """Check a policy file's text; every problem with its path (artifacts are not resolved)."""
     try:
         data = yaml.safe_load(body.text)
@@ -51,7 +51,7 @@ def validate(body: ValidateIn, who: Analysts) -> dict[str, Any]:
         raise ConfigError([Problem("<body>", "", f"not valid YAML: {exc}")]) from None
     if not isinstance(data, dict):
         raise ConfigError([Problem("<body>", "", "expected a mapping")])
-    _, problems = check_policy(data, file="<body>")
+    _, problems = check_policy(data, file="<body>", limits=request.app.state.limits)
     return {
         "ok": not problems,
         "problems": [{"path": p.path, "message": p.message} for p in problems],
