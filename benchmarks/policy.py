@@ -371,43 +371,35 @@ def _realistic(n_apps: int, live: int) -> dict[str, Any]:
     per_person = {r[0]: list(zip(r[1], r[2], r[3], strict=True)) for r in ids.iter_rows()}
     rows = list(tail.iter_rows(named=True))
 
-    def one(app: dict[str, Any]) -> Any:
+    def inputs(app: dict[str, Any]) -> dict[str, Any]:
+        """The application's variables and graph features, as the service computes them."""
         values = engine.compute(app)
         graph = online.add(
             app["person_id"], per_person.get(app["person_id"], []), app["applied_at"]
         )
-        return policy.decide(
-            {
-                **{c: _num(values.get(c)) for c in numeric},
-                **{c: _num(graph.get(c)) for c in graph_names},
-            }
-        )
+        return {
+            **{c: _num(values.get(c)) for c in numeric},
+            **{c: _num(graph.get(c)) for c in graph_names},
+        }
 
     for app in rows[:200]:
-        one(app)
+        policy.decide(inputs(app))
     import gc  # noqa: PLC0415
 
     gc.collect()
     gc.freeze()
     times, decide_times, decisions = [], [], []
+    prepared: list[dict[str, Any]] = []  # the inputs of the first 2,000, decided again below
     clock = time.perf_counter_ns
     for app in rows[200:]:
         t0 = clock()
-        d = one(app)
+        x = inputs(app)
+        d = policy.decide(x)
         times.append(clock() - t0)
         decisions.append(d.decision)
         engine.observe("app", app)
-    sample = rows[200:2200]
-    prepared = []
-    for app in sample:
-        values = engine.compute(app)
-        graph = online.features(app["person_id"], as_of=app["applied_at"])
-        prepared.append(
-            {
-                **{c: _num(values.get(c)) for c in numeric},
-                **{c: _num(graph.get(c)) for c in graph_names},
-            }
-        )
+        if len(prepared) < 2000:
+            prepared.append(x)
     for x in prepared:
         t0 = clock()
         policy.decide(x)

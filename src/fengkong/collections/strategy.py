@@ -105,6 +105,58 @@ def _plan_constants(policy: Policy) -> list[tuple[str, Any]]:
     return found
 
 
+def _plan_problems(plan: str, templates: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """What is wrong with a plan (empty when every item is a known action and template)."""
+    problems = []
+    for item in _items(plan):
+        m = _ITEM.match(item)
+        if m is None or m.group(1) not in ACTIONS:
+            problems.append(f"unknown action {item!r} (expected one of {ACTIONS})")
+            continue
+        template = m.group(2)
+        known = templates.get(template) if template is not None else None
+        if template is not None and known is None:
+            problems.append(f"unknown template {template!r}")
+        elif (
+            known is not None
+            and m.group(1) in CHANNELS
+            and known["channel"]
+            not in (
+                m.group(1),
+                "sms",
+            )
+        ):
+            problems.append(f"template {template!r} is for {known['channel']}")
+    return problems
+
+
+def _plan_reads(policy: Policy) -> list[tuple[str, str]]:
+    """The variables whose value can become part of a plan, with where they are read."""
+    found: list[tuple[str, str]] = []
+    for node in policy.nodes:
+        if isinstance(node, TreeNode):
+            for out, expr in node.outputs:
+                if out == "plan":
+                    found += [(f"trees.{node.name}.plan", v) for v in _values(expr._tree)]
+    for name, expr in policy.outputs:
+        if name == "plan":
+            found += [(f"outputs.{name}", v) for v in _values(expr._tree)]
+    return found
+
+
+def _values(node: ast.expr) -> list[str]:
+    """Variables that can become part of the value (not those inside conditions)."""
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, ast.IfExp):
+        return _values(node.body) + _values(node.orelse)
+    if isinstance(node, ast.BinOp):
+        return _values(node.left) + _values(node.right)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return [v for a in node.args for v in _values(a)]
+    return []
+
+
 def _strings(node: ast.expr) -> list[str]:
     """String literals that can become part of the value (not those inside conditions)."""
     if isinstance(node, ast.Constant):
@@ -147,7 +199,12 @@ class Strategy:
         decided = self.policy.decide_frame(todo)
         arms = decided["arm"] if "arm" in decided.columns else pl.Series([None] * todo.height)
         plans = pl.DataFrame({"case_id": todo["case_id"], "arm": arms, "plan": decided["plan"]})
-        distinct = {p: parse_plan(p) for p in plans["plan"].unique().to_list()}
+        distinct = {}
+        for p in plans["plan"].unique().to_list():
+            wrong = _plan_problems(p or "", self.templates)
+            if wrong:  # the loader proves this cannot happen; a plan is never acted on blind
+                raise ValueError(f"plan {p!r}: {'; '.join(wrong)}")
+            distinct[p] = parse_plan(p)
         rows = [
             (case, arm, seq, action, template)
             for case, arm, plan in plans.iter_rows()
@@ -185,28 +242,25 @@ def load_strategy(
     templates = dict(templates) if templates is not None else load_templates()
     file = "<strategy>" if isinstance(source, Mapping) else Path(source).name
     problems = []
-    if not any(name == "plan" for name, _ in policy.outputs):
+    plan = next((e for name, e in policy.outputs if name == "plan"), None)
+    if plan is None:
         problems.append(Problem(file, "outputs.plan", "a strategy must output `plan`"))
+    elif plan.type != "text":
+        problems.append(Problem(file, "outputs.plan", f"expected a text plan, got {plan.type}"))
     for where, value in _plan_constants(policy):
-        if not isinstance(value, str):
-            continue
-        for item in _items(value):
-            m = _ITEM.match(item)
-            if m is None or m.group(1) not in ACTIONS:
-                problems.append(
-                    Problem(file, where, f"unknown action {item!r} (expected one of {ACTIONS})")
+        if isinstance(value, str):
+            problems += [Problem(file, where, why) for why in _plan_problems(value, templates)]
+    own = {f"{n.name}_plan" for n in policy.nodes if isinstance(n, TableNode | TreeNode)}
+    for where, name in _plan_reads(policy):
+        if name not in own:
+            problems.append(
+                Problem(
+                    file,
+                    where,
+                    f"the plan reads {name!r}: a plan is built from the strategy's own "
+                    "literals and its tables' and trees' plans, never from case data",
                 )
-                continue
-            template = m.group(2)
-            if template is None:
-                continue
-            known = templates.get(template)
-            if known is None:
-                problems.append(Problem(file, where, f"unknown template {template!r}"))
-            elif m.group(1) in CHANNELS and known["channel"] not in (m.group(1), "sms"):
-                problems.append(
-                    Problem(file, where, f"template {template!r} is for {known['channel']}")
-                )
+            )
     if problems:
         raise ConfigError(problems)
     return Strategy(policy, templates)

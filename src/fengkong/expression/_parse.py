@@ -120,6 +120,7 @@ def _structure(node: ast.AST, text: str, names: set[str], dialect: Dialect) -> N
                 )
                 if not ok:
                     raise bad("`in` with anything but a non-empty list of constants")
+                assert isinstance(right, ast.List | ast.Tuple)
                 for e in right.elts:
                     _structure(e, text, names, dialect)
             elif not isinstance(op, _COMPARE):

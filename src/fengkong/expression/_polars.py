@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -142,7 +142,7 @@ def _pieces(node: ast.Compare, cols: list[pl.Expr]) -> list[pl.Expr]:
             if _type(terms[k]) in ("integer", "number"):
                 mixed = _type(terms[k]) == "number" or any(isinstance(v, float) for v in values)
                 want = "number" if mixed else "integer"
-                values = [float(v) if mixed else v for v in values]
+                values = [float(cast(float, v)) if mixed else v for v in values]
             listed = pl.Series(values, dtype=_DTYPES.get(want or "")) if want else values
             hit = _cast(cols[k], terms[k], want).is_in(listed)  # null for a null value
             pieces.append(hit if isinstance(op_node, ast.In) else hit.not_())

@@ -12,7 +12,7 @@ import ast
 import math
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from fengkong.expression._typing import INT64_MAX, INT64_MIN
 
@@ -64,7 +64,7 @@ class _Source:
 
     def constant(self, node: ast.Constant, want: str | None) -> str:
         if want == "number" and _type(node) == "integer":
-            return _const(float(node.value))
+            return _const(float(cast(int, node.value)))
         return _const(node.value)
 
     def checked(self, value: str, kind: str | None) -> str:
@@ -109,7 +109,7 @@ class _Source:
         if _type(node) in ("integer", "number"):
             mixed = _type(node) == "number" or any(isinstance(v, float) for v in values)
             want = "number" if mixed else "integer"
-            values = [float(v) if mixed else v for v in values]
+            values = [float(cast(float, v)) if mixed else v for v in values]
         return want, "{" + ", ".join(_const(v) for v in values) + "}"
 
     def compare(self, node: ast.Compare) -> str:

@@ -96,7 +96,7 @@ class _Checker:
             found = _literal_type(node.value)
             if found not in TYPES:
                 raise self.fail(node, str(found))
-            return found  # type: ignore[return-value]
+            return found
         if isinstance(node, ast.Name):
             if node.id not in self.types:
                 raise self.fail(node, f"unknown variable {node.id!r}")
@@ -145,7 +145,7 @@ class _Checker:
             if isinstance(op, ast.In | ast.NotIn):
                 assert isinstance(right_node, ast.List | ast.Tuple)
                 kinds = {self.visit(e) for e in right_node.elts}
-                right_node.fk_type = "list"  # type: ignore[attr-defined]
+                right_node.fk_type = "list"  # type: ignore[union-attr]
                 if left == "text" and kinds == {"text"}:
                     continue
                 if left in _NUMERIC and kinds <= set(_NUMERIC):

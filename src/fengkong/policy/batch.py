@@ -9,6 +9,7 @@ million rows cost a handful of list builds, not a million.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -93,6 +94,28 @@ def _type_ok(kind: str, dtype: pl.DataType) -> bool:
     return dtype == _PL_TYPES[kind]
 
 
+def _with(frame: pl.DataFrame, exprs: Iterable[pl.Expr]) -> pl.DataFrame:
+    """``frame.with_columns(exprs)``, with constant results broadcast to the frame's height.
+
+    Polars 2.1 sometimes computes an expression as one row when its data make it constant
+    (``'x' == coalesce(s, 'x')`` over a column ``s`` of nulls) and then refuses to broadcast
+    it; each expression is then evaluated alone and a one-row result repeated.
+    """
+    exprs = list(exprs)
+    try:
+        return frame.with_columns(exprs)
+    except pl.exceptions.InvalidOperationError as exc:
+        if "doesn't match the DataFrame height" not in str(exc):
+            raise
+    columns = []
+    for e in exprs:
+        column = frame.select(e).to_series()
+        if column.len() == 1 and frame.height != 1:
+            column = column.gather(np.zeros(frame.height, dtype=np.int64))
+        columns.append(column)
+    return frame.with_columns(columns)
+
+
 def _input_column(s: InputSpec, given: pl.Series) -> pl.DataFrame:
     """One input's values (cast to its type, failures null) and its data-quality code."""
     if isinstance(given.dtype, pl.Categorical | pl.Enum):
@@ -120,8 +143,10 @@ def _input_column(s: InputSpec, given: pl.Series) -> pl.DataFrame:
     code = pl.when(v.is_null()).then(missing).when(out_of_range).then(_RANGE)
     if s.categories:
         code = code.when(~value.is_in(list(s.categories))).then(_CATEGORY)
-    code = code.otherwise(_OK)
-    return frame.select(pl.when(code == 0).then(value).alias(s.name), code.alias(f"__dq_{s.name}"))
+    codes = code.otherwise(_OK)
+    return frame.select(
+        pl.when(codes == 0).then(value).alias(s.name), codes.alias(f"__dq_{s.name}")
+    )
 
 
 def _input_frame(inputs: tuple[InputSpec, ...], frame: pl.DataFrame) -> pl.DataFrame:
@@ -200,9 +225,12 @@ def _table(out: pl.DataFrame, node: TableNode) -> pl.DataFrame:
         )
     exprs = t.to_polars()
     if t.hit == "first":
-        return out.with_columns(
-            exprs[f"{t.name}_row"].alias(node.row_variable),
-            *(exprs[o].alias(f"{t.name}_{o}") for o in t.outputs),
+        return _with(
+            out,
+            [
+                exprs[f"{t.name}_row"].alias(node.row_variable),
+                *(exprs[o].alias(f"{t.name}_{o}") for o in t.outputs),
+            ],
         )
     out = out.with_columns(exprs[f"{t.name}_rows"].cast(pl.List(pl.Int64)).alias(node.row_variable))
     return out.with_columns(
@@ -304,7 +332,7 @@ def decide_frame(policy: Policy, frame: pl.DataFrame) -> pl.DataFrame:
     keep_nodes: list[str] = []
     for node in policy.nodes:
         if isinstance(node, DerivedNode):
-            out = out.with_columns(node.expr.to_polars().alias(node.name))
+            out = _with(out, [node.expr.to_polars().alias(node.name)])
         elif isinstance(node, ArmNode):
             bounds = node.bounds()
             units: list[Any] = out[node.unit].to_list()
@@ -314,9 +342,12 @@ def decide_frame(policy: Policy, frame: pl.DataFrame) -> pl.DataFrame:
         elif isinstance(node, TableNode):
             out = _table(out, node)
         elif isinstance(node, TreeNode):
-            out = out.with_columns(
-                node.leaf.to_polars().alias(f"{node.name}_leaf"),
-                *(e.to_polars().alias(f"{node.name}_{o}") for o, e in node.outputs),
+            out = _with(
+                out,
+                [
+                    node.leaf.to_polars().alias(f"{node.name}_leaf"),
+                    *(e.to_polars().alias(f"{node.name}_{o}") for o, e in node.outputs),
+                ],
             )
         elif isinstance(node, ScorecardNode):
             out, lost = _scorecard(out, node)
@@ -330,9 +361,12 @@ def decide_frame(policy: Policy, frame: pl.DataFrame) -> pl.DataFrame:
             model_reasons.append((contrib, node.reason_codes(), node.n_reasons))
             keep_nodes.append(node.provides[0])
     rule_cols = [f"rule_{r.id}" for r in policy.rules]
-    out = out.with_columns(
-        r.when.to_polars().cast(pl.Boolean).fill_null(False).alias(c)
-        for r, c in zip(policy.rules, rule_cols, strict=True)
+    out = _with(
+        out,
+        (
+            r.when.to_polars().cast(pl.Boolean).fill_null(False).alias(c)
+            for r, c in zip(policy.rules, rule_cols, strict=True)
+        ),
     )
     dq_cols = [f"__dq_{s.name}" for s in policy.inputs]
     declines = [pl.col(f"rule_{r.id}") for r in policy.rules if r.action == "decline"]
@@ -344,7 +378,7 @@ def decide_frame(policy: Policy, frame: pl.DataFrame) -> pl.DataFrame:
     ).to_series()
     out = out.with_columns(_DECISIONS.gather(code).alias("decision"))
     if policy.outputs:
-        out = out.with_columns(e.to_polars().alias(name) for name, e in policy.outputs)
+        out = _with(out, (e.to_polars().alias(name) for name, e in policy.outputs))
     # columns that are zero everywhere add no reason: skip them before leaving Polars
     nonzero = out.select(pl.col(c).cast(pl.UInt8).max() for c in (*dq_cols, *rule_cols)).row(0)
     used = {c for c, top in zip((*dq_cols, *rule_cols), nonzero, strict=True) if top}

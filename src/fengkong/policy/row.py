@@ -3,9 +3,13 @@
 Every node becomes straight-line Python — input checks, expressions with their null rules
 (:func:`fengkong.expression.python_source`), scorecard bins by ``bisect``, decision tables as
 ``if``/``elif`` chains of inline cell tests — so a decision costs about what hand-written
-``if``/``else`` costs, with the audit record on. Nothing outside the checked IR reaches the
-generated source: names come from validated expressions, values are literals or constants
-bound by name. :meth:`fengkong.policy.Policy.source` shows the code.
+``if``/``else`` costs, with the audit record on. No name or text from the policy file is
+pasted as code: variables are internal ids (``v0``, ``v1``, …), every string and number is a
+``repr`` literal or a constant bound under an internal name, and the names of inputs appear
+only inside ``repr`` strings (reasons, audit keys). Input checks run inline for the common
+value of each type (a finite float, an int within int64, ASCII text, …) and through the
+``_slow_*`` functions otherwise, which apply the data-quality rules the batch backend
+applies column by column. :meth:`fengkong.policy.Policy.source` shows the code.
 """
 
 from __future__ import annotations

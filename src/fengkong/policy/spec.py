@@ -323,7 +323,7 @@ def _tree(c: _Checker, name: str, raw: Any) -> TreeNode | None:
         if c.label(f"{path}.leaf", leaf, "a leaf id") is None or leaf in leaves:
             c.problem(f"{path}.leaf", f"expected a unique leaf id, got {leaf!r}")
             return None
-        leaves.append(leaf)
+        leaves.append(str(leaf))
         if sorted(given, key=str) != sorted(outputs):
             c.problem(
                 f"{path}.set",

@@ -44,13 +44,13 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
 
 from fengkong.errors import InvalidArgumentError, Problem
-from fengkong.expression._typing import INT64_MAX, INT64_MIN
+from fengkong.expression._typing import INT64_MAX, INT64_MIN, Type, unify
 
 __all__ = ["Cell", "DecisionTable", "RegionIndex", "check_table", "parse_cell", "region_index"]
 
@@ -329,8 +329,6 @@ def output_types(
 ) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """The type of each output from its values (with the path each came from), and the
     problems as ``(path, message)``: a value that is not a scalar, or outputs of two types."""
-    from fengkong.expression._typing import unify  # noqa: PLC0415 (a leaf helper)
-
     types: dict[str, str] = {}
     problems: list[tuple[str, str]] = []
     for output, found in values.items():
@@ -342,7 +340,7 @@ def output_types(
                     (path, f"expected a number, text, true/false or null, got {value!r}")
                 )
                 continue
-            both = unify(kind, t) if kind is not None else None
+            both = unify(kind, cast(Type, t)) if kind is not None else None
             if both is None:
                 problems.append((path, f"expected one type for {output!r}, got {kind} and {t}"))
             kind = both

@@ -80,3 +80,31 @@ def test_a_template_with_banned_content_is_refused(tmp_path):
         ConfigError, match=r"templates\.scary\.text: banned content \(impersonation\)"
     ):
         load_templates(path)
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        ("note", "the plan reads 'note'"),  # case data would become actions unchecked
+        ("'sms:firm,' + note", "the plan reads 'note'"),
+        ("coalesce(note, 'call')", "the plan reads 'note'"),
+        ("'call' if stage == 'early' else note", "the plan reads 'note'"),
+        ("max_dpd", "expected a text plan, got integer"),
+    ],
+)
+def test_a_plan_is_never_built_from_case_data(plan, message):
+    """A plan read from an input would reach the day's work list without the action and
+    template checks (``carrier_pigeon:x``); the loader refuses it."""
+    data = {
+        "schema_version": 1,
+        "inputs": {
+            "case_id": {"type": "text"},
+            "stage": {"type": "text"},
+            "note": {"type": "text"},
+            "max_dpd": {"type": "integer"},
+        },
+        "outputs": {"plan": plan},
+    }
+    with pytest.raises(ConfigError, match=message) as err:
+        load_strategy(data)
+    assert any(p.path == "outputs.plan" for p in err.value.problems)

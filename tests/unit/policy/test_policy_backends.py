@@ -41,11 +41,11 @@ DTYPES = {
 }
 INT_CELLS = ["< 0", ">= 10", "[0, 10)", "== 3037000500", "!= 1", "in [1, 2, 3]", "not in [0]"]
 NUM_CELLS = ["< 0.5", ">= 1e300", "(0, 1]", "== -0.0", "in [1.5, 2]", "[-1e308, 1e308]"]
-TEXT_CELLS = ["in [x, y]", "== 年", "!= x", "not in [y, 年]", "== \"it's\""]
+TEXT_CELLS = ["in [x, y]", "== 年", "!= x", "not in [y, 年]", '== "it\'s"']
 BOOL_CELLS = ["== true", "== false", "in [true]"]
 COMMON = ["-", "-", "null", "not null"]
 TABLE = {"a": INT_CELLS, "x": NUM_CELLS, "s": TEXT_CELLS, "p": BOOL_CELLS, "di": INT_CELLS}
-LABELS = ["L", "it's \"quoted\"", "年龄\n", "\\", "x'); __import__('os')"]
+LABELS = ["L", 'it\'s "quoted"', "年龄\n", "\\", "x'); __import__('os')"]
 STATS: Counter[str] = Counter()
 
 
@@ -71,7 +71,7 @@ def _tree(tests):
     }
 
 
-def _policy_data(gen, rows):
+def _policy_data(gen, rows, *, catch_all=True):
     return {
         "schema_version": 1,
         "name": "gen",
@@ -90,7 +90,7 @@ def _policy_data(gen, rows):
                 "outputs": ["limit", "label"],
                 "rows": [
                     {"when": cells, "then": {"limit": 100 * k, "label": LABELS[k % len(LABELS)]}}
-                    for k, cells in enumerate([*rows, dict.fromkeys(TABLE, "-")])
+                    for k, cells in enumerate(rows + [dict.fromkeys(TABLE, "-")] * catch_all)
                 ],
             }
         },
@@ -114,14 +114,22 @@ def _load(gen, rows):
         if not dead or len(dead) != len(err.problems):
             raise
     kept = [r for k, r in enumerate(rows) if k not in dead]
-    return load_policy(_policy_data(gen, kept))
+    return load_policy(_policy_data(gen, kept, catch_all=len(rows) not in dead))
 
 
 derived_values = st.fixed_dictionaries(
     {"di": integer(2), "dn": number(2), "dt": text(1), "db": boolean(2)}
 )
 reads_derived = st.sampled_from(
-    ["db", "(di > 0)", "(dn <= 1.5)", "(dt == 'x')", "(t_limit > 100)", "(t_row == 1)", "arm == 'ch'"]
+    [
+        "db",
+        "(di > 0)",
+        "(dn <= 1.5)",
+        "(dt == 'x')",
+        "(t_limit > 100)",
+        "(t_row == 1)",
+        "arm == 'ch'",
+    ]
 )
 policies = st.fixed_dictionaries(
     {
@@ -135,9 +143,10 @@ policies = st.fixed_dictionaries(
         "outputs": st.fixed_dictionaries(
             {"score": integer(2), "ratio": number(2), "tag": text(1), "flag": boolean(1)}
         ),
-        "salt": st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1).filter(
-            lambda s: len(s.encode()) <= 64
-        ),
+        "salt": st.text(
+            st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\x00"),
+            min_size=1,
+        ).filter(lambda s: len(s.encode()) <= 64),
     }
 )
 
@@ -241,7 +250,11 @@ def test_row_and_polars_backends_give_the_same_decisions():
 
 def test_data_quality_refers_with_explicit_reasons():
     policy = load_policy(
-        {"schema_version": 1, "inputs": INPUTS, "rules": [{"id": "R", "when": "a > 9", "action": "decline"}]}
+        {
+            "schema_version": 1,
+            "inputs": INPUTS,
+            "rules": [{"id": "R", "when": "a > 9", "action": "decline"}],
+        }
     )
     d = policy.decide({"a": None, "x": 1.0, "y": 2e6, "s": "w"})
     assert d.decision == "refer"
