@@ -8,6 +8,7 @@ from typing import Annotated
 import polars as pl
 import typer
 
+from fengkong._yaml_strict import strict_yaml
 from fengkong.cli._console import console, progress_bar, report_problems, user_errors
 from fengkong.cli._identity import ApiKeyOption, acting_identity
 from fengkong.errors import ConfigError, InvalidArgumentError, Problem
@@ -138,9 +139,9 @@ def _policy_data(ref: str) -> tuple[str, dict[str, object]]:
 
         name, version = ref.split("@", 1)
         with database_sessions().begin() as session:
-            return ref, yaml.safe_load(source_of(session, name, version))
+            return ref, strict_yaml(source_of(session, name, version))
     try:
-        return ref, yaml.safe_load(Path(ref).read_text(encoding="utf-8"))
+        return ref, strict_yaml(Path(ref).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError([Problem(ref, "", f"cannot read the file: {exc.strerror}")]) from None
     except yaml.YAMLError as exc:

@@ -86,25 +86,6 @@ def _items(plan: str | None) -> list[str]:
     return [item.strip() for item in (plan or "").split(",") if item.strip()]
 
 
-def _plan_constants(policy: Policy) -> list[tuple[str, Any]]:
-    """Every literal a ``plan`` can be built from (table and tree outputs named ``plan``,
-    strings in the ``plan`` output's value), with where it is."""
-    found: list[tuple[str, Any]] = []
-    for node in policy.nodes:
-        if isinstance(node, TableNode):
-            for k, row in enumerate(node.table.results):
-                if "plan" in row:
-                    found.append((f"tables.{node.name}.rows.{k}.then.plan", row["plan"]))
-        elif isinstance(node, TreeNode):
-            for out, expr in node.outputs:
-                if out == "plan":
-                    found += [(f"trees.{node.name}.plan", v) for v in _strings(expr._tree)]
-    for name, expr in policy.outputs:
-        if name == "plan":
-            found += [(f"outputs.{name}", v) for v in _strings(expr._tree)]
-    return found
-
-
 def _plan_problems(plan: str, templates: Mapping[str, Mapping[str, str]]) -> list[str]:
     """What is wrong with a plan (empty when every item is a known action and template)."""
     problems = []
@@ -130,44 +111,80 @@ def _plan_problems(plan: str, templates: Mapping[str, Mapping[str, str]]) -> lis
     return problems
 
 
-def _plan_reads(policy: Policy) -> list[tuple[str, str]]:
-    """The variables whose value can become part of a plan, with where they are read."""
-    found: list[tuple[str, str]] = []
+_MAX_PLANS = 10_000
+
+
+def _possible_plans(policy: Policy) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Every text the ``plan`` output can take, with where it comes from, and the problems.
+
+    A plan is built only from the strategy's own literals: text constants, the ``plan``
+    outputs of its tables and trees, choices between them (``if``/``else``, ``coalesce``,
+    ``min``/``max``) and joins of them (``+``, every combination listed and checked). Case
+    data, or anything else whose value is not known at load, is a problem: no text a case
+    carries is ever acted on.
+    """
+    own: dict[str, list[tuple[str, str]]] = {}
+    problems: list[tuple[str, str]] = []
     for node in policy.nodes:
-        if isinstance(node, TreeNode):
+        if isinstance(node, TableNode) and "plan" in node.table.outputs:
+            own[f"{node.name}_plan"] = [
+                (f"tables.{node.name}.rows.{k}.then.plan", row["plan"])
+                for k, row in enumerate(node.table.results)
+                if isinstance(row["plan"], str)
+            ]
+        elif isinstance(node, TreeNode):
             for out, expr in node.outputs:
                 if out == "plan":
-                    found += [(f"trees.{node.name}.plan", v) for v in _values(expr._tree)]
-    for name, expr in policy.outputs:
-        if name == "plan":
-            found += [(f"outputs.{name}", v) for v in _values(expr._tree)]
-    return found
+                    where = f"trees.{node.name}.plan"
+                    own[f"{node.name}_plan"] = _texts(expr._tree, where, own, problems)
+    plan = next((e for name, e in policy.outputs if name == "plan"), None)
+    found = [] if plan is None else _texts(plan._tree, "outputs.plan", own, problems)
+    return found, problems
 
 
-def _values(node: ast.expr) -> list[str]:
-    """Variables that can become part of the value (not those inside conditions)."""
-    if isinstance(node, ast.Name):
-        return [node.id]
-    if isinstance(node, ast.IfExp):
-        return _values(node.body) + _values(node.orelse)
-    if isinstance(node, ast.BinOp):
-        return _values(node.left) + _values(node.right)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        return [v for a in node.args for v in _values(a)]
-    return []
+_CHOICES = ("coalesce", "min", "max")  # functions whose value is one of their arguments
 
 
-def _strings(node: ast.expr) -> list[str]:
-    """String literals that can become part of the value (not those inside conditions)."""
+def _texts(
+    node: ast.expr,
+    where: str,
+    own: Mapping[str, list[tuple[str, str]]],
+    problems: list[tuple[str, str]],
+) -> list[tuple[str, str]]:
+    """The texts an expression's value can be (see :func:`_possible_plans`)."""
+    parts: list[ast.expr] = []
     if isinstance(node, ast.Constant):
-        return [node.value] if isinstance(node.value, str) else []
+        return [(where, node.value)] if isinstance(node.value, str) else []
+    if isinstance(node, ast.Name) and node.id in own:
+        return own[node.id]
     if isinstance(node, ast.IfExp):
-        return _strings(node.body) + _strings(node.orelse)
-    if isinstance(node, ast.BinOp):
-        return _strings(node.left) + _strings(node.right)
-    if isinstance(node, ast.Call):
-        return [v for a in node.args for v in _strings(a)]
-    return []
+        parts = [node.body, node.orelse]
+    elif (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CHOICES
+    ):
+        parts = list(node.args)
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left = _texts(node.left, where, own, problems)
+        right = _texts(node.right, where, own, problems)
+        if len(left) * len(right) > _MAX_PLANS:
+            problems.append((where, f"the plan joins more than {_MAX_PLANS:,} combinations"))
+            return []
+        return [(w, a + b) for w, a in left for _, b in right]
+    else:
+        read = (
+            f"reads {node.id!r}"
+            if isinstance(node, ast.Name)
+            else f"is built from {ast.unparse(node)!r}"
+        )
+        problems.append(
+            (
+                where,
+                f"the plan {read}: a plan is built from the strategy's own literals and its "
+                "tables' and trees' plans (if/else, coalesce, min, max, +), never from case data",
+            )
+        )
+        return []
+    return [t for part in parts for t in _texts(part, where, own, problems)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,20 +264,10 @@ def load_strategy(
         problems.append(Problem(file, "outputs.plan", "a strategy must output `plan`"))
     elif plan.type != "text":
         problems.append(Problem(file, "outputs.plan", f"expected a text plan, got {plan.type}"))
-    for where, value in _plan_constants(policy):
-        if isinstance(value, str):
-            problems += [Problem(file, where, why) for why in _plan_problems(value, templates)]
-    own = {f"{n.name}_plan" for n in policy.nodes if isinstance(n, TableNode | TreeNode)}
-    for where, name in _plan_reads(policy):
-        if name not in own:
-            problems.append(
-                Problem(
-                    file,
-                    where,
-                    f"the plan reads {name!r}: a plan is built from the strategy's own "
-                    "literals and its tables' and trees' plans, never from case data",
-                )
-            )
+    plans, wrong = _possible_plans(policy)
+    problems += [Problem(file, where, why) for where, why in wrong]
+    for where, value in plans:
+        problems += [Problem(file, where, why) for why in _plan_problems(value, templates)]
     if problems:
         raise ConfigError(problems)
     return Strategy(policy, templates)

@@ -95,11 +95,16 @@ def typed_nodes(
         elif isinstance(node, TableNode):
             table, types, found = type_table(node.table, env, file=file, path=path)
             if not found:
-                found = check_table(table, file=file, never_null=never_null)
+                found = check_table(table, file=file, never_null=never_null, path=path)
             table_problems += found
             env.update(types)  # type: ignore[arg-type]
             typed = TableNode(table)
         elif isinstance(node, TreeNode):
+            # each test at its own path first: a test that is not a condition is named there
+            tested = [typed_expr(problem, p, e, env, want=("boolean",)) for p, e in node.tests]
+            if any(t is None for t in tested):
+                env.broken.update(node.provides)
+                continue
             leaf = typed_expr(problem, path, node.leaf, env)
             outs = [(o, typed_expr(problem, path, e, env)) for o, e in node.outputs]
             typed = (

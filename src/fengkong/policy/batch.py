@@ -125,7 +125,8 @@ def _input_exprs(s: InputSpec, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
     missing = _MISSING if s.required else _OK
     name, dq = s.name, f"__dq_{s.name}"
     if not _type_ok(s.type, dtype):
-        return pl.lit(None, target).alias(name), pl.when(v.is_null()).then(missing).otherwise(
+        absent = v.is_null() | v.is_nan() if dtype.is_float() else v.is_null()  # NaN is null
+        return pl.lit(None, target).alias(name), pl.when(absent).then(missing).otherwise(
             _TYPE
         ).alias(dq)
     if dtype.is_float():
@@ -140,7 +141,7 @@ def _input_exprs(s: InputSpec, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
         checks.append(value < s.low)
     if s.high is not None:
         checks.append(value > s.high)
-    code = pl.when(v.is_null()).then(missing)
+    code: Any = pl.when(v.is_null()).then(missing)
     if checks:
         code = code.when(pl.any_horizontal(checks)).then(_RANGE)
     if s.categories:

@@ -103,6 +103,7 @@ class TreeNode:
     name: str
     leaf: Expression
     outputs: tuple[tuple[str, Expression], ...]
+    tests: tuple[tuple[str, Expression], ...] = ()  # each branch's test, with its path
 
     @property
     def reads(self) -> frozenset[str]:

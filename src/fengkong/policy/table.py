@@ -42,7 +42,7 @@ import datetime as dt
 import itertools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
@@ -52,10 +52,19 @@ import polars as pl
 from fengkong.errors import InvalidArgumentError, Problem
 from fengkong.expression._typing import INT64_MAX, INT64_MIN, Type, unify
 
-__all__ = ["Cell", "DecisionTable", "RegionIndex", "check_table", "parse_cell", "region_index"]
+__all__ = [
+    "Cell",
+    "DecisionTable",
+    "RegionIndex",
+    "as_type",
+    "check_table",
+    "parse_cell",
+    "region_index",
+]
 
 _MAX_REGIONS = 200_000
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf"
+# one way to match each number (no nested choices: linear on any text, however long)
+_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +78,11 @@ class Cell:
     high: float = math.inf
     high_closed: bool = False
     values: tuple[Any, ...] = ()
+    lookup: frozenset[Any] = field(default=frozenset(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # membership in one step however long the list (a cell may list 100,000 values)
+        object.__setattr__(self, "lookup", frozenset(self.values))
 
     def matches(self, value: Any) -> bool:  # noqa: PLR0911 (one return per cell kind)
         """Whether one input value satisfies the cell."""
@@ -83,7 +97,7 @@ class Cell:
         if self.kind in ("values", "not_values"):
             if isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)  # numbers compare as float64, as in Polars
-            return (value in self.values) == (self.kind == "values")
+            return (value in self.lookup) == (self.kind == "values")
         if isinstance(value, str | bool) or not isinstance(value, int | float):
             return False
         v = float(value)
@@ -324,11 +338,24 @@ def _result_type(value: Any) -> str | None:
     return "text" if isinstance(value, str) else None
 
 
+def as_type(value: Any, kind: str | None) -> Any:
+    """An output value in its output's type: an integer in a ``number`` output is a float
+    (so both backends give the same value and type).
+
+    >>> as_type(3, "number"), as_type(3, "integer"), as_type(None, "number")
+    (3.0, 3, None)
+    """
+    if kind == "number" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
 def output_types(
     values: Mapping[str, list[tuple[str, Any]]],
 ) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """The type of each output from its values (with the path each came from), and the
-    problems as ``(path, message)``: a value that is not a scalar, or outputs of two types."""
+    problems as ``(path, message)``: a value that is not a scalar, outputs of two types, or
+    an integer in a ``number`` output that a 64-bit float cannot hold exactly."""
     types: dict[str, str] = {}
     problems: list[tuple[str, str]] = []
     for output, found in values.items():
@@ -344,8 +371,19 @@ def output_types(
             if both is None:
                 problems.append((path, f"expected one type for {output!r}, got {kind} and {t}"))
             kind = both
-        if kind is not None:
-            types[output] = kind
+        if kind is None:
+            continue
+        types[output] = kind
+        if kind == "number":
+            problems += [
+                (
+                    path,
+                    f"expected a number exact as a 64-bit float ({output!r} mixes "
+                    f"integers and numbers), got {value!r}",
+                )
+                for path, value in found
+                if isinstance(value, int) and not isinstance(value, bool) and float(value) != value
+            ]
     return types, problems
 
 
@@ -382,12 +420,14 @@ def type_table(
         }
     )
     problems += [Problem(file, p, m) for p, m in bad]
+    results = tuple({o: as_type(r[o], found.get(o)) for o in table.outputs} for r in table.results)
     list_or_row = "list" if table.hit == "collect" else None
     out_types = {f"{table.name}_{o}": list_or_row or t for o, t in found.items()}
     out_types[f"{table.name}_rows" if list_or_row else f"{table.name}_row"] = (
         list_or_row or "integer"
     )
-    return replace(table, cells=tuple(cells), types=kinds, _index=[]), out_types, problems
+    out = replace(table, cells=tuple(cells), results=results, types=kinds, _index=[])
+    return out, out_types, problems
 
 
 def _between(a: float, b: float) -> float | None:
@@ -405,16 +445,22 @@ def _numeric_reps(points: list[float], *, integer: bool) -> list[Any]:
     if not points:
         return [0 if integer else 0.0]
     if integer:
-        reps: list[Any] = [math.ceil(points[0]) - 1]
+        # an integer compares as its float64: the integers next to a point are those whose
+        # float is the next float below or above it (1e17 - 1 is 1e17 as a float)
+        reps: list[Any] = [math.floor(math.nextafter(points[0], -math.inf))]
         for a, b in itertools.pairwise(points):
             if a == int(a):
                 reps.append(int(a))
-            if math.floor(a) + 1 < b:
-                reps.append(math.floor(a) + 1)
+            up = math.ceil(math.nextafter(a, math.inf))
+            if up < b:
+                reps.append(up)
         if points[-1] == int(points[-1]):
             reps.append(int(points[-1]))
-        reps.append(math.floor(points[-1]) + 1)
-        return [r for r in reps if INT64_MIN <= r <= INT64_MAX]
+        reps.append(math.ceil(math.nextafter(points[-1], math.inf)))
+        # the ends of int64 last: every piece a real input can reach has a representative
+        # even where the cut points lie beyond int64
+        inside = list(dict.fromkeys(r for r in reps if INT64_MIN <= r <= INT64_MAX))
+        return inside + [e for e in (INT64_MIN, INT64_MAX) if e not in inside]
     below = points[0] - max(1.0, abs(points[0]))
     reps = [below if below < points[0] else math.nextafter(points[0], -math.inf)]
     for a, b in itertools.pairwise(points):
@@ -457,54 +503,80 @@ def _regions(
     return per_input
 
 
+def _hits(table: DecisionTable, regions: list[list[Any]]) -> Iterator[tuple[tuple[Any, ...], int]]:
+    """Every combination of the regions (in ``itertools.product`` order) with the rows
+    matching it, as a bit mask (bit ``k``: row ``k``).
+
+    Each input's cells are tested once per region value, and a combination's rows are the
+    AND of its inputs' masks: the work grows with regions plus rows, not their product.
+    """
+    everything = (1 << len(table.cells)) - 1
+    per_input: list[list[int]] = []
+    for j, reps in enumerate(regions):
+        by_cell: dict[Cell, int] = {}
+        for k, row in enumerate(table.cells):
+            by_cell[row[j]] = by_cell.get(row[j], 0) | (1 << k)
+        per_input.append([sum(m for cell, m in by_cell.items() if cell.matches(v)) for v in reps])
+    for combo in itertools.product(*(range(len(r)) for r in regions)):
+        mask = everything
+        for j, i in enumerate(combo):
+            mask &= per_input[j][i]
+        yield tuple(regions[j][i] for j, i in enumerate(combo)), mask
+
+
+def _first(mask: int) -> int:
+    """The lowest row of a mask (-1 for none)."""
+    return (mask & -mask).bit_length() - 1
+
+
 def check_table(
-    table: DecisionTable, *, file: str = "<policy>", never_null: frozenset[str] = frozenset()
+    table: DecisionTable,
+    *,
+    file: str = "<policy>",
+    never_null: frozenset[str] = frozenset(),
+    path: str = "",
 ) -> list[Problem]:
     """Every gap and every unreachable first-hit row, each with an example input.
 
     ``never_null`` names inputs that cannot be null (a scorecard's score), so no null
-    region is enumerated for them.
+    region is enumerated for them; ``path`` is where the table is in the file (its name by
+    default).
     """
-    problems: list[Problem] = []
+    where = path or table.name
     regions = _regions(table, never_null)
     total = math.prod(len(r) for r in regions)
     if total > _MAX_REGIONS:
         return [
             Problem(
-                file,
-                table.name,
-                f"too many input combinations to check ({total:,}); split the table",
+                file, where, f"too many input combinations to check ({total:,}); split the table"
             )
         ]
-    reachable = [False] * len(table.cells)
+    if not table.cells:
+        return [Problem(file, f"{where}.rows", "expected at least one row")]
+    reached = 0
     gaps: list[dict[str, Any]] = []
-    for combo in itertools.product(*regions):
-        row = dict(zip(table.inputs, combo, strict=True))
-        hits = table.matching_rows(row)
-        if not hits:
+    for combo, mask in _hits(table, regions):
+        if not mask:
             if len(gaps) < 3:
                 gaps.append(
                     {
                         k: (None if v is None else "<other>" if v == "\x00other" else v)
-                        for k, v in row.items()
+                        for k, v in zip(table.inputs, combo, strict=True)
                     }
                 )
             continue
-        if table.hit == "first":
-            reachable[hits[0]] = True
-        else:
-            for k in hits:
-                reachable[k] = True
-    for example in gaps:
-        problems.append(Problem(file, f"{table.name}", f"gap: no row matches {example}"))
-    for k, ok in enumerate(reachable):
-        if not ok:
-            why = (
-                "earlier rows take every input it matches"
-                if table.hit == "first"
-                else "no input matches it"
-            )
-            problems.append(Problem(file, f"{table.name}.rows.{k}", f"unreachable: {why}"))
+        reached |= mask & -mask if table.hit == "first" else mask
+    problems = [Problem(file, where, f"gap: no row matches {example}") for example in gaps]
+    why = (
+        "earlier rows take every input it matches"
+        if table.hit == "first"
+        else ("no input matches it")
+    )
+    problems += [
+        Problem(file, f"{where}.rows.{k}", f"unreachable: {why}")
+        for k in range(len(table.cells))
+        if not reached >> k & 1
+    ]
     return problems
 
 
@@ -581,8 +653,5 @@ def region_index(table: DecisionTable) -> RegionIndex | None:
     strides = [1] * len(regions)
     for j in range(len(regions) - 2, -1, -1):
         strides[j] = strides[j + 1] * len(regions[j + 1])
-    first = []
-    for combo in itertools.product(*regions):
-        hits = table.matching_rows(dict(zip(table.inputs, combo, strict=True)))
-        first.append(hits[0] if hits else -1)
+    first = [_first(mask) for _, mask in _hits(table, regions)]
     return RegionIndex(table.inputs, tuple(texts), tuple(points), tuple(strides), tuple(first))

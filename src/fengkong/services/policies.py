@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from fengkong._yaml_strict import strict_yaml
 from fengkong.db.models import DecisionRecord, PolicyEventRecord, PolicyVersionRecord
 from fengkong.errors import NotFoundError, WorkflowError
 from fengkong.expression import ExpressionLimits
@@ -98,7 +98,7 @@ def submit_policy(
         path, limits=limits
     )  # ConfigError lists every problem: a bad file is never stored
     text = Path(path).read_text(encoding="utf-8")
-    artifacts = _artifact_files(Path(path), yaml.safe_load(text))
+    artifacts = _artifact_files(Path(path), strict_yaml(text))
     sha = hashlib.sha256(
         (
             policy.sha256

@@ -109,7 +109,7 @@ def _load(gen, rows):
         dead = {
             int(p.path.rsplit(".", 1)[1])
             for p in err.problems
-            if "unreachable" in p.message and p.path.startswith("t.rows.")
+            if "unreachable" in p.message and p.path.startswith("tables.t.rows.")
         }
         if not dead or len(dead) != len(err.problems):
             raise
@@ -289,6 +289,6 @@ def test_policy_file_problems_are_all_listed(tmp_path):
         "rules.1.action",
         "outputs.y",
         "extra",
-        "t",
+        "tables.t",
     } <= paths
     assert all(p.file == "p.yaml" for p in err.value.problems)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import yaml
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from fengkong._yaml_strict import strict_yaml
 from fengkong.api.deps import SessionDep, require
 from fengkong.api.schemas import PromoteIn, ValidateIn
 from fengkong.errors import ConfigError, Problem
@@ -46,7 +47,7 @@ def versions(
 def validate(body: ValidateIn, request: Request, who: Analysts) -> dict[str, Any]:
     """Check a policy file's text; every problem with its path (artifacts are not resolved)."""
     try:
-        data = yaml.safe_load(body.text)
+        data = strict_yaml(body.text)
     except yaml.YAMLError as exc:
         raise ConfigError([Problem("<body>", "", f"not valid YAML: {exc}")]) from None
     if not isinstance(data, dict):
