@@ -58,6 +58,20 @@ class Settings(BaseSettings):
         default=1_000, ge=2, le=5_000, description="Most syntax nodes in one expression."
     )
 
+    decision_late_seconds: int = Field(
+        default=900,
+        ge=0,
+        le=86_400,
+        description="How far before the server clock a caller's applied_at may be (an "
+        "application received a little earlier); older history is replayed, not decided live.",
+    )
+    decision_skew_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=3_600,
+        description="How far after the server clock a caller's applied_at may be (clock skew).",
+    )
+
     def expression_limits(self) -> ExpressionLimits:
         """The limits every policy expression is checked against.
 

@@ -116,6 +116,9 @@ def create_app(
     app.state.online = online or OnlineState(
         _redis_stores(settings.redis_url) if settings.redis_url else None
     )
+    # the window a caller's applied_at must fall in, around this server's clock
+    app.state.online.late = dt.timedelta(seconds=settings.decision_late_seconds)
+    app.state.online.skew = dt.timedelta(seconds=settings.decision_skew_seconds)
     app.state.metrics.watch_graph(lambda: app.state.online.graph)
     app.state.default_policy = default_policy
     app.state.clock = clock

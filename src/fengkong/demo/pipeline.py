@@ -240,7 +240,7 @@ def run_demo(
         ):
             online.engine("demo_risk").observe("loan", loan_events[pending_loans][1])
             pending_loans += 1
-        decision = online.decide(
+        decision = online.replay(  # history, in time order: each at its own time
             policy, application_body(row, income), identifiers.get(row["person_id"], [])
         )
         limit = int(decision.outputs.get("limit_fen") or 0)

@@ -522,6 +522,17 @@ class OnlineEngine:
 
             self.store.update(index, key, change)
 
+    def accepts(self, at: dt.datetime) -> bool:
+        """Whether an event or application at ``at`` would be taken (not more than the
+        lateness behind the watermark).
+
+        >>> from fengkong.features import load_spec
+        >>> OnlineEngine(load_spec("application_risk"), target="app").accepts(dt.datetime(2026, 1, 1))
+        True
+        """
+        watermark = self.store.get_watermark()
+        return watermark is None or to_us(at, "at") >= watermark - self.spec.lateness_us
+
     def observe_many(self, source: str, events: Iterable[Mapping[str, Any]]) -> int:
         """Observe events in order; returns how many were added."""
         n = 0
@@ -545,6 +556,17 @@ class OnlineEngine:
                 f"{self.target}.{src.timestamp}", expected="a value", got=None
             )
         t = to_us(event[src.timestamp], f"{self.target}.{src.timestamp}")
+        watermark = self.store.get_watermark()
+        if watermark is not None and t < watermark - self.spec.lateness_us:
+            # events older than the horizon behind the watermark are folded into summaries
+            # that cannot be split at t: an answer would count the future
+            raise LateEventError(
+                f"{self.target}.{src.timestamp}",
+                expected=f"a time at most the spec's lateness ({self.spec.lateness_us // 1_000_000}"
+                " s) behind the newest event: the state can no longer answer earlier times "
+                "exactly (replay history in time order instead)",
+                got=event[src.timestamp],
+            )
         own_id = event.get(src.id)
         wanted = [(i, event.get(col)) for i, col in enumerate(self._target_keys) if col is not None]
         lookups = [(i, key) for i, key in wanted if key is not None]

@@ -9,9 +9,15 @@ caller cannot supply its own velocity counts), and the application is observed a
 the next one sees it. State lives in the worker (``FENGKONG_REDIS_URL``: variables shared
 through Redis; the graph stays per worker until its periodic re-seed).
 
-:meth:`OnlineState.decide` is the one real-time decision path — the HTTP service and
-``fengkong demo`` both go through it. Date inputs sent as ISO text (JSON has no dates) are
-read as dates; anything else unreadable is left for the policy's data-quality checks.
+:meth:`OnlineState.decide` is the one real-time decision path (the HTTP service and the UI).
+The server knows the time: an application without ``applied_at`` (or the spec's timestamp
+column) is stamped with the server clock, and a caller's time is accepted only within
+``[now - late, now + skew]`` (settings ``decision_late_seconds``/``decision_skew_seconds``);
+anything else is refused naming the field, before any state changes — one request dated
+9999-12-31 can no longer move the shared clock and refuse every later application. History
+goes through :meth:`OnlineState.replay` (``fengkong demo``, backfills), in time order, never
+through the live endpoint. Date inputs sent as ISO text (JSON has no dates) are read as
+dates; anything else unreadable is left for the policy's data-quality checks.
 """
 
 from __future__ import annotations
@@ -53,10 +59,13 @@ class OnlineState:
         *,
         engines: dict[str, OnlineEngine] | None = None,
         graph: OnlineGraph | None = None,
+        late: dt.timedelta = dt.timedelta(minutes=15),
+        skew: dt.timedelta = dt.timedelta(minutes=1),
     ) -> None:
         self._engines: dict[str, OnlineEngine] = dict(engines or {})
         self.graph = graph or OnlineGraph()
         self.store_factory = store_factory
+        self.late, self.skew = late, skew
         self._lock = Lock()
 
     def engine(self, spec_name: str) -> OnlineEngine:
@@ -106,11 +115,88 @@ class OnlineState:
             values.update({k: v for k, v in graph.items() if k != "person_id"})
         return values, observe
 
+    def problems(self, now: dt.datetime) -> list[str]:
+        """Why this worker's state cannot take a live application at ``now`` (empty when it
+        can): a variable state or graph whose clock lies past ``now`` by more than its
+        lateness would refuse every real application."""
+        clock = now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now
+        found = [
+            f"variables {name}: the state's newest event is after {clock} by more than the "
+            "spec's lateness; it refuses live applications (reseed it)"
+            for name, engine in sorted(self._engines.items())
+            if not engine.accepts(clock)
+        ]
+        if not self.graph.accepts(clock):
+            found.append(
+                f"graph: its latest application is after {clock} by more than its lateness; "
+                "it refuses live applications (reseed it)"
+            )
+        return found
+
+    def time_fields(self, policy: Policy) -> list[str]:
+        """The application's time columns: ``applied_at`` and the variable spec's timestamp."""
+        fields = ["applied_at"]
+        if policy.variable_spec:
+            engine = self.engine(policy.variable_spec)
+            stamp = engine.spec.sources[engine.target].timestamp
+            fields += [stamp] if stamp not in fields else []
+        return fields
+
+    def stamped(
+        self, policy: Policy, application: Mapping[str, Any], now: dt.datetime
+    ) -> dict[str, Any]:
+        """The application with its time columns set by the server clock ``now``, or the
+        caller's time checked to lie within ``[now - late, now + skew]``.
+
+        >>> state = OnlineState()
+        >>> from fengkong.policy import load_policy
+        >>> p = load_policy({"schema_version": 1, "inputs": {}})
+        >>> now = dt.datetime(2026, 12, 5, 10, 0, tzinfo=dt.UTC)
+        >>> state.stamped(p, {"person_id": 1}, now)["applied_at"]
+        datetime.datetime(2026, 12, 5, 10, 0)
+        >>> try:
+        ...     state.stamped(p, {"applied_at": "9999-12-31T23:59:59"}, now)
+        ... except InvalidArgumentError as exc:
+        ...     print(exc.field, exc.expected[:35])
+        application.applied_at a time from 2026-12-05 09:45:00 to
+        """
+        clock = now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now
+        low, high = clock - self.late, clock + self.skew
+        out = dict(application)
+        for name in self.time_fields(policy):
+            given = application.get(name)
+            if given is None:
+                out[name] = clock
+                continue
+            at = _instant(given, f"application.{name}")
+            if not isinstance(at, dt.datetime) or not low <= at <= high:
+                raise InvalidArgumentError(
+                    f"application.{name}",
+                    expected=f"a time from {low} to {high} UTC (the server's clock, {self.late} "
+                    f"before to {self.skew} after; history is replayed, not decided live)",
+                    got=given,
+                )
+            out[name] = at
+        return out
+
     def decide(
+        self,
+        policy: Policy,
+        application: dict[str, Any],
+        identifiers: list[Any] | None = None,
+        *,
+        now: dt.datetime,
+    ) -> Decision:
+        """Decide a live application at the server's clock ``now`` (see :meth:`stamped`):
+        compute its variables and graph features, decide it with ``policy`` (full audit
+        record), and observe it so the next application sees it."""
+        return self.replay(policy, self.stamped(policy, application, now), identifiers)
+
+    def replay(
         self, policy: Policy, application: dict[str, Any], identifiers: list[Any] | None = None
     ) -> Decision:
-        """Compute the application's variables and graph features, decide it with ``policy``
-        (full audit record), and observe it so the next application sees it."""
+        """Decide an application of history at its own time (in time order, by a trusted
+        in-process caller: the demo, a backfill); the live path is :meth:`decide`."""
         inputs, pending = self.inputs(policy, application, identifiers)
         for spec in policy.inputs:
             value = inputs.get(spec.name)

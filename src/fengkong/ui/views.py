@@ -223,7 +223,8 @@ async def decide(
         body = _json_field(application, "application", dict)
         links = _json_field(identifiers, "identifiers", list)
         chosen = state.policies.active(policy or state.default_policy)
-        decision = state.online.decide(chosen, body, links)
+        at = state.clock()
+        decision = state.online.decide(chosen, body, links, now=at)
     except FengkongError as exc:
         return _page(request, "decisions.html", title="decisions", who=who, active="decisions",
                      rows=[], filters={}, can_decide=True, sample=application,
@@ -231,7 +232,7 @@ async def decide(
                      status=422)  # fmt: skip
     key = uuid.uuid4().hex
     await state.writer.write(
-        decision, at=state.clock(), decision_id=key, application_id=body.get("application_id")
+        decision, at=at, decision_id=key, application_id=body.get("application_id")
     )
     state.metrics.decisions.labels(chosen.name, decision.decision).inc()
     return RedirectResponse(f"/ui/decisions/{key}", status_code=303)

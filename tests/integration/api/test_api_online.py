@@ -14,6 +14,22 @@ from fengkong.services.policies import promote, submit_policy
 from fengkong.settings import Settings
 
 NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
+
+
+class Clock:
+    """The server's clock in a test: set to each application's time before it is sent."""
+
+    def __init__(self, now: dt.datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def at(self, text: str) -> None:
+        self.now = dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+CLOCK = Clock()
 POLICY = {
     "schema_version": 1,
     "name": "online",
@@ -31,7 +47,8 @@ POLICY = {
 def client(tmp_path):
     path = tmp_path / "online.yaml"
     path.write_text(yaml.safe_dump(POLICY))
-    app = create_app(Settings(data_dir=tmp_path), default_policy="online", clock=lambda: NOW)
+    CLOCK.now = NOW
+    app = create_app(Settings(data_dir=tmp_path), default_policy="online", clock=CLOCK)
     with app.state.sessions.begin() as s:
         key = create_api_key(s, name="gate", role="service", at=NOW)
         submit_policy(s, path, author="alice", at=NOW)
@@ -46,6 +63,7 @@ def apply(client, headers, k, person, at, device, **extra):
            "ip": f"10.0.0.{k}", "institution_id": 1, "product": "cash_loan", "channel": "app",
            "requested_amount_fen": 500_000, "requested_term": 12} | extra  # fmt: skip
     ids = [["device", device, at], ["mobile", f"1380013{person:04d}", at]]
+    CLOCK.at(at)  # received as it happens
     r = client.post("/v1/decisions", json={"application": app, "identifiers": ids}, headers=headers)
     assert r.status_code == 200, r.text
     return r.json()
@@ -68,6 +86,7 @@ def test_metrics_report_the_graph_and_the_identifiers_it_refused(client):
            "device_id": "devA", "ip": "10.0.0.1", "institution_id": 1, "product": "cash_loan",
            "channel": "app", "requested_amount_fen": 500_000, "requested_term": 12}  # fmt: skip
     ids = [["device", "devA", "2026-11-22T10:00:00"], ["mobile", "12", "2026-11-22T10:00:00"]]
+    CLOCK.at("2026-11-22T10:00:00")
     r = c.post("/v1/decisions", json={"application": app, "identifiers": ids}, headers=h)
     assert r.status_code == 200, r.text
     metrics = c.get("/metrics").text
@@ -93,6 +112,7 @@ def test_an_application_older_than_the_graph_allows_is_refused_and_changes_nothi
 
 def test_graph_features_need_the_applicant(client):
     c, h = client
+    CLOCK.at("2026-11-20T09:00:00")
     r = c.post("/v1/decisions", json={"application": {"application_id": 1, "applied_at": "2026-11-20T09:00:00"}},
                headers=h)  # fmt: skip
     assert r.status_code == 422 and r.json()["error"]["field"] == "application.person_id"
@@ -107,7 +127,7 @@ def test_variable_state_is_shared_through_redis(tmp_path):
     path.write_text(yaml.safe_dump(POLICY))
     apps = [
         create_app(
-            Settings(data_dir=tmp_path, redis_url=url), default_policy="online", clock=lambda: NOW
+            Settings(data_dir=tmp_path, redis_url=url), default_policy="online", clock=CLOCK
         )
         for _ in range(2)
     ]  # two workers over one database and one Redis

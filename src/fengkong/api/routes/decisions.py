@@ -28,8 +28,8 @@ async def decide(body: DecisionIn, request: Request, who: Deciders) -> DecisionO
     # for that commit (a 200 always means a stored audit record)
     state = request.app.state
     policy = state.policies.active(body.policy or state.default_policy)
-    decision = state.online.decide(policy, body.application, body.identifiers)
     at = state.clock()
+    decision = state.online.decide(policy, body.application, body.identifiers, now=at)
     key = new_decision_id(at)
     await state.writer.write(decision, at=at, decision_id=key, application_id=body.application_id)
     state.metrics.decisions.labels(policy.name, decision.decision).inc()

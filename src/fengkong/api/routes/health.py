@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -15,12 +16,17 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready")
-def ready(request: Request) -> dict[str, str]:
-    """The database answers and the default policy has an active version."""
-    with request.app.state.sessions() as session:
+@router.get("/ready", response_model=None)
+def ready(request: Request) -> dict[str, str] | JSONResponse:
+    """The database answers, the default policy has an active version, and the worker's
+    online state can take a live application now (503 with the reasons when it cannot)."""
+    state = request.app.state
+    with state.sessions() as session:
         session.execute(text("SELECT 1"))
-    policy = request.app.state.policies.active(request.app.state.default_policy)
+    policy = state.policies.active(state.default_policy)
+    problems = state.online.problems(state.clock())
+    if problems:
+        return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
     return {"status": "ready", "policy": f"{policy.name}@{policy.version}"}
 
 
