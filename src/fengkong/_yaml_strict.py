@@ -66,3 +66,5 @@ def strict_yaml(text: str) -> Any:
         return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
     except RecursionError:
         raise yaml.YAMLError("nested too deeply to read") from None
+    except ValueError as exc:  # a number past Python's digit limit for text
+        raise yaml.YAMLError(f"a value that cannot be read: {exc}") from None

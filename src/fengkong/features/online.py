@@ -455,6 +455,24 @@ class OnlineEngine:
         self._target_keys = [entities[s.id[1]] for s in self.streams]
         self._inclusive = spec.boundary == "inclusive"
         self._derived = [(d.name, d.expression.evaluate) for d in spec.derived]
+        # per stream, the longest finite window (0 for `all` only): the reach back from t
+        self._reach = [
+            max((a.window_us for a in s.aggregates if a.window_us is not None), default=0)
+            for s in self.streams
+        ]
+
+    def _check_exact(self, evicted_ts: int, t: int, stream: int, given: Any) -> None:
+        """Refuse a time the state cannot answer exactly: events up to ``evicted_ts`` are
+        folded into summaries that cannot be split, so every window of a variable at ``t``
+        must begin after them (else the answer would count the future, or miss the past)."""
+        if t - self._reach[stream] <= evicted_ts:
+            raise LateEventError(
+                f"{self.target}.{self.spec.sources[self.target].timestamp}",
+                expected="a time whose windows begin after the events this state has folded "
+                f"into its summaries (up to {_EPOCH + dt.timedelta(microseconds=evicted_ts)}); "
+                "replay history in time order instead",
+                got=given,
+            )
 
     # -- events -------------------------------------------------------------------------------
 
@@ -556,17 +574,6 @@ class OnlineEngine:
                 f"{self.target}.{src.timestamp}", expected="a value", got=None
             )
         t = to_us(event[src.timestamp], f"{self.target}.{src.timestamp}")
-        watermark = self.store.get_watermark()
-        if watermark is not None and t < watermark - self.spec.lateness_us:
-            # events older than the horizon behind the watermark are folded into summaries
-            # that cannot be split at t: an answer would count the future
-            raise LateEventError(
-                f"{self.target}.{src.timestamp}",
-                expected=f"a time at most the spec's lateness ({self.spec.lateness_us // 1_000_000}"
-                " s) behind the newest event: the state can no longer answer earlier times "
-                "exactly (replay history in time order instead)",
-                got=event[src.timestamp],
-            )
         own_id = event.get(src.id)
         wanted = [(i, event.get(col)) for i, col in enumerate(self._target_keys) if col is not None]
         lookups = [(i, key) for i, key in wanted if key is not None]
@@ -580,6 +587,8 @@ class OnlineEngine:
                 continue
             st = states[(i, key)]
             end = 0
+            if st is not None and st.last_evicted_ts is not None:
+                self._check_exact(st.last_evicted_ts, t, i, event[src.timestamp])
             if st is not None:
                 if self._inclusive:
                     end = bisect_right(st.ts, t)

@@ -19,10 +19,12 @@ import keyword
 import re
 from typing import Any
 
-__all__ = ["LABEL", "NAME", "RESERVED", "label_problem", "name_problem"]
+__all__ = ["ENGINE_REASONS", "LABEL", "NAME", "RESERVED", "label_problem", "name_problem"]
 
 NAME = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+# the prefixes of the reasons the engine gives itself (data quality, a legal cap)
+ENGINE_REASONS = ("DQ_", "CAP:")
 # variables the engine provides or columns its batch output holds; the functions of the
 # expression language; words YAML or readers take for constants
 RESERVED = frozenset(
@@ -64,5 +66,10 @@ def name_problem(value: Any, *, reading: bool = False) -> str | None:
 def label_problem(value: Any, what: str) -> str | None:
     """Why ``value`` cannot be a rule id, arm or leaf label (None when it can)."""
     if not isinstance(value, str) or not LABEL.fullmatch(value):
-        return f"expected {what} matching {LABEL.pattern}, got {value!r}"
+        return f"expected {what} matching {LABEL.pattern}, got {value!r:.80}"
+    if value.upper().startswith(ENGINE_REASONS):
+        return (
+            f"{value!r} reads as one of the engine's reasons ({', '.join(ENGINE_REASONS)}…): "
+            "expected another label"
+        )
     return None

@@ -184,14 +184,21 @@ class _Checker:
 def _spec_variables(c: _Checker, ref: Any) -> dict[str, str]:
     """The variables of a :mod:`fengkong.features` spec (a shipped name or a path), typed."""
     from fengkong.features import load_spec  # noqa: PLC0415 (only for policies that use one)
-    from fengkong.features.spec import Aggregate  # noqa: PLC0415
+    from fengkong.features.spec import Aggregate, builtin_specs  # noqa: PLC0415
 
-    where = Path(str(ref))
+    if not isinstance(ref, str):
+        c.problem("variables", f"expected a shipped spec's name or a file, got {ref!r:.60}")
+        return {}
+    where = Path(ref)
     if not where.is_absolute() and c.base is not None and (c.base / where).is_file():
         where = c.base / where
+    if ref not in builtin_specs() and not where.is_file():
+        c.problem("variables", f"expected a shipped spec's name or a file, got {ref!r:.60}")
+        return {}
     try:
-        spec = load_spec(where if where.is_file() else str(ref))
-    except (OSError, ValueError) as exc:
+        spec = load_spec(where if where.is_file() else ref)
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        # a spec file of the wrong shape is a problem here, never a crash
         c.problem("variables", f"expected a variable spec (a shipped name or a file): {exc}")
         return {}
     types = {}
@@ -378,10 +385,17 @@ def _tree(c: _Checker, name: str, raw: Any) -> TreeNode | None:
         output's type (an integer in a number output is a float), ``repr`` for literals."""
         if node[0] == "if":
             yes, no = text(node[2], output), text(node[3], output)
-            return f"({yes}) if ({node[1].text}) else ({no})"
+            # the test was parsed alone, so it is one whole expression; the line break ends
+            # any comment it holds before the rest of the tree
+            return f"({yes}) if ({node[1].text}\n) else ({no})"
         if output is None:
             return repr(node[1])
-        return repr(as_type(node[2][output], types[output]))
+        value = as_type(node[2][output], types[output])
+        return (
+            "(-9223372036854775807 - 1)"
+            if value == INT64_MIN and type(value) is int
+            else repr(value)
+        )
 
     # the tree as one expression per output: its tests nested once per level, so the levels
     # and the deepest test together stay within the depth limit (the text and node count
@@ -680,6 +694,7 @@ def _pricing(c: _Checker, raw: Any, env: TypeEnv, inputs: list[InputSpec]) -> Pr
 
 
 _MAX_NESTING = 100  # containers inside containers (a 60-level tree needs about 70)
+_MAX_INT_BITS = 128  # wider integers are no policy's value (and too long to print safely)
 _MAX_VALUES = 1_000_000  # keys, values and items in the whole file
 
 
@@ -700,11 +715,22 @@ def _shape_problems(c: _Checker, data: Mapping[str, Any]) -> bool:
         if isinstance(value, Mapping | list | tuple) and depth > _MAX_NESTING:
             c.problem(path, f"nested more than {_MAX_NESTING} levels deep")
             return True
-        if isinstance(value, Mapping):
+        if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+            c.problem(path, f"expected a number, got an integer of {value.bit_length():,} bits")
+            stop = True
+        elif isinstance(value, Mapping):
             for key, item in value.items():
                 if not isinstance(key, str):
-                    where = f"{path}.{key!s:.40}" if path else f"{key!s:.40}"
-                    c.problem(where, f"expected a text key, got {type(key).__name__} {key!r:.40}")
+                    shown = (
+                        f"{key.bit_length():,} bits"
+                        if isinstance(key, int) and key.bit_length() > _MAX_INT_BITS
+                        else f"{key!r:.40}"
+                    )
+                    c.problem(
+                        f"{path}.?" if path else "?",
+                        f"expected a text key, got {type(key).__name__} {shown}",
+                    )
+                    stop = stop or shown.endswith(" bits")
                     continue
                 where = f"{path}.{key}" if path else key
                 if _bad_text(key):

@@ -401,6 +401,16 @@ def type_table(
     where = path or table.name
     problems: list[Problem] = []
     kinds = tuple(types.get(i, "null") for i in table.inputs)
+    problems += [
+        Problem(
+            file,
+            f"{where}.inputs",
+            f"{name!r} is a list (a collect table's rows): a table reads numbers, texts, "
+            "true/false and dates",
+        )
+        for name, kind in zip(table.inputs, kinds, strict=True)
+        if kind == "list"
+    ]
     cells = []
     for k, row in enumerate(table.cells):
         typed = []
@@ -498,7 +508,9 @@ def _regions(
             reps += [*sorted(texts), "\x00other"]
         if kind in ("integer", "number") or (kind is None and (numeric_cells or not texts)):
             points = sorted({p for c in cells for p in c.cut_points()})
-            reps += _numeric_reps(points, integer=exact and kind == "integer")
+            numbers = _numeric_reps(points, integer=exact and kind == "integer")
+            # beyond the largest float lies only ±inf, which no input holds (it is DQ_RANGE)
+            reps += [r for r in numbers if math.isfinite(r)] if exact else numbers
         per_input.append(reps)
     return per_input
 

@@ -157,7 +157,7 @@ class OnlineState:
         >>> try:
         ...     state.stamped(p, {"applied_at": "9999-12-31T23:59:59"}, now)
         ... except InvalidArgumentError as exc:
-        ...     print(exc.field, exc.expected[:35])
+        ...     print(exc.field, exc.expected[:34])
         application.applied_at a time from 2026-12-05 09:45:00 to
         """
         clock = now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now

@@ -228,14 +228,13 @@ def _list_reader(cell: str) -> dict:
     return {**BASE, "tables": {"c": collect, "r": reader}, "outputs": {"o": "r_y"}}
 
 
-def test_a_table_reading_a_collect_list_is_checked_exactly():
+def test_a_table_reading_a_collect_list_is_refused_at_its_inputs():
     """Promise 4: a collect table's ``<t>_rows`` is a list, never null (``[]`` when no row
-    matches). ``_regions`` gives a ``list`` input only the null region, so a table whose one
-    row is ``not null`` — it matches every application — is refused with a false gap
-    ({'c_rows': None}) and a false unreachable row."""
+    matches); no cell can test a list, so the checker could only report false gaps and
+    unreachable rows over it. A table reading one is refused at its inputs instead."""
     found = load_or_problems(_list_reader("not null"))
-    assert not isinstance(found, ConfigError), [str(p) for p in found.problems]
-    assert found.decide({"age": 5}).table_rows["r"] == 0
+    assert isinstance(found, ConfigError)
+    assert [p.path for p in found.problems] == ["tables.r.inputs"]
 
 
 def test_a_table_reading_a_collect_list_with_a_real_gap():
