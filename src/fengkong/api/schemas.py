@@ -29,9 +29,10 @@ class DecisionIn(BaseModel):
     policy: str | None = Field(
         default=None, max_length=64, description="Default: the service's policy."
     )
-    identifiers: list[tuple[str, str, dt.datetime]] | None = Field(
+    identifiers: list[tuple[str, str, dt.datetime | None]] | None = Field(
         default=None,
-        description="(type, value, first seen) of the applicant's identifiers, for graph features.",
+        description="(type, value, first seen) of the applicant's identifiers, for graph "
+        "features; first seen null: seen with this application (never after it).",
         max_length=100,
     )
 

@@ -50,6 +50,22 @@ def _instant(value: Any, field: str) -> Any:
     return value
 
 
+def _links(identifiers: Iterable[Any], at: Any) -> list[tuple[str, str, Any]]:
+    """``(type, value, first seen)`` of the applicant's identifiers: first seen null is the
+    application's time; after it is refused (an identifier is not seen in the future)."""
+    links = []
+    for k, (kind, value, seen) in enumerate(identifiers):
+        first = at if seen is None else _instant(seen, f"identifiers.{k}")
+        if isinstance(first, dt.datetime) and isinstance(at, dt.datetime) and first > at:
+            raise InvalidArgumentError(
+                f"identifiers.{k}",
+                expected=f"first seen at or before the application ({at})",
+                got=seen,
+            )
+        links.append((kind, str(value), first))
+    return links
+
+
 class OnlineState:
     """The worker's variable engines (one per spec) and relationship graph."""
 
@@ -104,7 +120,7 @@ class OnlineState:
                     got=None,
                 )
             at = _instant(application.get("applied_at"), "application.applied_at")
-            links = [(t, str(v), _instant(seen, "identifiers")) for t, v, seen in identifiers or ()]
+            links = _links(identifiers or (), at)
             with self._lock:
                 try:
                     graph = self.graph.add(int(person), links, at)

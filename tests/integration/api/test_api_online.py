@@ -126,9 +126,7 @@ def test_variable_state_is_shared_through_redis(tmp_path):
     path = tmp_path / "online.yaml"
     path.write_text(yaml.safe_dump(POLICY))
     apps = [
-        create_app(
-            Settings(data_dir=tmp_path, redis_url=url), default_policy="online", clock=CLOCK
-        )
+        create_app(Settings(data_dir=tmp_path, redis_url=url), default_policy="online", clock=CLOCK)
         for _ in range(2)
     ]  # two workers over one database and one Redis
     with apps[0].state.sessions.begin() as s:
