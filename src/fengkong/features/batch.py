@@ -130,6 +130,7 @@ def prepare_events(source: Source, frame: Frame, *, role: str = "events") -> pl.
                 expected=f"a column named {column!r}",
                 got=f"columns {list(schema)}",
             )
+    _check_types(source, schema, role)
     aliases = [
         pl.col(col).alias(alias) for alias, (col, _) in source.columns.items() if alias != col
     ]
@@ -147,7 +148,43 @@ def prepare_events(source: Source, frame: Frame, *, role: str = "events") -> pl.
                 expected="a value on every row",
                 got=f"{nulls} null rows",
             )
-    return df
+    return _once_per_id(source, df, role)
+
+
+_KINDS: dict[str, Callable[[pl.DataType], bool]] = {
+    "int": lambda t: t.is_integer(),
+    "str": lambda t: t == pl.String or isinstance(t, pl.Categorical | pl.Enum),
+    "bool": lambda t: t == pl.Boolean,
+}
+
+
+def _check_types(source: Source, schema: pl.Schema, role: str) -> None:
+    """Every declared column holds its kind, as the online engine requires of each event (a
+    float amount 1.7 is refused in both, never truncated to 1)."""
+    for column, kind in source.columns.values():
+        dtype = schema[column]
+        if dtype != pl.Null and not _KINDS[kind](dtype):
+            raise InvalidArgumentError(
+                f"{role}.{source.name}.{column}",
+                expected=f"a column of {kind} values (as declared)",
+                got=str(dtype),
+            )
+
+
+def _once_per_id(source: Source, df: pl.DataFrame, role: str) -> pl.DataFrame:
+    """Each event once: a repeated id is a re-delivery and counts once (as online); copies
+    that differ (another time or value) are refused, naming the id column."""
+    if df.height == 0 or not df["__id"].is_duplicated().any():
+        return df
+    distinct = df.unique(maintain_order=True)
+    clash = distinct.filter(pl.col("__id").is_duplicated())
+    if clash.height:
+        raise InvalidArgumentError(
+            f"{role}.{source.name}.{source.id}",
+            expected="one event per id (a re-delivered event must be identical)",
+            got=f"{clash['__id'].n_unique()} ids with differing rows, e.g. {clash['__id'][0]}",
+        )
+    return distinct
 
 
 @dataclass(slots=True)

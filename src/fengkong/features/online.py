@@ -135,11 +135,12 @@ class KeyState:
         return state
 
     def insert(self, stream: Stream, ts: int, eid: int, row: Mapping[str, Any]) -> bool:
-        """Place one event in time order; ``False`` when (ts, id) is already held."""
+        """Place one event in time order; ``False`` when its id is already held (a
+        re-delivery counts once, as in the batch engine)."""
+        if eid in self.ids:
+            return False
         pos = bisect_right(self.ts, ts)
-        while pos > 0 and self.ts[pos - 1] == ts and self.ids[pos - 1] >= eid:
-            if self.ids[pos - 1] == eid:
-                return False
+        while pos > 0 and self.ts[pos - 1] == ts and self.ids[pos - 1] > eid:
             pos -= 1
         self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
         self.ts.insert(pos, ts)

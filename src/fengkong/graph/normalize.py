@@ -16,7 +16,7 @@ __all__ = ["ID_TYPES", "STRONG", "WEAK", "normalize_frame"]
 STRONG = ("mobile", "device", "bank_card", "emergency_phone", "id_number")
 WEAK = ("ip", "address", "employer")
 ID_TYPES = STRONG + WEAK
-_PHONE = r"^1[3-9]\d{9}$"
+_PHONE = r"^1[3-9][0-9]{9}$"  # ASCII digits only (`\d` takes any script's)
 
 
 def normalize_frame(
@@ -24,10 +24,12 @@ def normalize_frame(
 ) -> tuple[pl.DataFrame, list[Problem]]:
     """Normalise ``id_value`` by type; malformed rows are dropped and reported, never fatal.
 
-    Phones lose spaces, dashes and a +86/0086 prefix and must be mainland mobiles; addresses
-    are lower-cased with whitespace collapsed; other ids are trimmed and lower-cased.
+    Every value is NFKC-normalised first (full-width digits and letters become ASCII); phones
+    lose spaces, dashes and a +86/0086 prefix and must be mainland mobiles in ASCII digits;
+    addresses are lower-cased with whitespace collapsed; other ids are trimmed and lower-cased.
     """
-    value = pl.col("id_value").cast(pl.String).str.strip_chars()
+    # NFKC first: full-width and compatibility forms fold to one spelling (１３８… is 138…)
+    value = pl.col("id_value").cast(pl.String).str.normalize("NFKC").str.strip_chars()
     phone = value.str.replace_all(r"[\s\-()]", "").str.replace(r"^(\+86|0086)", "")
     address = value.str.to_lowercase().str.replace_all(r"\s+", " ")
     is_phone = pl.col("id_type").is_in(["mobile", "emergency_phone"])

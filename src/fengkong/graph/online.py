@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
@@ -74,7 +75,7 @@ def feature_names(config: GraphConfig | None = None) -> dict[str, str]:
 
 
 _PHONE_STRIP = re.compile(r"[\s\-()]")
-_PHONE_OK = re.compile(r"^1[3-9]\d{9}$")
+_PHONE_OK = re.compile(r"^1[3-9][0-9]{9}$")  # ASCII digits only (`\d` takes any script's)
 _SPACES = re.compile(r"\s+")
 _PHONES = frozenset(("mobile", "emergency_phone"))
 Identifier = tuple[str, str, dt.datetime]
@@ -89,10 +90,12 @@ def _normalise(id_type: str, value: Any) -> str | None:
     if value is None:
         return None
     v = (value if value.__class__ is str else str(value)).strip()
+    if not v.isascii():  # full-width and compatibility forms fold to one spelling: ＤＥＶ１ is dev1
+        v = unicodedata.normalize("NFKC", v).strip()
     if "\x00" in v:
         return None  # a NUL is no part of any identifier
     if id_type in _PHONES:
-        if not (len(v) == 11 and v.isdigit()):  # the common, already clean spelling skips this
+        if not (len(v) == 11 and v.isascii() and v.isdigit()):  # the common, already clean spelling skips this
             v = _PHONE_STRIP.sub("", v)
             v = v[3:] if v.startswith("+86") else v[4:] if v.startswith("0086") else v
         return v if _PHONE_OK.match(v) else None
