@@ -42,13 +42,15 @@ def _utc_now() -> dt.datetime:
 
 
 def _redis_stores(url: str) -> Callable[[str], object]:
-    """Variable state shared by every worker through Redis, one key prefix per spec."""
+    """Variable state shared by every worker through Redis, one key prefix per spec version
+    (its name and content hash)."""
     import redis  # noqa: PLC0415 (only with FENGKONG_REDIS_URL)
 
-    from fengkong.services.feature_store import RedisStateStore  # noqa: PLC0415
+    from fengkong.features import load_spec  # noqa: PLC0415
+    from fengkong.services.feature_store import RedisStateStore, state_prefix  # noqa: PLC0415
 
     client = redis.Redis.from_url(url)
-    return lambda spec: RedisStateStore(client, prefix=f"fk:vars:{spec}")
+    return lambda spec: RedisStateStore(client, prefix=state_prefix(load_spec(spec)))
 
 
 class _Timing:

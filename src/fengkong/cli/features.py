@@ -145,3 +145,54 @@ def quality(
 
 
 __all__ = ["app"]
+
+
+@app.command()
+def reseed(
+    spec: Annotated[str, typer.Option("--spec", help="Spec file or shipped spec name.")],
+    book: Annotated[
+        Path, typer.Option("--book", help="A book folder (fengkong synth layout) of history.")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the state to this file (JSON lines).")
+    ] = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(help="Write the state to Redis (default: FENGKONG_REDIS_URL)."),
+    ] = None,
+) -> None:
+    """Rebuild a spec's online state from history, for a new version of the spec.
+
+    The state is tied to the spec's content hash: in Redis it goes under the new version's own
+    prefix (``fk:vars:<name>:<hash>``, cleared first), so workers still running the old
+    version keep serving from theirs until they are restarted with the new spec.
+    """
+    from fengkong.services.online import seed_from_book  # noqa: PLC0415 (replay on demand)
+    from fengkong.settings import Settings  # noqa: PLC0415
+
+    with user_errors():
+        loaded = load_spec(spec if spec in builtin_specs() else Path(spec))
+        url = redis_url or Settings().redis_url
+        if out is None and url is None:
+            raise InvalidArgumentError(
+                "--out", expected="a file, or --redis-url / FENGKONG_REDIS_URL", got=None
+            )
+        engine = seed_from_book(book, specs=[spec]).engine(spec)
+        store = engine.store
+        keys = len(list(store.items()))  # type: ignore[attr-defined]
+        if out is not None:
+            store.save(out)  # type: ignore[attr-defined]
+            console.print(f"wrote {keys:,} keys of spec {loaded.sha256[:16]} to {out}")
+        if url is not None:
+            import redis  # noqa: PLC0415 (only with Redis)
+
+            from fengkong.services.feature_store import (  # noqa: PLC0415
+                RedisStateStore,
+                state_prefix,
+            )
+
+            target = RedisStateStore(redis.Redis.from_url(url), prefix=state_prefix(loaded))
+            target.clear()
+            target.bind(loaded.sha256)
+            written = target.seed(store)  # type: ignore[arg-type]
+            console.print(f"wrote {written:,} keys to Redis under {target.prefix}")

@@ -240,11 +240,11 @@ def run_demo(
         ):
             online.engine("demo_risk").observe("loan", loan_events[pending_loans][1])
             pending_loans += 1
-        known = [  # what the front end knows then: identifiers first seen by this application
+        seen = [  # what the front end knows then: identifiers first seen by this application
             link for link in identifiers.get(row["person_id"], []) if link[2] <= row["applied_at"]
         ]
         decision = online.replay(  # history, in time order: each at its own time
-            policy, application_body(row, income), known
+            policy, application_body(row, income), seen
         )
         limit = int(decision.outputs.get("limit_fen") or 0)
         decided.append((row["application_id"], decision.decision, limit))

@@ -53,6 +53,7 @@ __all__ = [
     "KeyState",
     "LateEventError",
     "OnlineEngine",
+    "StateMismatchError",
     "StateStore",
     "Stream",
     "to_us",
@@ -64,6 +65,22 @@ StreamId = tuple[str, str, str | None]
 
 class LateEventError(InvalidArgumentError):
     """An event arrived further behind the watermark than the spec's ``lateness`` allows."""
+
+
+class StateMismatchError(InvalidArgumentError):
+    """Online state built for one spec content read with another: stream indices would read
+    another variable's history. Reseed the state for the new spec (``fengkong features
+    reseed``)."""
+
+
+def check_spec_hash(held: str | None, wanted: str, where: str) -> None:
+    """Refuse state held for another spec's content (``held`` None: not bound yet)."""
+    if held is not None and held != wanted:
+        raise StateMismatchError(
+            "state",
+            expected=f"state built for spec {wanted[:16]}… ({where})",
+            got=f"state built for spec {held[:16]}… (reseed it: fengkong features reseed)",
+        )
 
 
 def to_us(value: Any, field: str) -> int:
@@ -255,6 +272,10 @@ class StateStore(Protocol):
     def advance_watermark(self, ts: int) -> int:
         """Raise the watermark to ``ts`` if it is newer; returns the watermark."""
 
+    def bind(self, spec_sha256: str) -> None:
+        """Tie the state to a spec's content: record it when new, refuse another one
+        (:class:`StateMismatchError` naming both hashes)."""
+
 
 class InProcessStore:
     """State in this process's memory, for one worker; ``save``/``load`` keep it over restarts."""
@@ -262,6 +283,11 @@ class InProcessStore:
     def __init__(self) -> None:
         self.states: dict[tuple[int, Any], KeyState] = {}
         self.watermark: int | None = None
+        self.spec_sha256: str | None = None
+
+    def bind(self, spec_sha256: str) -> None:
+        check_spec_hash(self.spec_sha256, spec_sha256, "in this process")
+        self.spec_sha256 = spec_sha256
 
     def get_many(self, keys: list[tuple[int, Any]]) -> list[KeyState | None]:
         get = self.states.get
@@ -291,7 +317,12 @@ class InProcessStore:
         with partial.open("w", encoding="utf-8") as fh:
             fh.write(
                 json.dumps(
-                    {"format": "fengkong-online-state", "version": 1, "watermark": self.watermark}
+                    {
+                        "format": "fengkong-online-state",
+                        "version": 2,
+                        "watermark": self.watermark,
+                        "spec_sha256": self.spec_sha256,
+                    }
                 )
                 + "\n"
             )
@@ -310,6 +341,7 @@ class InProcessStore:
                     "path", expected="a file written by InProcessStore.save", got=str(path)
                 )
             store.watermark = header["watermark"]
+            store.spec_sha256 = header.get("spec_sha256")  # version 1 files: not bound yet
             for line in fh:
                 index, key, data = json.loads(line)
                 store.states[(index, key)] = KeyState.from_json(data)
@@ -447,6 +479,7 @@ class OnlineEngine:
         self.spec = spec
         self.target = target
         self.store: StateStore = store if store is not None else InProcessStore()
+        self.store.bind(spec.sha256)
         self.streams = _streams(spec)
         self._by_source: dict[str, list[tuple[int, Stream]]] = {}
         for i, s in enumerate(self.streams):

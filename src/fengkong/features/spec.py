@@ -42,7 +42,9 @@ app_cnt_person_7d_vs_30d
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -201,6 +203,7 @@ class VariableSpec:
     aggregates: tuple[Aggregate, ...]
     derived: tuple[Derived, ...]
     file: str = "<spec>"
+    sha256: str = ""  # of the spec's content: online state is valid for this content only
     _index: dict[str, Aggregate | Derived] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -567,6 +570,7 @@ def _build(raw: Any, file: str) -> tuple[VariableSpec | None, list[Problem]]:
         aggregates=tuple(aggs),
         derived=tuple(derived),
         file=file,
+        sha256=hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest(),
     )
     return spec, []
 

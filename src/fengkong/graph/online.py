@@ -95,7 +95,9 @@ def _normalise(id_type: str, value: Any) -> str | None:
     if "\x00" in v:
         return None  # a NUL is no part of any identifier
     if id_type in _PHONES:
-        if not (len(v) == 11 and v.isascii() and v.isdigit()):  # the common, already clean spelling skips this
+        if not (
+            len(v) == 11 and v.isascii() and v.isdigit()
+        ):  # the common, already clean spelling skips this
             v = _PHONE_STRIP.sub("", v)
             v = v[3:] if v.startswith("+86") else v[4:] if v.startswith("0086") else v
         return v if _PHONE_OK.match(v) else None

@@ -20,9 +20,22 @@ from typing import Any
 
 import redis
 
-from fengkong.features.online import InProcessStore, KeyState
+from fengkong.features.online import InProcessStore, KeyState, check_spec_hash
+from fengkong.features.spec import VariableSpec
 
-__all__ = ["RedisStateStore"]
+__all__ = ["RedisStateStore", "state_prefix"]
+
+
+def state_prefix(spec: VariableSpec) -> str:
+    """The Redis prefix of a spec's online state: its name and content hash, so a new
+    version of the spec starts in its own namespace while the old one keeps serving.
+
+    >>> from fengkong.features import load_spec
+    >>> state_prefix(load_spec("application_risk")).startswith("fk:vars:application_risk:")
+    True
+    """
+    return f"fk:vars:{spec.name}:{spec.sha256[:16]}"
+
 
 _ADVANCE = """
 local raw = redis.call('GET', KEYS[1])
@@ -37,8 +50,9 @@ return raw
 class RedisStateStore:
     """A :class:`~fengkong.features.online.StateStore` in Redis under ``prefix``.
 
-    Use a prefix per spec version (``fk:features:v3``): state built for one spec is not
-    valid for another.
+    The state is tied to one spec's content (:meth:`bind`, called by the engine): the full
+    hash is kept under ``<prefix>:spec`` and another spec on the same prefix is refused
+    (:func:`state_prefix` gives each spec version its own prefix).
     """
 
     def __init__(self, client: redis.Redis, *, prefix: str, max_retries: int = 50) -> None:
@@ -74,6 +88,13 @@ class RedisStateStore:
                 except redis.WatchError:
                     continue
         raise RuntimeError(f"could not update {name} after {self.max_retries} conflicting writes")
+
+    def bind(self, spec_sha256: str) -> None:
+        name = f"{self.prefix}:spec"
+        self.client.set(name, spec_sha256, nx=True)
+        held = self.client.get(name)
+        text = held.decode() if isinstance(held, bytes) else held
+        check_spec_hash(text, spec_sha256, self.prefix)
 
     def get_watermark(self) -> int | None:
         raw = self.client.get(self._watermark_key)
