@@ -276,6 +276,18 @@ class StateStore(Protocol):
         """Tie the state to a spec's content: record it when new, refuse another one
         (:class:`StateMismatchError` naming both hashes)."""
 
+    def transact(self, keys: list[tuple[int, Any]], step: Step) -> Any:
+        """One atomic step over ``keys``: read their states and the watermark, run ``step``
+        (which returns its result, the keys it changed and a new event time), write the
+        changes and raise the watermark together; nothing in between is seen by others."""
+
+
+# states by key, watermark -> (result, changed keys, event time to raise the watermark to)
+Step = Callable[
+    [dict[tuple[int, Any], "KeyState | None"], "int | None"],
+    tuple[Any, list[tuple[int, Any]], "int | None"],
+]
+
 
 class InProcessStore:
     """State in this process's memory, for one worker; ``save``/``load`` keep it over restarts."""
@@ -288,6 +300,19 @@ class InProcessStore:
     def bind(self, spec_sha256: str) -> None:
         check_spec_hash(self.spec_sha256, spec_sha256, "in this process")
         self.spec_sha256 = spec_sha256
+
+    def transact(self, keys: list[tuple[int, Any]], step: Step) -> Any:
+        """Atomic as long as one thread works on the store at a time (the service holds
+        its lock; the Redis store is atomic across workers)."""
+        states = {k: self.states.get(k) for k in keys}
+        result, changed, ts = step(states, self.watermark)
+        for k in changed:
+            state = states[k]
+            if state is not None:
+                self.states[k] = state
+        if ts is not None:
+            self.advance_watermark(ts)
+        return result
 
     def get_many(self, keys: list[tuple[int, Any]]) -> list[KeyState | None]:
         get = self.states.get
@@ -550,7 +575,14 @@ class OnlineEngine:
             The event is more than ``lateness`` older than the newest event seen.
         """
         ts, eid, row = self._row(source, event)
-        watermark = self.store.get_watermark()
+        self._check_late(source, event, ts, self.store.get_watermark())
+        watermark = self.store.advance_watermark(ts)
+        for index, key, change in self._changes(source, event, ts, eid, row, watermark):
+            self.store.update(index, key, change)
+
+    def _check_late(
+        self, source: str, event: Mapping[str, Any], ts: int, watermark: int | None
+    ) -> None:
         if watermark is not None and ts < watermark - self.spec.lateness_us:
             raise LateEventError(
                 f"{source}.{self.spec.sources[source].timestamp}",
@@ -558,8 +590,19 @@ class OnlineEngine:
                 " behind the newest event",
                 got=event[self.spec.sources[source].timestamp],
             )
-        watermark = self.store.advance_watermark(ts)
+
+    def _changes(
+        self,
+        source: str,
+        event: Mapping[str, Any],
+        ts: int,
+        eid: int,
+        row: dict[str, Any],
+        watermark: int,
+    ) -> list[tuple[int, Any, Callable[[KeyState | None], KeyState]]]:
+        """The state changes one event makes: ``(stream index, key, change)`` per stream."""
         cutoff = watermark - self._cutoff
+        out: list[tuple[int, Any, Callable[[KeyState | None], KeyState]]] = []
         for index, stream in self._by_source.get(source, []):
             key = event.get(stream.key_column)
             if key is None or not stream.passes(row):
@@ -572,7 +615,57 @@ class OnlineEngine:
                     state.evict_before(stream, cutoff)
                 return state
 
-            self.store.update(index, key, change)
+            out.append((index, key, change))
+        return out
+
+    def compute_and_observe(
+        self, event: Mapping[str, Any], *, serial: bool = False
+    ) -> dict[str, Any]:
+        """Every variable for one application, and the application observed, as one atomic
+        step per entity key (:meth:`StateStore.transact`: in process under the caller's
+        lock, through Redis as one transaction retried on conflict).
+
+        ``serial`` (live decisions): the application's instant is the later of its own time
+        and just after the newest event the state holds, so the order of the atomic steps is
+        the order in time: of simultaneous applications of one person, on any workers, each
+        sees every one decided before it (two workers' clocks differing by a millisecond can
+        no longer hide them from each other).
+
+        >>> from fengkong.features import load_spec
+        >>> import datetime as dt
+        >>> e = OnlineEngine(load_spec("application_risk"), target="app")
+        >>> app = {"application_id": 1, "person_id": 7, "applied_at": dt.datetime(2026, 1, 1)}
+        >>> e.compute_and_observe(app)["app_cnt_person_7d"]
+        0
+        >>> later = {"application_id": 2, "applied_at": dt.datetime(2026, 1, 1, 0, 1)}
+        >>> e.compute_and_observe(app | later)["app_cnt_person_7d"]
+        1
+        """
+        src = self.spec.sources[self.target]
+        ts, eid, row = self._row(self.target, event)
+        wanted = [(i, event.get(col)) for i, col in enumerate(self._target_keys) if col is not None]
+        reads = [(i, key) for i, key in wanted if key is not None]
+        writes = [
+            (i, event.get(s.key_column))
+            for i, s in self._by_source.get(self.target, [])
+            if event.get(s.key_column) is not None and s.passes(row)
+        ]
+        keys = list(dict.fromkeys(reads + writes))
+
+        def step(
+            states: dict[tuple[int, Any], KeyState | None], watermark: int | None
+        ) -> tuple[dict[str, Any], list[tuple[int, Any]], int]:
+            self._check_late(self.target, event, ts, watermark)
+            at = max(ts, watermark + 1) if serial and watermark is not None else ts
+            values = self._values(event, at, wanted, states, event[src.timestamp])
+            newest = at if watermark is None else max(watermark, at)
+            changed = []
+            for index, key, change in self._changes(self.target, event, at, eid, row, newest):
+                states[(index, key)] = change(states.get((index, key)))
+                changed.append((index, key))
+            return values, changed, at
+
+        return self.store.transact(keys, step)  # type: ignore[no-any-return]
 
     def accepts(self, at: dt.datetime) -> bool:
         """Whether an event or application at ``at`` would be taken (not more than the
@@ -608,10 +701,21 @@ class OnlineEngine:
                 f"{self.target}.{src.timestamp}", expected="a value", got=None
             )
         t = to_us(event[src.timestamp], f"{self.target}.{src.timestamp}")
-        own_id = event.get(src.id)
         wanted = [(i, event.get(col)) for i, col in enumerate(self._target_keys) if col is not None]
         lookups = [(i, key) for i, key in wanted if key is not None]
         states = dict(zip(lookups, self.store.get_many(lookups), strict=True))
+        return self._values(event, t, wanted, states, event[src.timestamp])
+
+    def _values(
+        self,
+        event: Mapping[str, Any],
+        t: int,
+        wanted: list[tuple[int, Any]],
+        states: Mapping[tuple[int, Any], KeyState | None],
+        given: Any,
+    ) -> dict[str, Any]:
+        """The variables at ``t`` from the states of the application's keys."""
+        own_id = event.get(self.spec.sources[self.target].id)
         out: dict[str, Any] = {}
         for i, key in wanted:
             stream = self.streams[i]
@@ -622,7 +726,7 @@ class OnlineEngine:
             st = states[(i, key)]
             end = 0
             if st is not None and st.last_evicted_ts is not None:
-                self._check_exact(st.last_evicted_ts, t, i, event[src.timestamp])
+                self._check_exact(st.last_evicted_ts, t, i, given)
             if st is not None:
                 if self._inclusive:
                     end = bisect_right(st.ts, t)

@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 
-from fengkong.features.online import InProcessStore, KeyState, check_spec_hash
+from fengkong.features.online import InProcessStore, KeyState, Step, check_spec_hash
 from fengkong.features.spec import VariableSpec
 
 __all__ = ["RedisStateStore", "state_prefix"]
@@ -95,6 +95,37 @@ class RedisStateStore:
         held = self.client.get(name)
         text = held.decode() if isinstance(held, bytes) else held
         check_spec_hash(text, spec_sha256, self.prefix)
+
+    def transact(self, keys: list[tuple[int, Any]], step: Step) -> Any:
+        """One optimistic transaction: ``WATCH`` the keys and the watermark, read them (one
+        ``MGET``), run ``step``, then ``MULTI`` the changed states and the new watermark;
+        retried when another worker changed any of them in between."""
+        names = [self._key(i, k) for i, k in keys]
+        for _ in range(self.max_retries):
+            with self.client.pipeline() as pipe:
+                try:
+                    pipe.watch(*names, self._watermark_key)  # type: ignore[no-untyped-call]
+                    raw = pipe.mget([*names, self._watermark_key])
+                    states = {
+                        key: None if r is None else KeyState.from_json(json.loads(r))
+                        for key, r in zip(keys, raw[:-1], strict=True)
+                    }
+                    watermark = None if raw[-1] is None else int(raw[-1])
+                    result, changed, ts = step(states, watermark)
+                    pipe.multi()
+                    for key in changed:
+                        state = states[key]
+                        if state is not None:
+                            pipe.set(self._key(*key), json.dumps(state.to_json()))
+                    if ts is not None and (watermark is None or ts > watermark):
+                        pipe.set(self._watermark_key, ts)
+                    pipe.execute()
+                    return result
+                except redis.WatchError:
+                    continue
+        raise RuntimeError(
+            f"could not decide under {self.prefix} after {self.max_retries} conflicts"
+        )
 
     def get_watermark(self) -> int | None:
         raw = self.client.get(self._watermark_key)

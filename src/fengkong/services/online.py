@@ -5,8 +5,8 @@ computed from the online state for the application (the spec's first source is t
 applications' source; its timestamp may come as ISO text); ``graph_features: true`` adds the
 applicant's relationship-graph features after linking the identifiers sent with the
 application. The computed values replace anything the caller sent under the same names (a
-caller cannot supply its own velocity counts), and the application is observed afterwards so
-the next one sees it. State lives in the worker (``FENGKONG_REDIS_URL``: variables shared
+caller cannot supply its own velocity counts), and the application is observed in the same
+atomic step, so the next one — on any worker — sees it. State lives in the worker (``FENGKONG_REDIS_URL``: variables shared
 through Redis; the graph stays per worker until its periodic re-seed).
 
 :meth:`OnlineState.decide` is the one real-time decision path (the HTTP service and the UI).
@@ -96,21 +96,21 @@ class OnlineState:
         return found
 
     def inputs(
-        self, policy: Policy, application: dict[str, Any], identifiers: list[Any] | None
-    ) -> tuple[dict[str, Any], Any]:
-        """The policy's inputs for one application, and what to observe after deciding."""
+        self,
+        policy: Policy,
+        application: dict[str, Any],
+        identifiers: list[Any] | None,
+        *,
+        live: bool = False,
+    ) -> dict[str, Any]:
+        """The policy's inputs for one application, with the application observed in the
+        variable state and linked in the graph — all or nothing: every check (times, types,
+        the graph's clock) runs before anything changes, and the variables are computed and
+        observed in one atomic step per entity key, so simultaneous applications of one
+        person see each other (``live``: in one serial order, see
+        :meth:`~fengkong.features.OnlineEngine.compute_and_observe`)."""
         values = dict(application)
-        observe = None
-        if policy.variable_spec:
-            engine = self.engine(policy.variable_spec)
-            source = engine.spec.sources[engine.target]
-            event = dict(application)
-            event[source.timestamp] = _instant(
-                event.get(source.timestamp), f"application.{source.timestamp}"
-            )
-            with self._lock:
-                values.update(engine.compute(event))
-            observe = (engine, event)
+        link = None
         if policy.graph_features:
             person = application.get("person_id")
             if person is None:
@@ -120,16 +120,29 @@ class OnlineState:
                     got=None,
                 )
             at = _instant(application.get("applied_at"), "application.applied_at")
-            links = _links(identifiers or (), at)
-            with self._lock:
-                try:
-                    graph = self.graph.add(int(person), links, at)
-                except InvalidArgumentError as late:  # before the graph's clock allows
-                    raise InvalidArgumentError(
-                        f"application.{late.field}", expected=late.expected, got=late.got
-                    ) from None
-            values.update({k: v for k, v in graph.items() if k != "person_id"})
-        return values, observe
+            if not isinstance(at, dt.datetime):
+                raise InvalidArgumentError(
+                    "application.applied_at", expected="a date-time (graph features)", got=at
+                )
+            link = (int(person), _links(identifiers or (), at), at)
+        with self._lock:
+            if link is not None and not self.graph.accepts(link[2]):  # before any change
+                late = self.graph.lateness_error("applied_at", link[2])
+                raise InvalidArgumentError(
+                    "application.applied_at", expected=late.expected, got=late.got
+                )
+            if policy.variable_spec:
+                engine = self.engine(policy.variable_spec)
+                source = engine.spec.sources[engine.target]
+                event = dict(application)
+                event[source.timestamp] = _instant(
+                    event.get(source.timestamp), f"application.{source.timestamp}"
+                )
+                values.update(engine.compute_and_observe(event, serial=live))
+            if link is not None:
+                graph = self.graph.add(*link)
+                values.update({k: v for k, v in graph.items() if k != "person_id"})
+        return values
 
     def problems(self, now: dt.datetime) -> list[str]:
         """Why this worker's state cannot take a live application at ``now`` (empty when it
@@ -204,32 +217,31 @@ class OnlineState:
         now: dt.datetime,
     ) -> Decision:
         """Decide a live application at the server's clock ``now`` (see :meth:`stamped`):
-        compute its variables and graph features, decide it with ``policy`` (full audit
-        record), and observe it so the next application sees it."""
-        return self.replay(policy, self.stamped(policy, application, now), identifiers)
+        compute its variables and graph features while observing it (so the next
+        application sees it), and decide it with ``policy`` (full audit record)."""
+        return self._decide(policy, self.stamped(policy, application, now), identifiers, True)
 
     def replay(
         self, policy: Policy, application: dict[str, Any], identifiers: list[Any] | None = None
     ) -> Decision:
         """Decide an application of history at its own time (in time order, by a trusted
         in-process caller: the demo, a backfill); the live path is :meth:`decide`."""
-        inputs, pending = self.inputs(policy, application, identifiers)
+        return self._decide(policy, application, identifiers, False)
+
+    def _decide(
+        self,
+        policy: Policy,
+        application: dict[str, Any],
+        identifiers: list[Any] | None,
+        live: bool,
+    ) -> Decision:
+        inputs = self.inputs(policy, application, identifiers, live=live)
         for spec in policy.inputs:
             value = inputs.get(spec.name)
             if spec.type == "date" and isinstance(value, str):
                 with suppress(ValueError):  # unreadable: the policy refers it as DQ_TYPE
                     inputs[spec.name] = dt.date.fromisoformat(value[:10])
-        decision = policy.decide(inputs)
-        self.observe(pending)
-        return decision
-
-    def observe(self, pending: Any) -> None:
-        """Record the application in the variable state (after it was decided)."""
-        if pending is None:
-            return
-        engine, event = pending
-        with self._lock:
-            engine.observe(engine.target, event)
+        return policy.decide(inputs)
 
 
 def known_bad_people(
