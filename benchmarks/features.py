@@ -7,6 +7,7 @@
 2. 200 variables (counts, distinct institutions, sums and means of the amount, night share,
    trends) over 4 entities (person, device, IP, mobile) and 7 windows, written to Parquet.
 3. Online: all 200 variables for one application, in process and through Redis (one MGET),
+   and the decision path through Redis: compute and observe as one atomic transaction,
    p50 / p99 / max over consecutive applications with the garbage collector frozen.
 
 Run: ``python -m benchmarks.features [--events N] [--persons P] [--online-calls C]``.
@@ -166,7 +167,7 @@ def _latencies(fn: Any, calls: list[dict[str, Any]], observe: Any) -> dict[str, 
 
 def _online(path: Path, warm: int, calls: int, redis_calls: int) -> dict[str, Any]:
     spec = load_spec(WIDE_SPEC)
-    events = pl.read_parquet(path).slice(0, warm + calls)
+    events = pl.read_parquet(path).slice(0, warm + calls + 2 * redis_calls)
     engine = OnlineEngine(spec, target="app")
     t0 = time.perf_counter()
     engine.observe_many("app", events.head(warm).iter_rows(named=True))
@@ -185,8 +186,14 @@ def _online(path: Path, warm: int, calls: int, redis_calls: int) -> dict[str, An
     assert isinstance(engine.store, InProcessStore)
     store.seed(engine.store)
     remote = OnlineEngine(spec, target="app", store=store)
-    tail = list(events.slice(warm + calls - redis_calls, redis_calls).iter_rows(named=True))
+    # the next applications, each computed from the state (not observed: a read-only probe)
+    tail = list(events.slice(warm + calls, redis_calls).iter_rows(named=True))
     out["redis"] = _latencies(remote.compute, tail, lambda source, event: None)
+    # the decision path: compute and observe one new application as one atomic transaction
+    fresh = list(events.slice(warm + calls + redis_calls, redis_calls).iter_rows(named=True))
+    out["redis_atomic"] = _latencies(
+        remote.compute_and_observe, fresh, lambda source, event: None
+    )
     store.clear()
     return out
 
@@ -245,7 +252,7 @@ def main() -> None:
             lambda: _online(path, args.online_warm, args.online_calls, args.redis_calls)
         )
         extra = online["extra"]
-        for where in ("in_process", "redis"):
+        for where in ("in_process", "redis", "redis_atomic"):
             lat = extra[where]
             rows.append(
                 {

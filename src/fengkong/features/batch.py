@@ -174,7 +174,10 @@ def _check_types(source: Source, schema: pl.Schema, role: str) -> None:
 def _once_per_id(source: Source, df: pl.DataFrame, role: str) -> pl.DataFrame:
     """Each event once: a repeated id is a re-delivery and counts once (as online); copies
     that differ (another time or value) are refused, naming the id column."""
-    if df.height == 0 or not df["__id"].is_duplicated().any():
+    ids = df["__id"].to_numpy()
+    if len(ids) < 2 or bool((ids[1:] > ids[:-1]).all()):  # ids in order: none repeats (fast)
+        return df
+    if not df["__id"].is_duplicated().any():
         return df
     distinct = df.unique(maintain_order=True)
     clash = distinct.filter(pl.col("__id").is_duplicated())

@@ -626,10 +626,11 @@ class OnlineEngine:
         lock, through Redis as one transaction retried on conflict).
 
         ``serial`` (live decisions): the application's instant is the later of its own time
-        and just after the newest event the state holds, so the order of the atomic steps is
-        the order in time: of simultaneous applications of one person, on any workers, each
-        sees every one decided before it (two workers' clocks differing by a millisecond can
-        no longer hide them from each other).
+        and just after the newest event its own keys hold, so for each entity the order of the
+        atomic steps is the order in time: of simultaneous applications of one person, on any
+        workers, each sees every one decided before it (two workers' clocks differing by a
+        millisecond can no longer hide them from each other). Only applications sharing a key
+        ever wait for each other.
 
         >>> from fengkong.features import load_spec
         >>> import datetime as dt
@@ -656,7 +657,10 @@ class OnlineEngine:
             states: dict[tuple[int, Any], KeyState | None], watermark: int | None
         ) -> tuple[dict[str, Any], list[tuple[int, Any]], int]:
             self._check_late(self.target, event, ts, watermark)
-            at = max(ts, watermark + 1) if serial and watermark is not None else ts
+            at = ts
+            if serial:  # just after the newest event of the application's own keys
+                held = [st.ts[-1] for st in states.values() if st is not None and st.ts]
+                at = max(ts, max(held) + 1) if held else ts
             values = self._values(event, at, wanted, states, event[src.timestamp])
             newest = at if watermark is None else max(watermark, at)
             changed = []

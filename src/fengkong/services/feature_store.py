@@ -1,6 +1,6 @@
 """Online variable state in Redis, shared by every worker of a decision service.
 
-Each (stream, entity key) is one Redis string holding the key's state as JSON. Reads for an
+Each (stream, entity key) is one Redis string holding the key's state as JSON (orjson). Reads for an
 application are one ``MGET`` (one round trip); writes are optimistic transactions
 (``WATCH``/``MULTI``/``EXEC``, retried on conflict), so two workers observing events of the
 same person never lose one. The watermark is raised atomically by a small Lua script. State
@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import redis
 
 from fengkong.features.online import InProcessStore, KeyState, Step, check_spec_hash
@@ -47,6 +48,24 @@ return raw
 """
 
 
+_COMMIT = """
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  local now = redis.call('GET', KEYS[i])
+  if (now or '') ~= ARGV[1 + i] then return 0 end
+end
+for j = n + 1, #KEYS - 1 do
+  redis.call('SET', KEYS[j], ARGV[1 + j])
+end
+local ts = ARGV[#ARGV]
+if ts ~= '' then
+  local held = redis.call('GET', KEYS[#KEYS])
+  if not held or tonumber(ts) > tonumber(held) then redis.call('SET', KEYS[#KEYS], ts) end
+end
+return 1
+"""
+
+
 class RedisStateStore:
     """A :class:`~fengkong.features.online.StateStore` in Redis under ``prefix``.
 
@@ -60,6 +79,7 @@ class RedisStateStore:
         self.prefix = prefix
         self.max_retries = max_retries
         self._advance = client.register_script(_ADVANCE)
+        self._commit = client.register_script(_COMMIT)
         self._watermark_key = f"{prefix}:watermark"
 
     def _key(self, stream_index: int, key: Any) -> str:
@@ -69,7 +89,7 @@ class RedisStateStore:
         if not keys:
             return []
         raw = self.client.mget([self._key(i, k) for i, k in keys])
-        return [None if r is None else KeyState.from_json(json.loads(r)) for r in raw]
+        return [None if r is None else KeyState.from_json(orjson.loads(r)) for r in raw]
 
     def update(
         self, stream_index: int, key: Any, change: Callable[[KeyState | None], KeyState]
@@ -80,9 +100,9 @@ class RedisStateStore:
                 try:
                     pipe.watch(name)  # type: ignore[no-untyped-call]
                     raw = pipe.get(name)
-                    state = change(None if raw is None else KeyState.from_json(json.loads(raw)))
+                    state = change(None if raw is None else KeyState.from_json(orjson.loads(raw)))
                     pipe.multi()
-                    pipe.set(name, json.dumps(state.to_json()))
+                    pipe.set(name, orjson.dumps(state.to_json()))
                     pipe.execute()
                     return
                 except redis.WatchError:
@@ -97,32 +117,31 @@ class RedisStateStore:
         check_spec_hash(text, spec_sha256, self.prefix)
 
     def transact(self, keys: list[tuple[int, Any]], step: Step) -> Any:
-        """One optimistic transaction: ``WATCH`` the keys and the watermark, read them (one
-        ``MGET``), run ``step``, then ``MULTI`` the changed states and the new watermark;
-        retried when another worker changed any of them in between."""
+        """One optimistic step in two round trips: read the keys and the watermark (one
+        ``MGET``), run ``step``, then one Lua script that writes the changed states only if
+        none of the keys read changed meanwhile (and raises the watermark); retried when one
+        did. Only applications sharing an entity key ever conflict."""
         names = [self._key(i, k) for i, k in keys]
         for _ in range(self.max_retries):
-            with self.client.pipeline() as pipe:
-                try:
-                    pipe.watch(*names, self._watermark_key)  # type: ignore[no-untyped-call]
-                    raw = pipe.mget([*names, self._watermark_key])
-                    states = {
-                        key: None if r is None else KeyState.from_json(json.loads(r))
-                        for key, r in zip(keys, raw[:-1], strict=True)
-                    }
-                    watermark = None if raw[-1] is None else int(raw[-1])
-                    result, changed, ts = step(states, watermark)
-                    pipe.multi()
-                    for key in changed:
-                        state = states[key]
-                        if state is not None:
-                            pipe.set(self._key(*key), json.dumps(state.to_json()))
-                    if ts is not None and (watermark is None or ts > watermark):
-                        pipe.set(self._watermark_key, ts)
-                    pipe.execute()
-                    return result
-                except redis.WatchError:
-                    continue
+            raw = self.client.mget([*names, self._watermark_key])
+            states = {
+                key: None if r is None else KeyState.from_json(orjson.loads(r))
+                for key, r in zip(keys, raw[:-1], strict=True)
+            }
+            watermark = None if raw[-1] is None else int(raw[-1])
+            result, changed, ts = step(states, watermark)
+            written = [(self._key(*k), states[k]) for k in changed if states[k] is not None]
+            done = self._commit(
+                keys=[*names, *(n for n, _ in written), self._watermark_key],
+                args=[
+                    len(names),
+                    *(b"" if r is None else r for r in raw[:-1]),
+                    *(orjson.dumps(st.to_json()) for _, st in written),  # type: ignore[union-attr]
+                    "" if ts is None else ts,
+                ],
+            )
+            if done:
+                return result
         raise RuntimeError(
             f"could not decide under {self.prefix} after {self.max_retries} conflicts"
         )
@@ -139,7 +158,7 @@ class RedisStateStore:
         written = 0
         with self.client.pipeline(transaction=False) as pipe:
             for (index, key), state in store.items():
-                pipe.set(self._key(index, key), json.dumps(state.to_json()))
+                pipe.set(self._key(index, key), orjson.dumps(state.to_json()))
                 written += 1
                 if written % batch == 0:
                     pipe.execute()
