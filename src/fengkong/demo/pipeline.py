@@ -49,6 +49,7 @@ from fengkong.db import make_engine, migrate, session_factory
 from fengkong.db.models import InstalmentRecord, LoanRecord
 from fengkong.demo.policy import GRAPH_INPUTS, write_challenger, write_demo_policy
 from fengkong.features import build_variables, load_spec
+from fengkong.features.online import known_us
 from fengkong.graph import IdentifierGraph
 from fengkong.modeling import application_dataset
 from fengkong.portfolio import portfolio_report
@@ -225,11 +226,13 @@ def run_demo(
         graph=graph,
     )
     identifiers = _identifiers(book)
-    later_loans = book.loans.filter(pl.col("disbursed_on") >= cut).sort("disbursed_on")
-    loan_events = [
-        (dt.datetime.combine(r["disbursed_on"], dt.time()), r)
-        for r in later_loans.iter_rows(named=True)
+    loans_source = online.engine("demo_risk").spec.sources["loan"]
+    known_loans = [  # each loan observed once it is known (its day over), in that order
+        (dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=known_us(loans_source, r)), r)
+        for r in book.loans.sort("disbursed_on").iter_rows(named=True)
     ]
+    known_loans.sort(key=lambda e: e[0])
+    loan_events = [(at, r) for at, r in known_loans if at >= cut_at]  # the seed holds the rest
     decided: list[tuple[str, str, int]] = []
     total = live.height
     pending_loans = 0

@@ -113,6 +113,24 @@ def _timestamp_us(column: str, schema: pl.Schema) -> pl.Expr:
     )
 
 
+def _known_us(source: Source, schema: pl.Schema, role: str) -> pl.Expr:
+    """When each row becomes known (µs): its time by the source's ``known`` rule. A date
+    says nothing of the hour, so a date column needs a rule (``end_of_day``, a delay): taken
+    at its midnight, a loan disbursed that day would be seen by the application that made it."""
+    column = source.known_from
+    if schema[column] == pl.Date and not source.known_rule:
+        raise InvalidArgumentError(
+            f"{role}.{source.name}.{column}",
+            expected="a visibility rule for a date column (known: end_of_day, or a delay "
+            "such as +1d): a date row is not known at its midnight",
+            got="known: at",
+        )
+    us = _timestamp_us(column, schema)
+    if source.known_end_of_day:
+        us = (us // DAY_US + 1) * DAY_US
+    return us + source.known_delay_us if source.known_delay_us else us
+
+
 def prepare_events(source: Source, frame: Frame, *, role: str = "events") -> pl.DataFrame:
     """A source's rows with ``__ts`` (µs) and ``__id`` added, every declared column checked.
 
@@ -121,7 +139,7 @@ def prepare_events(source: Source, frame: Frame, *, role: str = "events") -> pl.
     """
     lazy = frame.lazy()
     schema = lazy.collect_schema()
-    needed = [source.timestamp, source.id, *source.entities.values()]
+    needed = [source.timestamp, source.known_from, source.id, *source.entities.values()]
     needed += [col for col, _ in source.columns.values()]
     for column in dict.fromkeys(needed):
         if column not in schema:
@@ -137,7 +155,7 @@ def prepare_events(source: Source, frame: Frame, *, role: str = "events") -> pl.
     df = lazy.select(
         *dict.fromkeys(needed),
         *aliases,
-        _timestamp_us(source.timestamp, schema).alias("__ts"),
+        _known_us(source, schema, role).alias("__ts"),
         pl.col(source.id).cast(pl.Int64).alias("__id"),
     ).collect()
     for column, internal in ((source.timestamp, "__ts"), (source.id, "__id")):

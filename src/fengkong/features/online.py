@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fengkong.errors import InvalidArgumentError
-from fengkong.features.spec import DAY_US, Aggregate, Filter, VariableSpec
+from fengkong.features.spec import DAY_US, Aggregate, Filter, Source, VariableSpec
 
 __all__ = [
     "InProcessStore",
@@ -101,6 +101,28 @@ def to_us(value: Any, field: str) -> int:
     raise InvalidArgumentError(
         field, expected="a datetime, date or integer microseconds", got=value
     )
+
+
+def known_us(source: Source, event: Mapping[str, Any], name: str | None = None) -> int:
+    """When an event becomes known (µs since 1970), by its source's ``known`` rule; a date
+    needs a rule (see :func:`fengkong.features.batch.prepare_events`).
+
+    >>> from fengkong.features.spec import Source
+    >>> loans = Source("loan", "loans", "on", "id", {}, {}, known_end_of_day=True)
+    >>> known_us(loans, {"on": dt.date(1970, 1, 2)}) // 86_400_000_000
+    2
+    """
+    column = source.known_from
+    value = event[column]
+    field = f"{name or source.name}.{column}"
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime) and not source.known_rule:
+        raise InvalidArgumentError(
+            field,
+            expected="a visibility rule for a date column (known: end_of_day, or a delay such "
+            "as +1d): a date row is not known at its midnight",
+            got=value,
+        )
+    return source.known_us(to_us(value, field))
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,10 +563,10 @@ class OnlineEngine:
             raise InvalidArgumentError(
                 "source", expected=f"one of {sorted(self.spec.sources)}", got=source
             )
-        for column in (src.timestamp, src.id):
+        for column in (src.known_from, src.id):
             if event.get(column) is None:
                 raise InvalidArgumentError(f"{source}.{column}", expected="a value", got=None)
-        ts = to_us(event[src.timestamp], f"{source}.{src.timestamp}")
+        ts = known_us(src, event, source)
         eid = event[src.id]
         if not isinstance(eid, int) or isinstance(eid, bool):
             raise InvalidArgumentError(f"{source}.{src.id}", expected="an integer id", got=eid)
@@ -700,11 +722,11 @@ class OnlineEngine:
         that entity's variables; unknown keys give zero counts and null statistics.
         """
         src = self.spec.sources[self.target]
-        if event.get(src.timestamp) is None:
+        if event.get(src.known_from) is None:
             raise InvalidArgumentError(
-                f"{self.target}.{src.timestamp}", expected="a value", got=None
+                f"{self.target}.{src.known_from}", expected="a value", got=None
             )
-        t = to_us(event[src.timestamp], f"{self.target}.{src.timestamp}")
+        t = known_us(src, event, self.target)
         wanted = [(i, event.get(col)) for i, col in enumerate(self._target_keys) if col is not None]
         lookups = [(i, key) for i, key in wanted if key is not None]
         states = dict(zip(lookups, self.store.get_many(lookups), strict=True))

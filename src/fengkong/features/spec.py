@@ -126,6 +126,61 @@ class Source:
     id: str
     entities: Mapping[str, str]
     columns: Mapping[str, tuple[str, ColumnType]]  # alias -> (column, type)
+    # when a row becomes known (see :func:`parse_known`): the column read (default: the
+    # timestamp), whether at the end of its day, and a delay after that
+    known_column: str | None = None
+    known_end_of_day: bool = False
+    known_delay_us: int = 0
+
+    @property
+    def known_from(self) -> str:
+        """The column whose time says when a row becomes known."""
+        return self.known_column or self.timestamp
+
+    @property
+    def known_rule(self) -> bool:
+        """Whether the source declares a visibility rule (a date needs one)."""
+        return self.known_end_of_day or self.known_delay_us > 0 or self.known_column is not None
+
+    def known_us(self, us: int) -> int:
+        """When a row whose ``known_from`` time is ``us`` becomes known.
+
+        >>> Source("loan", "loans", "on", "id", {}, {}, known_end_of_day=True).known_us(DAY_US + 5)
+        172800000000
+        """
+        if self.known_end_of_day:
+            us = (us // DAY_US + 1) * DAY_US
+        return us + self.known_delay_us
+
+
+def parse_known(raw: object) -> tuple[str | None, bool, int]:
+    """A source's ``known`` rule: ``at`` (known at its timestamp), ``end_of_day`` (at the end
+    of its timestamp's day: what a date column needs), a delay such as ``+1d``, or
+    ``{column: recorded_at, after: 2h}``; as ``(column, end of day, delay in µs)``.
+
+    >>> parse_known("end_of_day"), parse_known("+1d"), parse_known({"column": "booked_at"})
+    ((None, True, 0), (None, False, 86400000000), ('booked_at', False, 0))
+    """
+    if raw in (None, "at"):
+        return None, False, 0
+    if raw == "end_of_day":
+        return None, True, 0
+    if isinstance(raw, str) and raw.startswith("+"):
+        delay = parse_window(raw[1:])
+        if delay:
+            return None, False, delay
+    if (
+        isinstance(raw, dict)
+        and isinstance(raw.get("column"), str)
+        and set(raw) <= {"column", "after"}
+    ):
+        after = parse_window(raw["after"]) if "after" in raw else 0
+        if after is not None:
+            return raw["column"], False, after
+    raise ValueError(
+        "known: expected at, end_of_day, a delay such as +1d, or {column: <time column>, "
+        f"after: <delay>}}; got {raw!r}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +336,15 @@ def _parse_sources(raw: Any, c: _Collector) -> dict[str, Source]:
         if not isinstance(body, dict):
             c.add(path, "expected a mapping with timestamp, id, entities and columns")
             continue
-        unknown = set(body) - {"table", "timestamp", "id", "entities", "columns", "description"}
+        unknown = set(body) - {
+            "table",
+            "timestamp",
+            "id",
+            "entities",
+            "columns",
+            "known",
+            "description",
+        }
         for key in sorted(unknown):
             c.add(f"{path}.{key}", "unknown key")
         for key in ("timestamp", "id"):
@@ -299,6 +362,11 @@ def _parse_sources(raw: Any, c: _Collector) -> dict[str, Source]:
                 c.add(cpath, "expected a type (int, str or bool) or {column: ..., type: ...}")
                 continue
             columns[str(alias)] = (str(full.get("column", alias)), full["type"])
+        try:
+            known = parse_known(body.get("known"))
+        except ValueError as exc:
+            c.add(f"{path}.known", str(exc))
+            known = (None, False, 0)
         sources[name] = Source(
             name=name,
             table=str(body.get("table", name)),
@@ -306,6 +374,9 @@ def _parse_sources(raw: Any, c: _Collector) -> dict[str, Source]:
             id=str(body.get("id")),
             entities={str(k): str(v) for k, v in entities.items()},
             columns=columns,
+            known_column=known[0],
+            known_end_of_day=known[1],
+            known_delay_us=known[2],
         )
     return sources
 

@@ -34,6 +34,7 @@ import polars as pl
 
 from fengkong.errors import InvalidArgumentError
 from fengkong.features import OnlineEngine, load_spec
+from fengkong.features.online import known_us, to_us
 from fengkong.graph import IdentifierGraph, OnlineGraph
 from fengkong.policy import Decision, Policy
 
@@ -266,8 +267,9 @@ def seed_state(
     """A worker's online state as of ``as_of`` from the history before it.
 
     Every variable spec's engine observes the rows of its sources' tables (``tables`` by
-    table name: ``applications``, ``loans``, ...) timestamped before ``as_of``, in time order
-    (at the same instant, other sources before the applications). The relationship graph is
+    table name: ``applications``, ``loans``, ...) known before ``as_of`` (by each source's
+    ``known`` rule), in the order they became known (at the same instant, other sources
+    before the applications). The relationship graph is
     seeded from a batch build of the identifiers of everyone who applied before ``as_of``
     (``graph`` when already built), with ``known_bad`` labels and the last 7 days'
     applications for the 1- and 7-day counts.
@@ -283,7 +285,7 @@ def seed_state(
         target = next(iter(spec.sources))
         store = store_factory(name) if store_factory else None
         engine = OnlineEngine(spec, target=target, store=store)
-        events: list[tuple[dt.datetime, int, str, dict[str, Any]]] = []
+        events: list[tuple[int, int, str, dict[str, Any]]] = []
         for source_name, source in spec.sources.items():
             frame = tables.get(source.table)
             if frame is None:
@@ -292,13 +294,12 @@ def seed_state(
                     expected=f"the rows of source {source_name!r} of variable spec {name!r}",
                     got=sorted(tables),
                 )
-            stamp = pl.col(source.timestamp).cast(pl.Datetime("us"))
             rank = 1 if source_name == target else 0
-            for row in frame.filter(stamp < as_of).iter_rows(named=True):
-                when = row[source.timestamp]
-                if not isinstance(when, dt.datetime):
-                    when = dt.datetime.combine(when, dt.time())
-                events.append((when, rank, source_name, row))
+            cut = to_us(as_of, "as_of")
+            for row in frame.iter_rows(named=True):
+                at = known_us(source, row)  # when the row became known, by its rule
+                if at < cut:
+                    events.append((at, rank, source_name, row))
         events.sort(key=lambda e: (e[0], e[1]))
         for _, _, source_name, row in events:
             engine.observe(source_name, row)
