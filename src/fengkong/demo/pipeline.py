@@ -5,8 +5,10 @@ Stages (each reported to ``progress``):
 1. **book** — a synthetic lending book (``fengkong.synth``); the first half of its
    origination year is the lender's *history*, the second half arrives *live*.
 2. **variables** — the ``demo_risk`` online variables, point in time, for every application.
-3. **graph** — the relationship graph of the history's applicants, with the borrowers known
-   bad by the cut (90+ days past due) marked.
+3. **graph** — the relationship graph of the history's applicants as of the cut (links first
+   seen by then), with the borrowers known bad by the cut (90+ days past due) marked; the
+   training set's graph features are each application's as of its own time
+   (:func:`fengkong.graph.features_at_each`).
 4. **models** — the demo policy (:mod:`fengkong.demo.policy`: points scorecard, LightGBM,
    30 rules, limit and legal pricing) fitted on the history's approved applications, and the
    collection score on the book's earlier delinquent loan-months.
@@ -37,7 +39,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
-import numpy as np
 import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -50,12 +51,12 @@ from fengkong.db.models import InstalmentRecord, LoanRecord
 from fengkong.demo.policy import GRAPH_INPUTS, write_challenger, write_demo_policy
 from fengkong.features import build_variables, load_spec
 from fengkong.features.online import known_us
-from fengkong.graph import IdentifierGraph
+from fengkong.graph import IdentifierGraph, features_at_each
 from fengkong.modeling import application_dataset
 from fengkong.portfolio import portfolio_report
 from fengkong.services.access import create_api_key
 from fengkong.services.casework import run_collections
-from fengkong.services.online import OnlineState, known_bad_people, seed_state
+from fengkong.services.online import OnlineState, known_bad_people, known_bad_since, seed_state
 from fengkong.services.policies import load_version, promote, record_decision, submit_policy
 from fengkong.services.servicing import (
     book_loan,
@@ -156,14 +157,14 @@ def run_demo(
     history = apps.filter(pl.col("applied_at") < cut_at)
     live = apps.filter(pl.col("applied_at") >= cut_at)
     known = history["person_id"].unique()
-    graph = IdentifierGraph.build(
-        book.person_identifiers.filter(pl.col("person_id").is_in(known.implode()))
-    )
+    history_ids = book.person_identifiers.filter(pl.col("person_id").is_in(known.implode()))
+    # the graph the service starts from: the links first seen by the cut, the labels known then
+    graph = IdentifierGraph.build(history_ids, as_of=cut_at)
     bad_people = known_bad_people(book.loans, book.performance, before=cut)
-    bad = np.isin(graph.persons, np.fromiter(bad_people, dtype=np.int64, count=len(bad_people)))
-    graph_features = graph.features(as_of=cut_at, bad=bad, applications=history).select(
-        "person_id", *GRAPH_INPUTS
-    )
+    # the training set: each application's graph features as of its own time (replayed)
+    graph_features = features_at_each(
+        history, history_ids, known_bad_since(book.loans, book.performance)
+    ).select("application_id", *GRAPH_INPUTS)
     say("graph", 1, 1)
 
     # 4. models
@@ -172,7 +173,7 @@ def run_demo(
     labels = application_dataset(book).select("application_id", "accepted", "bad")
     train = (
         history.join(variables, on="application_id")
-        .join(graph_features, on="person_id", how="left")
+        .join(graph_features, on="application_id", how="left")
         .join(labels, on="application_id")
         .filter(pl.col("accepted"))
         .with_columns(

@@ -10,6 +10,7 @@ from fengkong.graph.build import GraphConfig, IdentifierGraph
 from fengkong.graph.export import neighbourhood, write_csv, write_graphml
 from fengkong.graph.normalize import ID_TYPES, normalize_frame
 from fengkong.graph.online import OnlineGraph, feature_names
+from fengkong.graph.replay import features_at_each
 from fengkong.graph.rings import RingConfig, detect_rings, propagate_risk
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "RingConfig",
     "detect_rings",
     "feature_names",
+    "features_at_each",
     "neighbourhood",
     "normalize_frame",
     "propagate_risk",

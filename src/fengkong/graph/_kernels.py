@@ -390,6 +390,8 @@ def features(
         others = pers[root, BADCNT] - pers[p, BAD]
         bad1, bad2 = _bad_within_two_hops(pers, marks, ids, ents, bads, meta, p, others)
     apps1, apps7 = window_counts(pers, apps, meta, root, as_of)
+    # the share of the *other* applicants of the component known bad (never one's own label)
+    share = (pers[root, BADCNT] - pers[p, BAD]) / (size - 1) if size > 1 else 0.0
     shared = meta[SHARED : SHARED + 8]
     shared[:] = 0
     devices = 0
@@ -406,7 +408,7 @@ def features(
             per_device = max(per_device, held)
         e = ents[e, NEXTP]
     return (
-        person_id, size, age, bad1, bad2, pers[root, BADCNT] / size, apps1, apps7, devices,
+        person_id, size, age, bad1, bad2, share, apps1, apps7, devices,
         per_device,
         shared[0], shared[1], shared[2], shared[3], shared[4], shared[5], shared[6], shared[7],
     )  # fmt: skip

@@ -163,9 +163,19 @@ class IdentifierGraph:
     problems: list[Problem] = field(default_factory=list)
 
     @classmethod
-    def build(cls, identifiers: pl.DataFrame, config: GraphConfig | None = None) -> IdentifierGraph:
-        """Build from a person-identifier frame (``person_id, id_type, id_value, first_seen``)."""
+    def build(
+        cls,
+        identifiers: pl.DataFrame,
+        config: GraphConfig | None = None,
+        *,
+        as_of: dt.datetime | None = None,
+    ) -> IdentifierGraph:
+        """Build from a person-identifier frame (``person_id, id_type, id_value, first_seen``);
+        with ``as_of``, only the identifiers first seen by then (the graph as it was: a link
+        first seen later must not merge components in a training set as of ``as_of``)."""
         config = config or GraphConfig()
+        if as_of is not None:
+            identifiers = identifiers.filter(pl.col("first_seen") <= as_of)
         clean, problems = normalize_frame(identifiers)
         clean = clean.filter(pl.col("id_type").is_in(config.strong + config.weak))
         persons = np.unique(clean["person_id"].to_numpy())
@@ -304,7 +314,10 @@ class IdentifierGraph:
                 "component_age_days": (as_of - age).dt.total_days().fill_null(0).clip(0),
                 "bad_1hop": one,
                 "bad_2hop": two,
-                "component_bad_share": comp_bad / sizes,
+                # the other applicants' labels: never the applicant's own
+                "component_bad_share": np.where(
+                    sizes > 1, (comp_bad - bad) / np.maximum(sizes - 1, 1), 0.0
+                ),
                 "devices_per_person": dev["devices"].fill_null(0),
                 "persons_per_device": dev["ppd"].fill_null(0),
             }

@@ -384,6 +384,10 @@ class OnlineGraph:
             values.append(raw)
         return stamp + b"".join(stamps) + kinds + "\x00".join(values).encode(), len(values)
 
+    def __contains__(self, person_id: object) -> bool:
+        """Whether the applicant is in the graph."""
+        return isinstance(person_id, int) and kern.arena_person(self.mem, person_id) >= 0
+
     def mark_bad(self, person_id: int) -> None:
         """Record a known-bad applicant (defaulted, confirmed fraud)."""
         person = int(person_id)

@@ -38,7 +38,7 @@ from fengkong.features.online import known_us, to_us
 from fengkong.graph import IdentifierGraph, OnlineGraph
 from fengkong.policy import Decision, Policy
 
-__all__ = ["OnlineState", "known_bad_people", "seed_from_book", "seed_state"]
+__all__ = ["OnlineState", "known_bad_people", "known_bad_since", "seed_from_book", "seed_state"]
 
 
 def _instant(value: Any, field: str) -> Any:
@@ -245,13 +245,30 @@ class OnlineState:
         return policy.decide(inputs)
 
 
+def known_bad_since(
+    loans: pl.DataFrame, performance: pl.DataFrame, *, dpd: int = 90
+) -> pl.DataFrame:
+    """When each applicant became known bad: the first month-end snapshot at which one of
+    their loans was ``dpd`` days past due (``person_id, bad_since``, a datetime: known from
+    the start of the day after the snapshot). The graph's labels as of any time are those
+    with ``bad_since`` at or before it."""
+    late = performance.filter(pl.col("dpd") >= dpd).join(
+        loans.select("loan_id", "person_id"), on="loan_id"
+    )
+    return late.group_by("person_id").agg(
+        (pl.col("snapshot_on").min().cast(pl.Datetime("us")) + pl.duration(days=1)).alias(
+            "bad_since"
+        )
+    )
+
+
 def known_bad_people(
     loans: pl.DataFrame, performance: pl.DataFrame, *, before: dt.date, dpd: int = 90
 ) -> set[int]:
-    """Applicants with a loan that reached ``dpd`` days past due before ``before`` (the
-    known-bad labels of the relationship graph), from the book's monthly performance."""
-    late = performance.filter((pl.col("snapshot_on") < before) & (pl.col("dpd") >= dpd))
-    return set(loans.join(late.select("loan_id").unique(), on="loan_id")["person_id"].to_list())
+    """Applicants known bad before ``before`` (see :func:`known_bad_since`)."""
+    since = known_bad_since(loans, performance, dpd=dpd)
+    cut = dt.datetime.combine(before, dt.time())
+    return set(since.filter(pl.col("bad_since") <= cut)["person_id"].to_list())
 
 
 def seed_state(
