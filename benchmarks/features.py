@@ -191,9 +191,7 @@ def _online(path: Path, warm: int, calls: int, redis_calls: int) -> dict[str, An
     out["redis"] = _latencies(remote.compute, tail, lambda source, event: None)
     # the decision path: compute and observe one new application as one atomic transaction
     fresh = list(events.slice(warm + calls + redis_calls, redis_calls).iter_rows(named=True))
-    out["redis_atomic"] = _latencies(
-        remote.compute_and_observe, fresh, lambda source, event: None
-    )
+    out["redis_atomic"] = _latencies(remote.compute_and_observe, fresh, lambda source, event: None)
     store.clear()
     return out
 

@@ -8,17 +8,23 @@ contact). A candidate of at least ``min_size`` applicants is scored from four
 parts, each in [0, 1], so an analyst can read why it was flagged:
 
 - ``sharing``: density of the sharing graph inside the candidate;
-- ``burst``: 1 when the members' first applications (10th to 90th percentile) fall within
-  ``burst_days``, decaying to 0 over the following 30 days;
+- ``burst``: share of members whose first application falls within ``burst_days`` of at
+  least half of the candidate's (an outsider joined by chance does not dilute the ring's);
 - ``early_default``: share of members with a known early default (first-payment default or
   confirmed fraud), when outcomes are given;
-- ``device_sharing``: share of members on a device another member also uses.
+- ``device_sharing``: share of members on a device another member also uses;
+- ``fresh``: share of members whose shared device or card was first seen within
+  ``fresh_days`` before their first application (a ring's identifiers are new; a family
+  tablet or a second-hand phone has a past).
 
 Candidates above ``max_size`` (60, beyond any plausible ring) are split into Leiden
 communities when the optional compiled igraph library is installed.
 
-``score = 0.35 sharing + 0.25 burst + 0.25 early_default + 0.15 device_sharing``; flagged at
-``threshold`` (0.5). The evidence lists the identifiers that link the members and a timeline.
+``score = 0.15 sharing + 0.10 device_sharing + 0.25 burst + 0.25 early_default + 0.25 fresh``
+(``RingConfig.weights``, data); flagged at ``threshold`` (0.55), so sharing alone (at most
+0.25) never flags a group. A flagged ring's members are flagged on evidence of their own (in
+the burst, fresh identifiers or an early default). The evidence lists the identifiers that
+link the members and a timeline.
 """
 
 from __future__ import annotations
@@ -36,15 +42,31 @@ from fengkong.graph.build import IdentifierGraph, person_links
 __all__ = ["RingConfig", "detect_rings", "propagate_risk"]
 
 
+_WEIGHTS = {
+    "sharing": 0.15,
+    "device_sharing": 0.10,
+    "burst": 0.25,
+    "early_default": 0.25,
+    "fresh": 0.25,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class RingConfig:
+    """The detector's parameters, all data: what makes a candidate, how each part weighs and
+    the threshold. Sharing alone (a family tablet, a couple's card) weighs at most
+    ``sharing + device_sharing`` = 0.25, below the threshold: a flag needs evidence beyond
+    sharing — a burst, early defaults, identifiers fresh at the application."""
+
     min_size: int = 3
     min_phone_holders: int = 5
     burst_days: int = 7
-    threshold: float = 0.5
+    fresh_days: int = 30  # a shared device or card first seen this close before applying
+    threshold: float = 0.55
     max_size: int = (
         60  # larger candidates are split into Leiden communities when igraph is installed
     )
+    weights: tuple[tuple[str, float], ...] = tuple(_WEIGHTS.items())
 
 
 def _links(
@@ -58,7 +80,7 @@ def _links(
 
 def _suspicious(
     graph: IdentifierGraph, config: RingConfig
-) -> tuple[sp.csr_matrix, npt.NDArray[np.bool_]]:
+) -> tuple[sp.csr_matrix, npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
     """Hard links (shared device or card) make cores; a widely shared phone joins cores only.
 
     A phone shared by many is weak evidence on its own (a popular friend, a family contact), so
@@ -68,9 +90,8 @@ def _suspicious(
     id_type = keys["id_type"].to_numpy()
     holders = keys["holders"].to_numpy()
     capped = keys["capped"].to_numpy()
-    hard = _links(
-        graph, np.flatnonzero(np.isin(id_type, ["device", "bank_card"]) & (holders >= 2) & ~capped)
-    )
+    hard_cols = np.flatnonzero(np.isin(id_type, ["device", "bank_card"]) & (holders >= 2) & ~capped)
+    hard = _links(graph, hard_cols)
     core = np.asarray(hard.sum(axis=1)).ravel() > 0
     phones = (
         np.isin(id_type, ["mobile", "emergency_phone"])
@@ -81,7 +102,12 @@ def _suspicious(
     links.data[:] = 1
     device_cols = np.flatnonzero((id_type == "device") & (holders >= 2) & ~capped)
     on_shared_device = np.asarray(graph.incidence[:, device_cols].sum(axis=1)).ravel() > 0
-    return links, on_shared_device
+    # the newest first-seen time of each applicant's shared devices and cards (µs; min if none)
+    seen = graph.keys["first_seen"].cast(pl.Datetime("us")).dt.epoch("us").to_numpy()
+    coo = graph.incidence[:, hard_cols].tocoo()
+    newest = np.full(graph.incidence.shape[0], np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(newest, coo.row, seen[hard_cols][coo.col])
+    return links, on_shared_device, newest
 
 
 def _split_large(
@@ -132,7 +158,7 @@ def detect_rings(
     parts, ``flagged`` and evidence; ``members`` maps ``person_id`` to ``ring_id``.
     """
     config = config or RingConfig()
-    a, shared_device = _suspicious(graph, config)
+    a, shared_device, newest_shared = _suspicious(graph, config)
     _, labels = connected_components(a, directed=False)
     labels = _split_large(a, labels, config.max_size)
     sizes = np.bincount(labels)
@@ -159,12 +185,14 @@ def detect_rings(
     frame = members.with_columns(
         pl.Series("degree", degree),
         pl.Series("shared_device", shared_device[members["row"].to_numpy()]),
+        pl.Series("newest_shared", newest_shared[members["row"].to_numpy()]),
     )
     frame = frame.join(first_app, on="person_id", how="left")
     if outcome is not None:
         frame = frame.join(outcome, on="person_id", how="left")
     else:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Boolean).alias("bad"))
+    frame = _member_evidence(frame, config)
     seconds = pl.col("first_app").dt.epoch("s")
     span_days = (seconds.quantile(0.9, "nearest") - seconds.quantile(0.1, "nearest")) / 86_400
     rings = (
@@ -173,29 +201,58 @@ def detect_rings(
             pl.len().alias("size"),
             (pl.col("degree").sum() / (pl.len() * (pl.len() - 1))).alias("sharing"),
             span_days.alias("span_days"),
+            pl.col("in_burst").mean().alias("burst"),
             pl.col("bad").mean().fill_null(0.0).alias("early_default"),
             pl.col("shared_device").mean().alias("device_sharing"),
+            pl.col("fresh").mean().alias("fresh"),
             pl.col("first_app").min().alias("first_application"),
             pl.col("first_app").max().alias("last_application"),
         )
         .with_columns(
-            (1.0 - ((pl.col("span_days") - config.burst_days).clip(lower_bound=0) / 30.0))
-            .clip(lower_bound=0.0)
-            .alias("burst")
-        )
-        .with_columns(
-            (
-                0.35 * pl.col("sharing")
-                + 0.25 * pl.col("burst")
-                + 0.25 * pl.col("early_default")
-                + 0.15 * pl.col("device_sharing")
-            ).alias("score")
+            pl.sum_horizontal(pl.col(part) * weight for part, weight in config.weights).alias(
+                "score"
+            )
         )
         .with_columns((pl.col("score") >= config.threshold).alias("flagged"))
         .sort("score", "size", descending=True)
     )
-    return rings.join(_evidence(graph, members), on="ring_id", how="left"), members.select(
-        "person_id", "ring_id"
+    # a member of a flagged ring is flagged on evidence of its own, never on sharing alone
+    flagged = frame.join(rings.select("ring_id", "flagged"), on="ring_id").select(
+        "person_id",
+        "ring_id",
+        (
+            pl.col("flagged")
+            & (pl.col("in_burst") | pl.col("fresh") | pl.col("bad").fill_null(False))
+        ).alias("flagged"),
+    )
+    return rings.join(_evidence(graph, members), on="ring_id", how="left"), flagged
+
+
+def _member_evidence(frame: pl.DataFrame, config: RingConfig) -> pl.DataFrame:
+    """Each member's own signals: ``in_burst`` (its first application within ``burst_days``
+    of at least half of the candidate's, and of two others at least), ``fresh`` (a shared
+    device or card first seen within ``fresh_days`` before it)."""
+    window = config.burst_days * 86_400_000_000
+    t = frame.select("ring_id", "person_id", pl.col("first_app").dt.epoch("us").alias("t"))
+    near = (
+        t.join(t.select("ring_id", pl.col("t").alias("u")), on="ring_id")
+        .filter((pl.col("u") - pl.col("t")).abs() <= window)
+        .group_by("person_id", "ring_id")
+        .len("near")
+    )
+    return frame.join(near, on=["person_id", "ring_id"], how="left").with_columns(
+        (
+            pl.col("near")
+            >= pl.max_horizontal(pl.lit(3), (pl.len().over("ring_id") / 2).ceil().cast(pl.UInt32))
+        )
+        .fill_null(False)
+        .alias("in_burst"),
+        (
+            (pl.col("first_app").dt.epoch("us") - pl.col("newest_shared"))
+            <= config.fresh_days * 86_400_000_000
+        )
+        .fill_null(False)
+        .alias("fresh"),
     )
 
 

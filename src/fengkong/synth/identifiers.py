@@ -1,19 +1,22 @@
 """Identifiers of persons and applications, with sharing that looks real.
 
-Families share an address and a home IP; colleagues share an employer and an office IP;
-carrier-grade NAT addresses are shared by thousands; fraud rings share devices, bank cards,
-emergency contacts and sometimes mobiles. Values are deterministic functions of the seed and
+Families share an address and a home IP, and some a tablet, the home landline as an emergency
+contact or (couples) a bank card; some phones are bought second hand; colleagues share an
+employer and an office IP; carrier-grade NAT addresses are shared by thousands; fraud rings
+share devices, bank cards, emergency contacts and sometimes mobiles. Values are deterministic functions of the seed and
 of global keys, so chunks generated separately agree on shared identifiers.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
 
 from fengkong.synth._draw import I64, digits, hex_strings, ipv4, permute, splitmix64, weighted_index
 from fengkong.synth.applications import Applications, Rings
-from fengkong.synth.params import SynthParams
+from fengkong.synth.params import IdentifierParams, SynthParams
 from fengkong.synth.population import People
 
 __all__ = ["make_identifiers", "mobile_numbers"]
@@ -41,6 +44,70 @@ def _rows(person_id: I64, id_type: str, values: pl.Series, first_seen: np.ndarra
         }
     )
     return frame.select("person_id", pl.lit(id_type).alias("id_type"), "id_value", "first_seen")
+
+
+def _benign_sharing(
+    rng: np.random.Generator,
+    ids: IdentifierParams,
+    person_id: I64,
+    household_id: I64,
+    in_ring: np.ndarray,
+    primary_key: np.ndarray,
+    salt: int,
+    seen: Callable[[int], np.ndarray],
+) -> list[pl.DataFrame]:
+    """Sharing that is not fraud: a family tablet, the home landline as an emergency contact,
+    a couple's joint card, a phone bought second hand — long established, never a burst."""
+    n = len(person_id)
+    if not n:
+        return []
+    hh = np.where(household_id >= 0, household_id, -1 - np.arange(n))
+    starts = np.r_[0, np.flatnonzero(np.diff(hh)) + 1]
+    sizes = np.diff(np.r_[starts, n])
+    pos = np.arange(n) - np.repeat(starts, sizes)
+    family = (np.repeat(sizes, sizes) > 1) & (household_id >= 0)
+    draw = np.repeat(rng.random((len(sizes), 3)), sizes, axis=0)  # one draw per household
+    home = np.maximum(household_id, 0)
+    frames = []
+    tablet = family & (draw[:, 0] < ids.family_device_share)
+    frames.append(
+        _rows(
+            person_id[tablet],
+            "device",
+            hex_strings(splitmix64(home[tablet], salt + 43), "d"),
+            seen(1500)[tablet],
+        )
+    )
+    landline = family & (draw[:, 1] < ids.family_landline_share)
+    frames.append(
+        _rows(
+            person_id[landline],
+            "emergency_phone",
+            mobile_numbers(_VIRTUAL_BASE + 2_900_000_000 + home[landline] % 50_000_000, salt),
+            seen(1500)[landline],
+        )
+    )
+    couple = family & (pos < 2) & (draw[:, 2] < ids.couple_card_share)
+    frames.append(
+        _rows(
+            person_id[couple],
+            "bank_card",
+            _cards(9_500_000_000 + home[couple], salt + 23),
+            seen(1500)[couple],
+        )
+    )
+    regular = np.flatnonzero(~in_ring)
+    buyers = regular[rng.random(len(regular)) < ids.second_hand_phone_share]
+    sellers = regular[rng.integers(0, max(len(regular), 1), len(buyers))]
+    frames.append(
+        _rows(
+            person_id[buyers],
+            "device",
+            hex_strings(primary_key[sellers], "d"),
+            seen(365)[buyers],
+        )
+    )
+    return frames
 
 
 def make_identifiers(
@@ -171,6 +238,8 @@ def make_identifiers(
             frames.append(
                 _rows(person_id, "emergency_phone", mobile_numbers(key, salt), seen(1000))
             )
+
+    frames += _benign_sharing(rng, ids, person_id, household_id, in_ring, primary_key, salt, seen)
 
     # Application devices and IPs; the IP rows of the table are the addresses actually used.
     use_second = second[apps.person] & (rng.random(len(apps.person)) < 0.2)

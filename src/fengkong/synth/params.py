@@ -102,6 +102,10 @@ class IdentifierParams(_Strict):
     extra_card_prob: Prob
     emergency_contacts: Annotated[int, Field(ge=0, le=5)]
     emergency_contact_family_share: Share
+    family_device_share: Share = 0.0
+    family_landline_share: Share = 0.0
+    couple_card_share: Share = 0.0
+    second_hand_phone_share: Share = 0.0
 
     @model_validator(mode="after")
     def _ip_shares(self) -> IdentifierParams:
