@@ -183,7 +183,8 @@ def main() -> None:
     args = parser.parse_args()
 
     book = generate(args.applications, seed=0)
-    t_build, graph = _timed(lambda: IdentifierGraph.build(book.person_identifiers))
+    as_of = book.applications["applied_at"].max()  # the point-in-time filter, on every row
+    t_build, graph = _timed(lambda: IdentifierGraph.build(book.person_identifiers, as_of=as_of))
     n = len(graph.persons)
     t_adjacency, adjacency = _timed(graph.adjacency)
     upper = adjacency.tocoo()

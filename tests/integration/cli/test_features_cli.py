@@ -6,6 +6,7 @@ from typer.testing import CliRunner
 
 from fengkong.cli.app import app
 from fengkong.features import OnlineEngine, check_spec, load_spec
+from fengkong.features.online import known_us
 from fengkong.synth import write_book
 
 runner = CliRunner()
@@ -97,9 +98,10 @@ def test_build_then_quality(book, tmp_path) -> None:
     apps = pl.read_parquet(book / "applications" / "*.parquet").sort("applied_at", "application_id")
     loans = pl.read_parquet(book / "loans" / "*.parquet")
     engine = OnlineEngine(spec, target="app")
-    events = [("app", r["applied_at"], r) for r in apps.iter_rows(named=True)]
-    events += [("loan", r["disbursed_on"], r) for r in loans.iter_rows(named=True)]
-    events.sort(key=lambda e: (str(e[1]), e[0] == "app"))
+    # each row observed when it became known (loans: once their day is over)
+    events = [("app", known_us(spec.sources["app"], r), r) for r in apps.iter_rows(named=True)]
+    events += [("loan", known_us(spec.sources["loan"], r), r) for r in loans.iter_rows(named=True)]
+    events.sort(key=lambda e: (e[1], e[0] == "app"))
     expected = frame.rows_by_key("application_id", named=True, unique=True)
     checked = 0
     for source, _, row in events:
