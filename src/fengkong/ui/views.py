@@ -158,7 +158,7 @@ def dashboard(request: Request) -> Response:
 
 # -------------------------------------------------------------------------- decisions
 def _sample(request: Request) -> tuple[str, str]:
-    """The newest stored application, to edit and send again."""
+    """The newest stored application, to edit and send again (as a new application, now)."""
     with request.app.state.sessions() as s:
         record = s.scalars(
             select(DecisionRecord).order_by(DecisionRecord.decided_at.desc()).limit(1)
@@ -166,6 +166,7 @@ def _sample(request: Request) -> tuple[str, str]:
     if record is None:
         return "{}", "[]"
     inputs = dict(record.record.get("inputs", {}))
+    inputs.pop("applied_at", None)  # sent again now: the server's clock stamps it
     return json.dumps(inputs, ensure_ascii=False, indent=1, default=str)[:20000], "[]"
 
 
