@@ -4,7 +4,9 @@ Applicants (persons) link through identifiers they hold. Identifier types are na
 (``device|d1`` never meets ``ip|d1``). Strong types (mobile, device, bank card, emergency
 phone) join components; weak types (IP, address, employer) only feed counts. An identifier
 held by more than ``cap`` applicants (carrier IPs, big employers, a leaked test phone) is
-*capped*: it feeds counts but never joins anything, so one hub can never merge the graph.
+*capped*: it feeds counts and is never a hop, so one hub can never merge the graph; its first
+``cap`` holders (by first sighting) stay in one component, as in the online graph, which
+linked them before the identifier passed the cap (a union is not undone).
 
 Everything is SciPy sparse algebra: components by ``connected_components`` on the person
 adjacency ``S Sᵀ``; known-bad applicants within 1 and 2 hops by boolean products of the person-person
@@ -161,6 +163,10 @@ class IdentifierGraph:
     labels: I64  # component of each person (strong, uncapped identifiers)
     links: sp.csr_matrix  # person-person adjacency through strong, uncapped identifiers
     problems: list[Problem] = field(default_factory=list)
+    # persons x identifiers: the first ``cap`` holders of each capped strong identifier (by
+    # first sighting, then applicant id): linked into one component before it was capped,
+    # as the online graph links them (a union is never undone), never counted as hops
+    early: sp.csr_matrix | None = None
 
     @classmethod
     def build(
@@ -206,16 +212,32 @@ class IdentifierGraph:
                     f"held by {r['holders']} applicants: capped at {config.cap}",
                 )
             )
-        edges = edges.join(keys.select("key", "k"), on="key")
+        edges = edges.join(keys.select("key", "k", "capped"), on="key")
         rows = np.searchsorted(persons, edges["person_id"].to_numpy())
         cols = edges["k"].to_numpy()
-        incidence = sp.csr_matrix(
-            (np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(len(persons), keys.height)
-        )
+        shape = (len(persons), keys.height)
+        incidence = sp.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=shape)
         links = person_links(incidence[:, linking_identifiers(keys, config)])
-        _, labels = connected_components(links, directed=False)
+        first = (
+            edges.with_row_index("__edge")
+            .filter(pl.col("capped") & pl.col("id_type").is_in(list(config.strong)))
+            .sort("k", "first_seen", "person_id")
+            .filter(pl.int_range(pl.len()).over("k") < config.cap)["__edge"]
+            .to_numpy()
+        )
+        early = sp.csr_matrix(
+            (np.ones(len(first), dtype=np.int8), (rows[first], cols[first])), shape=shape
+        )
+        _, labels = connected_components(links + person_links(early), directed=False)
         return cls(
-            config, persons, keys.drop("k"), incidence, labels.astype(np.int64), links, problems
+            config,
+            persons,
+            keys.drop("k"),
+            incidence,
+            labels.astype(np.int64),
+            links,
+            problems,
+            early,
         )
 
     # -- structure ---------------------------------------------------------------------------
@@ -281,14 +303,17 @@ class IdentifierGraph:
         shared = frame.group_by("row", "id_type").agg((pl.col("holders") - 1).max().alias("others"))
         wide = shared.pivot(on="id_type", index="row", values="others")
         per_type = pl.DataFrame({"row": np.arange(n)}).join(wide, on="row", how="left")
-        strong_first = (
-            frame.filter(
-                pl.col("id_type").is_in(list(self.config.strong))
-                & (pl.col("holders") <= self.config.cap)
+        joined = frame.filter(
+            pl.col("id_type").is_in(list(self.config.strong))
+            & (pl.col("holders") <= self.config.cap)
+        ).select("row", "first_seen")
+        if self.early is not None and self.early.nnz:
+            e = self.early.tocoo()
+            seen = self.keys["first_seen"].to_numpy()[e.col]
+            joined = pl.concat(
+                [joined, pl.DataFrame({"row": e.row, "first_seen": seen}).cast(joined.schema)]
             )
-            .group_by("row")
-            .agg(pl.col("first_seen").min())
-        )
+        strong_first = joined.group_by("row").agg(pl.col("first_seen").min())
         first = pl.DataFrame({"row": np.arange(n)}).join(strong_first, on="row", how="left")[
             "first_seen"
         ]

@@ -9,8 +9,9 @@ the component's size); each identifier keeps its holders until it passes the cap
 which it only counts, and each applicant its first ``person_cap`` identifiers. Applications
 come in time order give or take ``late`` (an hour by default); an older one is refused with
 nothing changed. Features equal the batch graph's (:meth:`IdentifierGraph.features`) on the
-same applications as long as no identifier crossed the cap since the last seed and
-identifiers arrive in first-seen order: a union cannot be undone, so re-seed periodically
+same applications when identifiers arrive in first-seen order (ties by applicant id): an
+identifier's first ``cap`` holders are linked before it is capped, online and in batch, and
+a union is never undone. Re-seed periodically
 from a batch build with :meth:`OnlineGraph.seed`, which also applies deletions and label
 changes.
 
@@ -560,6 +561,9 @@ class OnlineGraph:
         key_seen = keys["first_seen"].dt.epoch("us").to_numpy()
         joins = (kind[cols] < n_strong) & ~capped[cols]
         np.minimum.at(pers[:, kern.FIRST], root[rows[joins]], key_seen[cols[joins]])
+        if graph.early is not None and graph.early.nnz:  # linked before their identifier capped
+            e = graph.early.tocoo()
+            np.minimum.at(pers[:, kern.FIRST], root[e.row], key_seen[e.col])
         pers[:, kern.HEAD] = -1
         pers[:n, kern.HEAD] = np.where(np.diff(csr.indptr) > 0, csr.indptr[:-1], -1)
         meta[kern.N_PERSONS] = n

@@ -95,10 +95,14 @@ def test_hubs_are_capped_and_never_merge_the_graph():
         (p, "ip", "1.2.3.4") for p in range(100)
     ]
     graph = IdentifierGraph.build(_frame(rows), GraphConfig(cap=50))
-    assert graph.component_sizes().max() == 1
+    # the first 50 holders were linked before the device passed the cap (as online, where a
+    # union is never undone); the other 50 only count; the hub is no hop for anyone
+    assert sorted(graph.component_sizes().tolist()) == [1] * 50 + [50] * 50
+    assert graph.adjacency().nnz == 0
     assert any("capped at 50" in p.message for p in graph.problems)
     features = graph.features(as_of=T0)
     assert features["shared_device"].max() == 99  # still counted
+    assert features["bad_1hop"].max() == 0
 
 
 def test_an_applicant_past_the_person_cap_keeps_the_first_seen_identifiers():

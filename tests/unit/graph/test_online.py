@@ -417,3 +417,37 @@ def test_values_outside_ascii_are_normalised_in_python_and_still_link():
     assert g.rejected == 2  # no mobile; a NUL inside a value
     view = g.neighbourhood(2)
     assert {n["id"] for n in view["nodes"]} >= {"address|北京市 朝阳区", "person:1", "person:2"}
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events, st.sets(st.integers(0, 30), max_size=6), st.integers(2, 4))
+def test_online_equals_batch_when_identifiers_pass_the_hub_cap(stream, bad_people, cap):
+    """The hub cap means the same online and in batch (issue 22 part 6): an identifier's first
+    ``cap`` holders are linked before it is capped, the rest only count, no capped identifier
+    is a hop; batch used to link none of a capped identifier's holders."""
+    config = GraphConfig(cap=cap)
+    online = OnlineGraph(config)
+    rows, apps = [], []
+    for k, (person, id_type, value, _) in enumerate(stream):  # one event an hour, in order
+        at = T0 + dt.timedelta(hours=k)
+        raw = f"13{value:09d}" if id_type in ("mobile", "emergency_phone") else f"V{value}"
+        online.add(person, [(id_type, raw, at)], at)
+        rows.append((person, id_type, raw, at))
+        apps.append((person, at))
+    for p in bad_people:
+        if p in online:
+            online.mark_bad(p)
+    frame = pl.DataFrame(
+        rows, schema=["person_id", "id_type", "id_value", "first_seen"], orient="row"
+    )
+    graph = IdentifierGraph.build(frame, config)
+    bad = np.isin(graph.persons, list(bad_people))
+    applications = pl.DataFrame(apps, schema=["person_id", "applied_at"], orient="row")
+    last = max(a for _, a in apps)
+    _compare(online, graph, bad, applications, last)
+    seeded = OnlineGraph.seed(graph, bad=bad)  # a re-seed from batch keeps the same components
+    for person in graph.persons.tolist()[:10]:
+        assert (
+            seeded.features(person, as_of=last)["component_size"]
+            == online.features(person, as_of=last)["component_size"]
+        )
