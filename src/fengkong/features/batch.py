@@ -149,6 +149,12 @@ def prepare_events(source: Source, frame: Frame, *, role: str = "events") -> pl.
                 got=f"columns {list(schema)}",
             )
     _check_types(source, schema, role)
+    if not (schema[source.id].is_integer() or schema[source.id] == pl.Null):
+        raise InvalidArgumentError(  # online takes integer ids only: 1.5 is no id, nor is 1.0
+            f"{role}.{source.name}.{source.id}",
+            expected="integer event ids",
+            got=str(schema[source.id]),
+        )
     aliases = [
         pl.col(col).alias(alias) for alias, (col, _) in source.columns.items() if alias != col
     ]

@@ -125,6 +125,19 @@ def known_us(source: Source, event: Mapping[str, Any], name: str | None = None) 
     return source.known_us(to_us(value, field))
 
 
+def _check_keys(source: Source, event: Mapping[str, Any], name: str) -> None:
+    """Every entity key is null, an integer within 64 bits or a text (a list or a float
+    cannot key the state), named when it is not."""
+    for column in source.entities.values():
+        key = event.get(column)
+        if key is None or isinstance(key, str):
+            continue
+        if isinstance(key, bool) or not isinstance(key, int) or not -(2**63) <= key < 2**63:
+            raise InvalidArgumentError(
+                f"{name}.{column}", expected="an integer within 64 bits, a text or null", got=key
+            )
+
+
 @dataclass(frozen=True, slots=True)
 class Stream:
     """What one stream keeps: its value columns and which prefix sums."""
@@ -567,6 +580,7 @@ class OnlineEngine:
             if event.get(column) is None:
                 raise InvalidArgumentError(f"{source}.{column}", expected="a value", got=None)
         ts = known_us(src, event, source)
+        _check_keys(src, event, source)
         eid = event[src.id]
         if not isinstance(eid, int) or isinstance(eid, bool):
             raise InvalidArgumentError(f"{source}.{src.id}", expected="an integer id", got=eid)
@@ -727,6 +741,7 @@ class OnlineEngine:
                 f"{self.target}.{src.known_from}", expected="a value", got=None
             )
         t = known_us(src, event, self.target)
+        _check_keys(src, event, self.target)
         wanted = [(i, event.get(col)) for i, col in enumerate(self._target_keys) if col is not None]
         lookups = [(i, key) for i, key in wanted if key is not None]
         states = dict(zip(lookups, self.store.get_many(lookups), strict=True))

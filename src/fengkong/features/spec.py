@@ -139,8 +139,9 @@ class Source:
 
     @property
     def known_rule(self) -> bool:
-        """Whether the source declares a visibility rule (a date needs one)."""
-        return self.known_end_of_day or self.known_delay_us > 0 or self.known_column is not None
+        """Whether the source says how long after a day's midnight a date is known (a date
+        column, the timestamp or the one ``known`` names, needs it)."""
+        return self.known_end_of_day or self.known_delay_us > 0
 
     def known_us(self, us: int) -> int:
         """When a row whose ``known_from`` time is ``us`` becomes known.
@@ -397,8 +398,15 @@ def _parse_filters(raw: Any, sources: Mapping[str, Source], c: _Collector) -> di
             continue
         op = ops[0]
         value = body[op]
+        listed = _as_list(value) if op in ("in", "not_in") else [value]
+        odd = [v for v in listed if v is not None and not isinstance(v, str | int | float | bool)]
+        if odd:  # YAML reads 2026-01-01 as a date: no column of a source holds one
+            c.add(
+                f"{path}.{op}", f"expected text (quote it), a number or true/false; got {odd[0]!r}"
+            )
+            continue
         if op in ("in", "not_in"):
-            value = frozenset(_as_list(value))
+            value = frozenset(listed)
         column = str(body["column"])
         if not any(column in s.columns for s in sources.values()):
             c.add(f"{path}.column", f"no source declares a column {column!r}")

@@ -29,7 +29,14 @@ def normalize_frame(
     addresses are lower-cased with whitespace collapsed; other ids are trimmed and lower-cased.
     """
     # NFKC first: full-width and compatibility forms fold to one spelling (１３８… is 138…)
-    value = pl.col("id_value").cast(pl.String).str.normalize("NFKC").str.strip_chars()
+    # U+001C..U+001F are whitespace to Python (as online), not to Polars: made spaces first
+    value = (
+        pl.col("id_value")
+        .cast(pl.String)
+        .str.normalize("NFKC")
+        .str.replace_all(r"[\x1c-\x1f]", " ")
+        .str.strip_chars()
+    )
     phone = value.str.replace_all(r"[\s\-()]", "").str.replace(r"^(\+86|0086)", "")
     address = value.str.to_lowercase().str.replace_all(r"\s+", " ")
     is_phone = pl.col("id_type").is_in(["mobile", "emergency_phone"])

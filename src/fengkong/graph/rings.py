@@ -247,10 +247,8 @@ def _member_evidence(frame: pl.DataFrame, config: RingConfig) -> pl.DataFrame:
         )
         .fill_null(False)
         .alias("in_burst"),
-        (
-            (pl.col("first_app").dt.epoch("us") - pl.col("newest_shared"))
-            <= config.fresh_days * 86_400_000_000
-        )
+        (pl.col("first_app").dt.epoch("us") - pl.col("newest_shared"))
+        .is_between(0, config.fresh_days * 86_400_000_000)  # seen before, not years after
         .fill_null(False)
         .alias("fresh"),
     )

@@ -27,6 +27,22 @@ from fengkong.features.spec import VariableSpec
 __all__ = ["RedisStateStore", "state_prefix"]
 
 
+def _dump(state: KeyState) -> bytes:
+    """A key's state as JSON: orjson, or, when it holds an integer beyond 64 bits (the sum
+    of squares of large amounts), the standard library's exact JSON marked ``J``."""
+    body = state.to_json()
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return b"J" + json.dumps(body).encode()
+
+
+def _load(raw: bytes | str) -> KeyState:
+    """The inverse of :func:`_dump` (orjson would read a huge integer as a float)."""
+    data = raw.encode() if isinstance(raw, str) else raw
+    return KeyState.from_json(json.loads(data[1:]) if data[:1] == b"J" else orjson.loads(data))
+
+
 def state_prefix(spec: VariableSpec) -> str:
     """The Redis prefix of a spec's online state: its name and content hash, so a new
     version of the spec starts in its own namespace while the old one keeps serving.
@@ -89,7 +105,7 @@ class RedisStateStore:
         if not keys:
             return []
         raw = self.client.mget([self._key(i, k) for i, k in keys])
-        return [None if r is None else KeyState.from_json(orjson.loads(r)) for r in raw]
+        return [None if r is None else _load(r) for r in raw]
 
     def update(
         self, stream_index: int, key: Any, change: Callable[[KeyState | None], KeyState]
@@ -100,9 +116,9 @@ class RedisStateStore:
                 try:
                     pipe.watch(name)  # type: ignore[no-untyped-call]
                     raw = pipe.get(name)
-                    state = change(None if raw is None else KeyState.from_json(orjson.loads(raw)))
+                    state = change(None if raw is None else _load(raw))
                     pipe.multi()
-                    pipe.set(name, orjson.dumps(state.to_json()))
+                    pipe.set(name, _dump(state))
                     pipe.execute()
                     return
                 except redis.WatchError:
@@ -125,18 +141,17 @@ class RedisStateStore:
         for _ in range(self.max_retries):
             raw = self.client.mget([*names, self._watermark_key])
             states = {
-                key: None if r is None else KeyState.from_json(orjson.loads(r))
-                for key, r in zip(keys, raw[:-1], strict=True)
+                key: None if r is None else _load(r) for key, r in zip(keys, raw[:-1], strict=True)
             }
             watermark = None if raw[-1] is None else int(raw[-1])
             result, changed, ts = step(states, watermark)
-            written = [(self._key(*k), states[k]) for k in changed if states[k] is not None]
+            written = [(self._key(*k), st) for k in changed if (st := states[k]) is not None]
             done = self._commit(
                 keys=[*names, *(n for n, _ in written), self._watermark_key],
                 args=[
                     len(names),
                     *(b"" if r is None else r for r in raw[:-1]),
-                    *(orjson.dumps(st.to_json()) for _, st in written),  # type: ignore[union-attr]
+                    *(_dump(st) for _, st in written),
                     "" if ts is None else ts,
                 ],
             )
@@ -154,11 +169,14 @@ class RedisStateStore:
         return int(self._advance(keys=[self._watermark_key], args=[ts]))
 
     def seed(self, store: InProcessStore, *, batch: int = 10_000) -> int:
-        """Copy a store built in process (e.g. by replaying history) into Redis; returns keys written."""
+        """Copy a store built in process (e.g. by replaying history) into Redis; returns keys
+        written. A store built for another spec than the prefix holds is refused."""
+        if store.spec_sha256 is not None:
+            self.bind(store.spec_sha256)
         written = 0
         with self.client.pipeline(transaction=False) as pipe:
             for (index, key), state in store.items():
-                pipe.set(self._key(index, key), orjson.dumps(state.to_json()))
+                pipe.set(self._key(index, key), _dump(state))
                 written += 1
                 if written % batch == 0:
                     pipe.execute()

@@ -42,13 +42,24 @@ __all__ = ["OnlineState", "known_bad_people", "known_bad_since", "seed_from_book
 
 
 def _instant(value: Any, field: str) -> Any:
+    """A time as a naive UTC datetime (ISO text or a datetime in any zone); anything else
+    is returned as given, for the caller's own check."""
     if isinstance(value, str):
         try:
-            parsed = dt.datetime.fromisoformat(value)
+            value = dt.datetime.fromisoformat(value)
         except ValueError:
             raise InvalidArgumentError(field, expected="an ISO date-time", got=value) from None
-        return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
+
+
+def _from_micros(us: int) -> dt.datetime | None:
+    """Integer microseconds since 1970 as a naive datetime (None beyond the calendar)."""
+    try:
+        return dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=us)
+    except OverflowError:
+        return None
 
 
 def _links(identifiers: Iterable[Any], at: Any) -> list[tuple[str, str, Any]]:
@@ -120,6 +131,16 @@ class OnlineState:
                     expected="the applicant's id (graph features)",
                     got=None,
                 )
+            if (
+                isinstance(person, bool)
+                or not isinstance(person, int)
+                or not -(2**63) <= person < 2**63
+            ):
+                raise InvalidArgumentError(
+                    "application.person_id",
+                    expected="the applicant's id, an integer within 64 bits",
+                    got=person,
+                )
             at = _instant(application.get("applied_at"), "application.applied_at")
             if not isinstance(at, dt.datetime):
                 raise InvalidArgumentError(
@@ -164,12 +185,14 @@ class OnlineState:
         return found
 
     def time_fields(self, policy: Policy) -> list[str]:
-        """The application's time columns: ``applied_at`` and the variable spec's timestamp."""
+        """The application's time columns: ``applied_at`` and the variable spec's timestamp
+        and the column it becomes known by."""
         fields = ["applied_at"]
         if policy.variable_spec:
             engine = self.engine(policy.variable_spec)
-            stamp = engine.spec.sources[engine.target].timestamp
-            fields += [stamp] if stamp not in fields else []
+            source = engine.spec.sources[engine.target]
+            for stamp in (source.timestamp, source.known_from):  # when it is, when known
+                fields += [stamp] if stamp not in fields else []
         return fields
 
     def stamped(
@@ -199,7 +222,8 @@ class OnlineState:
                 out[name] = clock
                 continue
             at = _instant(given, f"application.{name}")
-            if not isinstance(at, dt.datetime) or not low <= at <= high:
+            when = _from_micros(at) if isinstance(at, int) and not isinstance(at, bool) else at
+            if not isinstance(when, dt.datetime) or not low <= when <= high:
                 raise InvalidArgumentError(
                     f"application.{name}",
                     expected=f"a time from {low} to {high} UTC (the server's clock, {self.late} "
