@@ -39,6 +39,8 @@ Examples
 
 from __future__ import annotations
 
+import itertools
+import math
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -346,6 +348,29 @@ def _value_codes(series: pl.Series) -> npt.NDArray[np.int64]:
     return ranked.fill_null(-1).to_numpy()
 
 
+def _exact_std(
+    values: npt.NDArray[np.int64],
+    counts: npt.NDArray[np.int64],
+    start: npt.NDArray[np.int64],
+    end: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    n: int,
+) -> npt.NDArray[np.float64]:
+    """The standard deviation with exact integer sums of squares (Python integers), for
+    amounts so large that a window's sum of squares passes int64 — the same arithmetic as
+    the online engine, which never wraps (``scatter_std`` does the common case compiled)."""
+    sums = [0, *itertools.accumulate(values.tolist())]
+    squares = [0, *itertools.accumulate(v * v for v in values.tolist())]
+    out = np.full(n, np.nan)
+    for a, b, row in zip(start.tolist(), end.tolist(), rows.tolist(), strict=True):
+        k = int(counts[b] - counts[a])
+        if k > 0:
+            fs, fn = float(sums[b] - sums[a]), float(k)
+            q = float(squares[b] - squares[a])
+            out[row] = math.sqrt(max((q - fs * fs / fn) / fn, 0.0))
+    return out
+
+
 def _prefix(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     out = np.zeros(len(values) + 1, np.int64)
     np.cumsum(values, out=out[1:])  # wraps on overflow; window differences stay exact
@@ -470,9 +495,21 @@ def _stream_columns(
             out[agg.name] = pl.Series(values, nan_to_null=True)
         elif kind == "std":
             assert col is not None
-            values = scatter_std(
-                prefix("sum", col), prefix("sq", col), prefix("n", col), start, end, rows, n_targets
-            )
+            raw, _ = column(col)
+            big = int(np.abs(raw).max(initial=0))
+            longest = int((end - start).max(initial=0))
+            if big * big * max(longest, 1) >= 2**63:  # a window's squares may pass int64
+                values = _exact_std(raw, prefix("n", col), start, end, rows, n_targets)
+            else:
+                values = scatter_std(
+                    prefix("sum", col),
+                    prefix("sq", col),
+                    prefix("n", col),
+                    start,
+                    end,
+                    rows,
+                    n_targets,
+                )
             out[agg.name] = pl.Series(values, nan_to_null=True)
         elif kind == "share":
             assert col is not None

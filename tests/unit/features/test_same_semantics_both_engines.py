@@ -69,3 +69,26 @@ def test_a_text_amount_is_refused_in_batch_naming_the_column():
     with pytest.raises(InvalidArgumentError) as info:
         build_variables(SPEC, {"app": frame}, target="app")
     assert info.value.field.endswith("app.amt") and "int" in info.value.expected
+
+
+@pytest.mark.parametrize("amount", [4_000_000_000, 3 * 10**12, 2**40])
+def test_the_std_of_huge_amounts_is_the_same_in_both_engines(amount):
+    """A window's sum of squares beyond int64 (amounts above about 3e9 fen): batch used to
+    wrap and give a wrong std; both engines now sum squares exactly."""
+    spec = load_spec("""
+schema_version: 1
+sources:
+  app: {timestamp: at, id: id, entities: {person: pid}, columns: {amt: int}}
+groups:
+  - {source: app, entities: [person], windows: [7d, all], aggregations: [{std: amt}, {sum: amt}]}
+""")
+    events = [_event(k, amt=amount + 1_000 * k) for k in range(1, 4)]
+    target = _event(10, amt=1)
+    batch = build_variables(spec, {"app": pl.DataFrame([*events, target])}, target="app")
+    row = batch.filter(pl.col("id") == 10).row(0, named=True)
+    engine = OnlineEngine(spec, target="app")
+    for e in events:
+        engine.observe("app", e)
+    online = engine.compute(target)
+    assert row["app_std_amt_person_all"] == online["app_std_amt_person_all"]
+    assert row["app_sum_amt_person_all"] == online["app_sum_amt_person_all"]
