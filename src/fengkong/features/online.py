@@ -472,7 +472,7 @@ def _aggregate(  # noqa: PLR0911 - one return per aggregation reads best here
             return None
         s = cs[end] - (0 if whole else cs[start])
         if kind == "mean":
-            return s / n
+            return float(s) / float(n)  # as the batch engine divides (float64 operands)
         cq = st.prefix[f"sq:{col}"]
         q = float(cq[end] - (0 if whole else cq[start]))
         fs, fn = float(s), float(n)
@@ -589,13 +589,16 @@ class OnlineEngine:
             value = event.get(column)
             if value is not None:
                 ok = {
-                    "int": isinstance(value, int) and not isinstance(value, bool),
+                    "int": isinstance(value, int)
+                    and not isinstance(value, bool)
+                    and -(2**63) <= value < 2**63,  # as the batch engine's int64 columns
                     "str": isinstance(value, str),
                     "bool": isinstance(value, bool),
                 }[kind]
                 if not ok:
+                    expected = "an integer within 64 bits" if kind == "int" else f"a {kind}"
                     raise InvalidArgumentError(
-                        f"{source}.{column}", expected=f"a {kind} or null", got=value
+                        f"{source}.{column}", expected=f"{expected} or null", got=value
                     )
             row[alias] = value
         return ts, eid, row
@@ -694,7 +697,17 @@ class OnlineEngine:
         ) -> tuple[dict[str, Any], list[tuple[int, Any]], int]:
             self._check_late(self.target, event, ts, watermark)
             at = ts
-            if serial:  # just after the newest event of the application's own keys
+            first = next(  # a retry of an application already decided: at its first time
+                (
+                    st.ts[st.ids.index(eid)]
+                    for (i, _), st in states.items()
+                    if st is not None and self.streams[i].source == self.target and eid in st.ids
+                ),
+                None,
+            )
+            if first is not None:
+                at = first
+            elif serial:  # just after the newest event of the application's own keys
                 held = [st.ts[-1] for st in states.values() if st is not None and st.ts]
                 at = max(ts, max(held) + 1) if held else ts
             values = self._values(event, at, wanted, states, event[src.timestamp])
