@@ -311,10 +311,12 @@ class StateStore(Protocol):
         """Tie the state to a spec's content: record it when new, refuse another one
         (:class:`StateMismatchError` naming both hashes)."""
 
-    def transact(self, keys: list[tuple[int, Any]], step: Step) -> Any:
+    def transact(self, keys: list[tuple[int, Any]], step: Step, *, lateness: int = 0) -> Any:
         """One atomic step over ``keys``: read their states and the watermark, run ``step``
         (which returns its result, the keys it changed and a new event time), write the
-        changes and raise the watermark together; nothing in between is seen by others."""
+        changes and raise the watermark together; nothing in between is seen by others (an
+        event that became more than ``lateness`` behind the watermark meanwhile is not
+        written: the step runs again and refuses it)."""
 
 
 # states by key, watermark -> (result, changed keys, event time to raise the watermark to)
@@ -336,9 +338,10 @@ class InProcessStore:
         check_spec_hash(self.spec_sha256, spec_sha256, "in this process")
         self.spec_sha256 = spec_sha256
 
-    def transact(self, keys: list[tuple[int, Any]], step: Step) -> Any:
+    def transact(self, keys: list[tuple[int, Any]], step: Step, *, lateness: int = 0) -> Any:
         """Atomic as long as one thread works on the store at a time (the service holds
-        its lock; the Redis store is atomic across workers)."""
+        its lock; the Redis store is atomic across workers): nothing moves the watermark
+        between the step's read and its write, so ``lateness`` needs no second check."""
         states = {k: self.states.get(k) for k in keys}
         result, changed, ts = step(states, self.watermark)
         for k in changed:
@@ -718,7 +721,9 @@ class OnlineEngine:
                 changed.append((index, key))
             return values, changed, at
 
-        return self.store.transact(keys, step)  # type: ignore[no-any-return]
+        return self.store.transact(  # type: ignore[no-any-return]
+            keys, step, lateness=self.spec.lateness_us
+        )
 
     def accepts(self, at: dt.datetime) -> bool:
         """Whether an event or application at ``at`` would be taken (not more than the

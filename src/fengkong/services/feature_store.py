@@ -66,17 +66,22 @@ return raw
 
 _COMMIT = """
 local n = tonumber(ARGV[1])
+-- the reads are unchanged, else nothing is written (the step is run again)
 for i = 1, n do
   local now = redis.call('GET', KEYS[i])
   if (now or '') ~= ARGV[1 + i] then return 0 end
 end
+local ts = ARGV[#ARGV - 1]
+local late = ARGV[#ARGV]
+local held = redis.call('GET', KEYS[#KEYS])
+if held and ts ~= '' and late ~= '' and tonumber(ts) < tonumber(held) - tonumber(late) then
+  return 0  -- the watermark moved past the lateness meanwhile: read again (and refuse)
+end
 for j = n + 1, #KEYS - 1 do
   redis.call('SET', KEYS[j], ARGV[1 + j])
 end
-local ts = ARGV[#ARGV]
-if ts ~= '' then
-  local held = redis.call('GET', KEYS[#KEYS])
-  if not held or tonumber(ts) > tonumber(held) then redis.call('SET', KEYS[#KEYS], ts) end
+if ts ~= '' and (not held or tonumber(ts) > tonumber(held)) then
+  redis.call('SET', KEYS[#KEYS], ts)
 end
 return 1
 """
@@ -132,11 +137,12 @@ class RedisStateStore:
         text = held.decode() if isinstance(held, bytes) else held
         check_spec_hash(text, spec_sha256, self.prefix)
 
-    def transact(self, keys: list[tuple[int, Any]], step: Step) -> Any:
+    def transact(self, keys: list[tuple[int, Any]], step: Step, *, lateness: int = 0) -> Any:
         """One optimistic step in two round trips: read the keys and the watermark (one
         ``MGET``), run ``step``, then one Lua script that writes the changed states only if
-        none of the keys read changed meanwhile (and raises the watermark); retried when one
-        did. Only applications sharing an entity key ever conflict."""
+        none of the keys read changed meanwhile and the event is still within ``lateness``
+        of the watermark (and raises it); retried otherwise, so the step sees the new state
+        and refuses what became late. Only applications sharing an entity key conflict."""
         names = [self._key(i, k) for i, k in keys]
         for _ in range(self.max_retries):
             raw = self.client.mget([*names, self._watermark_key])
@@ -153,6 +159,7 @@ class RedisStateStore:
                     *(b"" if r is None else r for r in raw[:-1]),
                     *(_dump(st) for _, st in written),
                     "" if ts is None else ts,
+                    lateness if lateness else "",
                 ],
             )
             if done:

@@ -129,3 +129,37 @@ def test_reseed_needs_somewhere_to_write(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["features", "reseed", "--spec", "application_risk",
                                       "--book", str(tmp_path)])  # fmt: skip
     assert result.exit_code != 0 and "--out" in result.output
+
+
+def test_an_event_that_became_late_meanwhile_is_refused_not_written():
+    """Through Redis the step reads the watermark, then writes: if another worker moved the
+    watermark more than the lateness past the event in between, the write is refused and the
+    step, run again, refuses the event (it used to be written past the lateness check)."""
+    from fengkong.features.online import LateEventError  # noqa: PLC0415
+
+    spec = load_spec(OLD.replace("name: velocity", "name: velocity\nlateness: 1h"))
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    store = RedisStateStore(client, prefix="fk:test:late-meanwhile")
+    store.clear()
+    try:
+        engine = OnlineEngine(spec, target="app", store=store)
+        engine.observe("app", {"id": 1, "pid": 1, "dev": "d1", "amt": 1, "at": T})
+        real = store._commit
+        calls = []
+
+        def racing(**kwargs):  # another worker's event, 2 hours later, lands first
+            if not calls:
+                store.advance_watermark(int((T + dt.timedelta(hours=2) - dt.datetime(1970, 1, 1))
+                                            / dt.timedelta(microseconds=1)))  # fmt: skip
+            calls.append(1)
+            return real(**kwargs)
+
+        store._commit = racing
+        late = {"id": 2, "pid": 1, "dev": "d2", "amt": 1, "at": T + dt.timedelta(minutes=30)}
+        with pytest.raises(LateEventError):
+            engine.compute_and_observe(late)
+        assert len(calls) == 1  # the write was refused once; the second read refused the event
+        probe = {"id": 3, "pid": 1, "dev": "d3", "amt": 1, "at": T + dt.timedelta(hours=2)}
+        assert engine.compute(probe)["app_cnt_person_7d"] == 1  # only the first application
+    finally:
+        store.clear()
