@@ -6,16 +6,23 @@ bug; its docstring states the promise it holds the code to."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import polars as pl
+import pytest
 import redis
 import yaml
 from fastapi.testclient import TestClient
 
 from fengkong.api import create_app
+from fengkong.errors import InvalidArgumentError
 from fengkong.features import OnlineEngine, build_variables, load_spec
+from fengkong.modeling.artifact import ScorecardModel, ScorecardVariable
+from fengkong.modeling.table import BinningTable
+from fengkong.policy import load_policy
 from fengkong.services.access import create_api_key
 from fengkong.services.feature_store import RedisStateStore
+from fengkong.services.online import OnlineState
 from fengkong.services.policies import promote, submit_policy
 from fengkong.settings import Settings
 
@@ -170,3 +177,43 @@ groups:
     online = [engine.compute_and_observe(r)["app_avg_amt_person_all"] for r in rows]
     batch = build_variables(spec, {"app": pl.DataFrame(rows)}, target="app")
     assert batch["app_avg_amt_person_all"].to_list() == online
+
+
+def test_a_decision_that_raises_leaves_no_observation(tmp_path):
+    """Promise: a refused request changes nothing. A scorecard that refuses an unseen level
+    (``unknown: error``) raised after the application had been observed: the next, valid
+    application of the same person counted the refused one."""
+    channel = BinningTable(
+        "channel",
+        "categorical",
+        groups=(("app",), ("h5",)),
+        nonevent=(100, 100, 100),
+        event=(10, 20, 10),
+    )
+    card = ScorecardModel(
+        (ScorecardVariable(channel, tuple(Decimal(p) for p in (80, 60, 50)), "CHN", -1.0),),
+        base_points=600.0,
+        base_odds=50.0,
+        pdo=20.0,
+        decimals=0,
+        name="card",
+        unknown="error",
+    )
+    card.save(tmp_path / "card.json")
+    base = POLICY | {
+        "inputs": {"channel": {"type": "text"}},
+        "scorecards": {"card": {"artifact": "card.json", "sha256": card.sha256}},
+    }
+    for graph in (False, True):
+        data = base | ({"graph_features": True} if graph else {})
+        path = tmp_path / f"p{graph}.yaml"
+        path.write_text(yaml.safe_dump(data))
+        policy = load_policy(path)
+        state = OnlineState()
+        now = NOW.replace(tzinfo=None)
+        bad = body(1, channel="wechat")["application"] | {"applied_at": now}
+        with pytest.raises(InvalidArgumentError, match="channel"):
+            state.replay(policy, bad, [])
+        good = body(2, channel="app")["application"] | {"applied_at": now + dt.timedelta(seconds=1)}
+        decision = state.replay(policy, good, [])
+        assert decision.audit.inputs["app_cnt_person_7d"] == 0, graph

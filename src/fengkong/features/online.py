@@ -661,7 +661,11 @@ class OnlineEngine:
         return out
 
     def compute_and_observe(
-        self, event: Mapping[str, Any], *, serial: bool = False
+        self,
+        event: Mapping[str, Any],
+        *,
+        serial: bool = False,
+        check: Callable[[dict[str, Any]], object] | None = None,
     ) -> dict[str, Any]:
         """Every variable for one application, and the application observed, as one atomic
         step per entity key (:meth:`StateStore.transact`: in process under the caller's
@@ -673,6 +677,11 @@ class OnlineEngine:
         workers, each sees every one decided before it (two workers' clocks differing by a
         millisecond can no longer hide them from each other). Only applications sharing a key
         ever wait for each other.
+
+        ``check`` (the decision that uses the variables) runs on the values inside the step,
+        before anything changes: if it raises, the application is not observed. It may run
+        more than once (Redis retries a step whose keys changed meanwhile), so it must not
+        change anything itself.
 
         >>> from fengkong.features import load_spec
         >>> import datetime as dt
@@ -714,6 +723,8 @@ class OnlineEngine:
                 held = [st.ts[-1] for st in states.values() if st is not None and st.ts]
                 at = max(ts, max(held) + 1) if held else ts
             values = self._values(event, at, wanted, states, event[src.timestamp])
+            if check is not None:
+                check(values)
             newest = at if watermark is None else max(watermark, at)
             changed = []
             for index, key, change in self._changes(self.target, event, at, eid, row, newest):

@@ -107,46 +107,38 @@ class OnlineState:
             )
         return found
 
-    def inputs(
+    def _observed(
         self,
         policy: Policy,
         application: dict[str, Any],
         identifiers: list[Any] | None,
         *,
         live: bool = False,
-    ) -> dict[str, Any]:
-        """The policy's inputs for one application, with the application observed in the
-        variable state and linked in the graph — all or nothing: every check (times, types,
-        the graph's clock) runs before anything changes, and the variables are computed and
-        observed in one atomic step per entity key, so simultaneous applications of one
-        person see each other (``live``: in one serial order, see
-        :meth:`~fengkong.features.OnlineEngine.compute_and_observe`)."""
+    ) -> Decision:
+        """Decide one application, with it observed in the variable state and linked in the
+        graph — all or nothing: every check (times, types, the graph's clock, the decision
+        itself) runs before anything changes, and the variables are computed and observed in
+        one atomic step per entity key, so simultaneous applications of one person see each
+        other (``live``: in one serial order, see
+        :meth:`~fengkong.features.OnlineEngine.compute_and_observe`).
+
+        The decision runs inside the variables' step, before the application is observed: a
+        decision that raises (a level a model refuses) leaves no trace. With graph features
+        it first runs with them null (graph features are numbers, which never raise), then
+        once more after the link, as the graph cannot take a link back."""
         values = dict(application)
         link = None
         if policy.graph_features:
-            person = application.get("person_id")
-            if person is None:
-                raise InvalidArgumentError(
-                    "application.person_id",
-                    expected="the applicant's id (graph features)",
-                    got=None,
-                )
-            if (
-                isinstance(person, bool)
-                or not isinstance(person, int)
-                or not -(2**63) <= person < 2**63
-            ):
-                raise InvalidArgumentError(
-                    "application.person_id",
-                    expected="the applicant's id, an integer within 64 bits",
-                    got=person,
-                )
-            at = _instant(application.get("applied_at"), "application.applied_at")
-            if not isinstance(at, dt.datetime):
-                raise InvalidArgumentError(
-                    "application.applied_at", expected="a date-time (graph features)", got=at
-                )
-            link = (int(person), _links(identifiers or (), at), at)
+            link = self._link(application, identifiers)
+        decided: list[Decision] = []
+
+        def decide(found: dict[str, Any]) -> None:
+            inputs = values | found
+            if link is not None:  # the dry run: graph features null
+                policy.decide(_typed(policy, inputs), audit=False)
+            else:
+                decided[:] = [policy.decide(_typed(policy, inputs))]
+
         with self._lock:
             if link is not None and not self.graph.accepts(link[2]):  # before any change
                 late = self.graph.lateness_error("applied_at", link[2])
@@ -160,11 +152,39 @@ class OnlineState:
                 event[source.timestamp] = _instant(
                     event.get(source.timestamp), f"application.{source.timestamp}"
                 )
-                values.update(engine.compute_and_observe(event, serial=live))
-            if link is not None:
-                graph = self.graph.add(*link)
-                values.update({k: v for k, v in graph.items() if k != "person_id"})
-        return values
+                values.update(engine.compute_and_observe(event, serial=live, check=decide))
+            else:
+                decide({})
+            if link is None:
+                return decided[0]
+            graph = self.graph.add(*link)
+            values.update({k: v for k, v in graph.items() if k != "person_id"})
+        return policy.decide(_typed(policy, values))
+
+    @staticmethod
+    def _link(
+        application: Mapping[str, Any], identifiers: list[Any] | None
+    ) -> tuple[int, list[Any], dt.datetime]:
+        """The applicant, identifiers and time to link in the graph, checked."""
+        person = application.get("person_id")
+        if person is None:
+            raise InvalidArgumentError(
+                "application.person_id",
+                expected="the applicant's id (graph features)",
+                got=None,
+            )
+        if isinstance(person, bool) or not isinstance(person, int) or not -(2**63) <= person < 2**63:
+            raise InvalidArgumentError(
+                "application.person_id",
+                expected="the applicant's id, an integer within 64 bits",
+                got=person,
+            )
+        at = _instant(application.get("applied_at"), "application.applied_at")
+        if not isinstance(at, dt.datetime):
+            raise InvalidArgumentError(
+                "application.applied_at", expected="a date-time (graph features)", got=at
+            )
+        return int(person), _links(identifiers or (), at), at
 
     def problems(self, now: dt.datetime) -> list[str]:
         """Why this worker's state cannot take a live application at ``now`` (empty when it
@@ -244,29 +264,25 @@ class OnlineState:
         """Decide a live application at the server's clock ``now`` (see :meth:`stamped`):
         compute its variables and graph features while observing it (so the next
         application sees it), and decide it with ``policy`` (full audit record)."""
-        return self._decide(policy, self.stamped(policy, application, now), identifiers, True)
+        return self._observed(policy, self.stamped(policy, application, now), identifiers, live=True)
 
     def replay(
         self, policy: Policy, application: dict[str, Any], identifiers: list[Any] | None = None
     ) -> Decision:
         """Decide an application of history at its own time (in time order, by a trusted
         in-process caller: the demo, a backfill); the live path is :meth:`decide`."""
-        return self._decide(policy, application, identifiers, False)
+        return self._observed(policy, application, identifiers)
 
-    def _decide(
-        self,
-        policy: Policy,
-        application: dict[str, Any],
-        identifiers: list[Any] | None,
-        live: bool,
-    ) -> Decision:
-        inputs = self.inputs(policy, application, identifiers, live=live)
-        for spec in policy.inputs:
-            value = inputs.get(spec.name)
-            if spec.type == "date" and isinstance(value, str):
-                with suppress(ValueError):  # unreadable: the policy refers it as DQ_TYPE
-                    inputs[spec.name] = dt.date.fromisoformat(value[:10])
-        return policy.decide(inputs)
+
+def _typed(policy: Policy, inputs: dict[str, Any]) -> dict[str, Any]:
+    """``inputs`` with date inputs given as ISO text read as dates (unreadable text stays:
+    the policy refers it as DQ_TYPE)."""
+    for spec in policy.inputs:
+        value = inputs.get(spec.name)
+        if spec.type == "date" and isinstance(value, str):
+            with suppress(ValueError):
+                inputs[spec.name] = dt.date.fromisoformat(value[:10])
+    return inputs
 
 
 def known_bad_since(
