@@ -7,22 +7,50 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from fengkong.api.errors import AuthError, ForbiddenError
+from fengkong.api.errors import AuthError, ForbiddenError, StorageError
+from fengkong.errors import WorkflowError
 from fengkong.services.access import Principal
 
 __all__ = ["SessionDep", "db_session", "require"]
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    """A session in a transaction, committed when the request succeeds."""
-    with request.app.state.sessions.begin() as session:
+    """A session in a transaction, committed when the route returns and before the response
+    is sent (the dependency's scope is the route function): a 2xx means the write is
+    committed and visible to the next request on any worker. A commit that fails answers
+    409 (a constraint: a concurrent write got there first) or 503, with nothing written."""
+    session: Session = request.app.state.sessions()
+    try:
         yield session
+        try:
+            session.commit()
+        except IntegrityError as exc:
+            raise WorkflowError(
+                "commit the write", current="conflict", reason=_first_line(exc)
+            ) from exc
+        except SQLAlchemyError as exc:
+            raise StorageError(
+                f"the write could not be committed and nothing was stored ({type(exc).__name__}); "
+                "try again"
+            ) from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
-SessionDep = Annotated[Session, Depends(db_session)]
+def _first_line(exc: Exception) -> str:
+    """The database's own message, without the SQL and its parameters."""
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).splitlines()[0][:200]
+
+
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 
 # the two ways to send a key, as OpenAPI security schemes (/docs has an "Authorize" button)
 _API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")

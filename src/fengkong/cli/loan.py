@@ -47,6 +47,14 @@ DateOpt = Annotated[
 Fee = Annotated[
     str, typer.Option(help="Flat fee per instalment as a rate of the principal (flat-fee method).")
 ]
+FiledOn = Annotated[
+    str | None,
+    typer.Option(
+        "--filed-on",
+        help="Date a suit is filed, YYYY-MM-DD (default the statement date): the LPR for the "
+        "days after a rule change (2020-08-20).",
+    ),
+]
 
 
 def _terms(
@@ -173,8 +181,10 @@ def statement(
     jurisdiction: Jurisdiction = "cn",
     lender_type: LenderType = "private",
     date: DateOpt = None,
+    filed_on: FiledOn = None,
 ) -> None:
-    """What is owed under the contract, what is enforceable under the cap, and the difference."""
+    """What is owed under the contract, what is lawful under the caps, what was paid, what
+    is owed and what is refundable, line by line."""
     with user_errors():
         terms = _terms(
             principal, rate, term, method, product, upfront_fee, fee_paid_separately, date, fee
@@ -186,31 +196,40 @@ def statement(
                 raise InvalidArgumentError("--paid", expected="YYYY-MM-DD=AMOUNT", got=item)
             events.append(Repayment(parse_date(day, "--paid"), Money.of(amount), key=f"cli-{n}"))
         state = replay(build_schedule(terms), events, as_of=parse_date(as_of, "--as-of"))
-        result = legal_statement(state, jurisdiction=jurisdiction, lender_type=lender_type)
+        result = legal_statement(
+            state,
+            jurisdiction=jurisdiction,
+            lender_type=lender_type,
+            filed_on=parse_date(filed_on, "--filed-on") if filed_on else None,
+        )
     print_statement(result, state)
 
 
 def print_statement(result: LegalStatement, state: LoanState) -> None:
     """Print a legal statement as a table with its notes (shared by ``loan`` and ``servicing``)."""
+    first = result.periods[0]
     table = Table(
-        title=f"Statement at {result.as_of} ({result.rule_set}: all-in cap {result.cap * 100:.2f} %)"
+        title=f"Statement at {result.as_of} ({result.rule_set}: all-in cap {first.enforceable * 100:.2f} %)"
     )
-    for name in ("item", "under the contract", "enforceable", "difference"):
+    for name in ("item", "under the contract", "lawful", "paid", "owed", "refundable"):
         table.add_column(name, justify="left" if name == "item" else "right")
     for line in result.lines:
         table.add_row(
             line.item,
             f"{line.contract.amount:,}",
-            f"{line.enforceable.amount:,}",
-            f"{line.difference.amount:,}",
-            style="bold" if line.item == "owed" else None,
+            f"{line.lawful.amount:,}",
+            f"{line.paid.amount:,}",
+            f"{line.owed.amount:,}",
+            f"{line.refundable.amount:,}",
+            style="bold" if line.item == "total" else None,
         )
     console.print(table)
     console.print(
-        f"Status: {state.status}, {state.dpd} days past due ({state.bucket}).  Source: {result.source}"
+        f"Status: {state.status}, {state.dpd} days past due ({state.bucket}). "
+        f"The contract claims {result.contract_owed}; lawfully owed {result.line('total').owed}."
     )
     for note in result.notes:
         console.print(f"- {note}")
 
 
-__all__ = ["app", "print_statement"]
+__all__ = ["FiledOn", "app", "print_statement"]

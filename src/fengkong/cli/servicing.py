@@ -7,12 +7,15 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from rich.markup import escape
+from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from fengkong.cli._console import console, database_sessions, parse_date, progress_bar, user_errors
-from fengkong.cli.loan import print_statement
+from fengkong.cli.loan import FiledOn, print_statement
 from fengkong.db import make_engine, migrate
 from fengkong.errors import InvalidArgumentError
+from fengkong.money import Money
 from fengkong.services import servicing as svc
 from fengkong.servicing import load_products
 from fengkong.settings import Settings
@@ -80,6 +83,7 @@ def eod(
     with user_errors():
         day = parse_date(date, "--date")
         sessions = _sessions()
+        today = parse_date(None, "--date")  # the edge reads the clock: no end of day ahead of it
         with sessions() as session:
             first = svc.first_pending_day(session)
         days = max((day - first).days + 1, 1) if first else 1
@@ -90,6 +94,7 @@ def eod(
             summary = svc.run_end_of_day(
                 session,
                 day,
+                today=today,
                 progress=lambda stage: advance(1) if stage.startswith("end of day") else None,
             )
     if summary.already_done:
@@ -98,6 +103,92 @@ def eod(
         console.print(
             f"end of day {day}: {summary.loans:,} loans, {summary.payments:,} payments, {summary.bucket_changes:,} bucket changes"
         )
+
+
+_CLI_FIELDS = {"on": "--on", "amount": "--amount-fen", "currency": "--currency", "key": "--key",
+               "loan": "--loan"}  # fmt: skip
+
+
+@app.command()
+def repay(
+    loan: Annotated[str, typer.Option("--loan", help="The loan's external id.")],
+    on: Annotated[str, typer.Option("--on", help="Payment date, YYYY-MM-DD.")],
+    amount_fen: Annotated[int, typer.Option("--amount-fen", help="Amount in fen (分).")],
+    key: Annotated[str, typer.Option("--key", help="Idempotency key: the same again is a no-op.")],
+    currency: Annotated[
+        str | None, typer.Option(help="Must be the loan's currency (default: the loan's).")
+    ] = None,
+) -> None:
+    """Post a repayment (the same door as the API; above the payoff, the excess to suspense)."""
+    with user_errors():
+        day = parse_date(on, "--on")
+        today = parse_date(None, "--on")
+        with _sessions().begin() as session:
+            loan_id = svc.loan_id_for(session, loan, lock=True)
+            amount = amount_fen if currency is None else Money.from_minor(amount_fen, currency)
+            state = svc.post_repayment(
+                session, loan_id, day, amount, key=key, business_date=today, names=_CLI_FIELDS
+            )
+    console.print(
+        f"{loan}: {state.status}, DPD {state.dpd}, paid {state.paid_total}, suspense {state.suspense}",
+        highlight=False,
+    )
+
+
+@app.command()
+def refund(
+    loan: Annotated[str, typer.Option("--loan", help="The loan's external id.")],
+    on: Annotated[str, typer.Option("--on", help="Refund date, YYYY-MM-DD.")],
+    amount_fen: Annotated[
+        int, typer.Option("--amount-fen", help="Amount in fen, at most the suspense.")
+    ],
+    key: Annotated[str, typer.Option("--key", help="Idempotency key: the same again is a no-op.")],
+) -> None:
+    """Refund money held in suspense to the borrower (a refund event)."""
+    with user_errors():
+        day = parse_date(on, "--on")
+        today = parse_date(None, "--on")
+        with _sessions().begin() as session:
+            loan_id = svc.loan_id_for(session, loan, lock=True)
+            state = svc.refund_suspense(
+                session, loan_id, day, amount_fen, key=key, business_date=today, names=_CLI_FIELDS
+            )
+    console.print(f"{loan}: suspense {state.suspense}", highlight=False)
+
+
+@app.command("import")
+def import_(
+    path: Annotated[
+        Path, typer.Argument(help="CSV or Parquet: loan_id, paid_on, amount_fen, key[, currency].")
+    ],
+) -> None:
+    """Import repayments from a file: every row through the same door, or none at all."""
+    with user_errors():
+        frame = _read_payments(path)
+        today = parse_date(None, "--on")
+        with _sessions().begin() as session:
+            count = svc.import_repayments(session, frame, business_date=today)
+    console.print(f"imported {count:,} new repayments")
+
+
+def _read_payments(path: Path) -> pl.DataFrame:
+    try:
+        if path.suffix == ".parquet":
+            return pl.read_parquet(path)
+        return pl.read_csv(
+            path,
+            schema_overrides={
+                "loan_id": pl.String,
+                "amount_fen": pl.Int64,
+                "key": pl.String,
+                "currency": pl.String,
+            },
+            try_parse_dates=True,
+        )
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise InvalidArgumentError(
+            "path", expected="a readable CSV or Parquet file of repayments", got=f"{path} ({exc})"
+        ) from None
 
 
 @app.command()
@@ -110,14 +201,40 @@ def statement(
     lender_type: Annotated[
         str, typer.Option(help="Lender type: private, licensed (cn); any (us); hcstc (uk).")
     ] = "private",
+    filed_on: FiledOn = None,
 ) -> None:
-    """The legal statement of a booked loan: owed under the contract against enforceable."""
+    """The legal statement of a booked loan: the contract against the lawful amount."""
     with user_errors():
         day = parse_date(as_of, "--as-of")
         with _sessions()() as session:
             loan_id = svc.loan_id_for(session, loan)
             result = svc.loan_statement(
-                session, loan_id, day, jurisdiction=jurisdiction, lender_type=lender_type
+                session,
+                loan_id,
+                day,
+                jurisdiction=jurisdiction,
+                lender_type=lender_type,
+                filed_on=parse_date(filed_on, "--filed-on") if filed_on else None,
             )
             state = svc.loan_state(session, loan_id, day)
     print_statement(result, state)
+
+
+@app.command()
+def payoff(
+    loan: Annotated[str, typer.Option("--loan", help="The loan's external id.")],
+    on: Annotated[str, typer.Option("--on", help="Date of the payoff, YYYY-MM-DD.")],
+) -> None:
+    """What settles a booked loan on a date: principal, interest to the date, charges due."""
+    with user_errors():
+        day = parse_date(on, "--on")
+        with _sessions()() as session:
+            quote = svc.loan_payoff(session, svc.loan_id_for(session, loan), day)
+    table = Table(title=f"payoff of {escape(loan)} on {day} ({quote.status})")
+    table.add_column("part")
+    table.add_column("amount", justify="right")
+    for part in ("principal", "interest", "penalty", "fee", "prepayment_fee"):
+        table.add_row(part.replace("_", " "), str(getattr(quote, part)))
+    table.add_row("less credit held", str(quote.credit))
+    table.add_row("total", str(quote.total), style="bold")
+    console.print(table)

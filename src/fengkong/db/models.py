@@ -11,15 +11,18 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -46,6 +49,7 @@ class LoanRecord(Base):
     """A booked loan: its contract and its servicing state after the last end of day."""
 
     __tablename__ = "loans"
+    __table_args__ = (CheckConstraint("suspense_minor >= 0", name="suspense_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     external_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -65,6 +69,8 @@ class LoanRecord(Base):
     npa_contagion: Mapped[bool] = mapped_column(Boolean, default=False)
     accrued_interest_minor: Mapped[int] = mapped_column(default=0)
     last_eod: Mapped[dt.date] = mapped_column(Date)
+    #: Money received above the payoff and not yet refunded (written by end of day from the fold).
+    suspense_minor: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class InstalmentRecord(Base):
@@ -92,7 +98,10 @@ class LoanEventRecord(Base):
     """The append-only event log of a loan; ``key`` makes every posting idempotent."""
 
     __tablename__ = "loan_events"
-    __table_args__ = (UniqueConstraint("loan_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("loan_id", "key"),
+        CheckConstraint("amount_minor IS NULL OR amount_minor > 0", name="amount_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id", ondelete="CASCADE"), index=True)
@@ -105,9 +114,21 @@ class LoanEventRecord(Base):
 
 
 class BucketHistoryRecord(Base):
-    """When a loan entered and left each delinquency bucket."""
+    """When a loan entered and left each delinquency bucket: entered ≤ left, one row per loan
+    and entry day, at most one open row (``left_on`` null) per loan."""
 
     __tablename__ = "bucket_history"
+    __table_args__ = (
+        CheckConstraint("left_on IS NULL OR left_on >= entered_on", name="entered_before_left"),
+        Index("uq_bucket_history_loan_entered", "loan_id", "entered_on", unique=True),
+        Index(
+            "uq_bucket_history_one_open",
+            "loan_id",
+            unique=True,
+            sqlite_where=text("left_on IS NULL"),
+            postgresql_where=text("left_on IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id", ondelete="CASCADE"), index=True)

@@ -173,7 +173,11 @@ class OnlineState:
                 expected="the applicant's id (graph features)",
                 got=None,
             )
-        if isinstance(person, bool) or not isinstance(person, int) or not -(2**63) <= person < 2**63:
+        if (
+            isinstance(person, bool)
+            or not isinstance(person, int)
+            or not -(2**63) <= person < 2**63
+        ):
             raise InvalidArgumentError(
                 "application.person_id",
                 expected="the applicant's id, an integer within 64 bits",
@@ -264,7 +268,9 @@ class OnlineState:
         """Decide a live application at the server's clock ``now`` (see :meth:`stamped`):
         compute its variables and graph features while observing it (so the next
         application sees it), and decide it with ``policy`` (full audit record)."""
-        return self._observed(policy, self.stamped(policy, application, now), identifiers, live=True)
+        return self._observed(
+            policy, self.stamped(policy, application, now), identifiers, live=True
+        )
 
     def replay(
         self, policy: Policy, application: dict[str, Any], identifiers: list[Any] | None = None

@@ -8,7 +8,7 @@ records the date, so a crash leaves the old state and a second run of the date i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, cast
@@ -26,34 +26,43 @@ from fengkong.db.models import (
 )
 from fengkong.errors import InvalidArgumentError, NotFoundError
 from fengkong.money import Money
-from fengkong.servicing.eod import Book, run_eod
+from fengkong.servicing.eod import Book, payments_in_advance, run_eod
 from fengkong.servicing.ledger import (
     COMPONENTS,
     Event,
     FeeCharge,
     LoanState,
+    PayoffQuote,
     Prepayment,
     Recovery,
+    Refund,
     Repayment,
     Reschedule,
     Reversal,
     Waiver,
     WriteOff,
+    payoff_quote,
     replay,
 )
 from fengkong.servicing.products import Product
-from fengkong.servicing.schedule import LoanTerms, build_schedule
+from fengkong.servicing.schedule import LoanTerms, Schedule, build_schedule
 from fengkong.servicing.statement import LegalStatement, legal_statement
 
 __all__ = [
+    "MAX_AMOUNT_FEN",
     "EodSummary",
+    "admit_events",
     "book_loan",
+    "check_event",
     "delinquency_snapshot",
     "import_repayments",
     "loan_id_for",
+    "loan_payoff",
     "loan_state",
     "loan_statement",
+    "post_event",
     "post_repayment",
+    "refund_suspense",
     "run_end_of_day",
     "synthetic_loan_terms",
 ]
@@ -164,12 +173,21 @@ def book_loan(session: Session, terms: LoanTerms, *, external_id: str, borrower_
     return record.id
 
 
-def loan_id_for(session: Session, external_id: str) -> int:
-    """The id of the loan booked under ``external_id``."""
-    loan_id = session.scalar(select(LoanRecord.id).where(LoanRecord.external_id == external_id))
+def loan_id_for(session: Session, external_id: str, *, lock: bool = False) -> int:
+    """The id of the loan booked under ``external_id``; ``lock=True`` takes the loan's write
+    lock first (before any read of the transaction, as SQLite needs), for a posting."""
+    if lock:
+        loan_id = session.scalar(
+            update(LoanRecord)
+            .where(LoanRecord.external_id == external_id)
+            .values(last_eod=LoanRecord.last_eod)
+            .returning(LoanRecord.id)
+        )
+    else:
+        loan_id = session.scalar(select(LoanRecord.id).where(LoanRecord.external_id == external_id))
     if loan_id is None:
         raise NotFoundError("loan", external_id)
-    return loan_id
+    return int(loan_id)
 
 
 def _loan(session: Session, loan_id: int) -> LoanRecord:
@@ -181,7 +199,17 @@ def _loan(session: Session, loan_id: int) -> LoanRecord:
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
-    for cls in (Repayment, Reversal, FeeCharge, Waiver, Prepayment, Reschedule, WriteOff, Recovery)
+    for cls in (
+        Repayment,
+        Reversal,
+        FeeCharge,
+        Waiver,
+        Prepayment,
+        Reschedule,
+        WriteOff,
+        Recovery,
+        Refund,
+    )
 }
 
 
@@ -230,13 +258,180 @@ def loan_state(session: Session, loan_id: int, as_of: dt.date) -> LoanState:
     return replay(build_schedule(_terms(record)), _events(session, loan_id), as_of=as_of)
 
 
-def post_event(session: Session, loan_id: int, event: Event) -> LoanState:
+def loan_payoff(session: Session, loan_id: int, on: dt.date) -> PayoffQuote:
+    """What settles the loan on ``on`` (see :func:`fengkong.servicing.ledger.payoff_quote`)."""
+    record = _loan(session, loan_id)
+    return payoff_quote(build_schedule(_terms(record)), _events(session, loan_id), on=on)
+
+
+#: The most one payment may carry, in fen (CNY 10 billion): a hostile or fat-fingered amount is
+#: refused, and sums of millions of payments stay inside 64-bit integers.
+MAX_AMOUNT_FEN = 10**12
+_ONE_DAY = dt.timedelta(days=1)
+
+
+def _named(names: Mapping[str, str] | None, field: str) -> str:
+    return (names or {}).get(field, field)
+
+
+def check_event(
+    record: LoanRecord,
+    event: Event,
+    *,
+    business_date: dt.date,
+    names: Mapping[str, str] | None = None,
+) -> None:
+    """The field checks of the one door every event of a booked loan passes (see :func:`admit_events`).
+
+    The date must fall after the loan's last end of day (a date on or before it is refused, never
+    back-valued: a correction is a reversal and a new payment dated in the open window), on or
+    after disbursement, and on or before ``business_date`` (the caller's clock: the service's
+    business day); an amount must be in the loan's currency, positive and at most
+    :data:`MAX_AMOUNT_FEN`. ``names`` maps the core's field names (``on``, ``amount``,
+    ``currency``, ``key``, ``loan``) to the caller's (``paid_on``, ``amount_fen``...).
+
+    >>> import datetime as dt
+    >>> from fengkong.db.models import LoanRecord
+    >>> loan = LoanRecord(currency="CNY", disbursed_on=dt.date(2026, 1, 5), last_eod=dt.date(2026, 2, 1))
+    >>> check_event(loan, Repayment(dt.date(2031, 1, 1), Money.of("10"), key="p"),
+    ...             business_date=dt.date(2026, 2, 3), names={"on": "paid_on"})
+    Traceback (most recent call last):
+    ...
+    fengkong.errors.InvalidArgumentError: paid_on: expected a date on or before the business date 2026-02-03, got datetime.date(2031, 1, 1)
+    """
+    on = event.on
+    if on <= record.last_eod:
+        raise InvalidArgumentError(
+            _named(names, "on"),
+            expected=f"a date after the last end of day {record.last_eod} (back-dated postings are refused)",
+            got=on,
+        )
+    if on < record.disbursed_on:
+        raise InvalidArgumentError(
+            _named(names, "on"),
+            expected=f"a date on or after disbursement {record.disbursed_on}",
+            got=on,
+        )
+    if on > business_date:
+        raise InvalidArgumentError(
+            _named(names, "on"),
+            expected=f"a date on or before the business date {business_date}",
+            got=on,
+        )
+    if not 1 <= len(event.key) <= 128:
+        raise InvalidArgumentError(
+            _named(names, "key"), expected="a key of 1 to 128 characters", got=event.key
+        )
+    amount = getattr(event, "amount", None)
+    if amount is None:
+        return
+    if amount.currency != record.currency:
+        raise InvalidArgumentError(
+            _named(names, "currency"),
+            expected=f"the loan's currency {record.currency}",
+            got=amount.currency,
+        )
+    if not 0 < amount.minor <= MAX_AMOUNT_FEN:
+        raise InvalidArgumentError(
+            _named(names, "amount"),
+            expected=f"a positive amount of at most {MAX_AMOUNT_FEN} fen",
+            got=amount.minor,
+        )
+
+
+def _replay_whole(schedule: Schedule, stream: Sequence[Event]) -> LoanState:
+    """Replay the whole log, and as of the eve of every reversal (a reversal removes its payment
+    only from its own date on, so each span between reversals must replay on its own)."""
+    last = max((e.on for e in stream), default=schedule.terms.disbursed_on)
+    eves = {
+        e.on - _ONE_DAY
+        for e in stream
+        if isinstance(e, Reversal) and e.on > schedule.terms.disbursed_on
+    }
+    for day in sorted(eves - {last}):
+        replay(schedule, stream, as_of=day)
+    return replay(schedule, stream, as_of=last)
+
+
+def admit_events(
+    record: LoanRecord,
+    posted: Sequence[Event],
+    new: Sequence[Event],
+    *,
+    business_date: dt.date,
+    names: Mapping[str, str] | None = None,
+) -> LoanState:
+    """The one door: check ``new`` events of a loan against its ``posted`` log; raises, writes nothing.
+
+    Every payment source (the API, the CLI, the file import) passes here, and end of day only
+    applies what passed. Each event's fields pass :func:`check_event`; then the loan is replayed
+    with the new events over its whole log, so the core refuses reused keys, unknown reversals
+    or reversals dated before their payment, recoveries above the written-off amount, refunds
+    above the suspense balance and payments on a written-off loan. A payment above the payoff
+    is accepted: the excess is held in suspense (``LoanState.suspense``) until a
+    :class:`~fengkong.servicing.ledger.Refund`. A payment on a loan with nothing left to pay
+    (settled) is refused. Returns the state as of the latest new event's date.
+
+    >>> import datetime as dt
+    >>> from decimal import Decimal
+    >>> from fengkong.db.models import LoanRecord
+    >>> from fengkong.servicing import load_products
+    >>> loan = LoanRecord(product=load_products()["cash_loan"].model_dump(mode="json"), currency="CNY",
+    ...     principal_minor=120_000, upfront_fee_minor=None, rate_ppm=0, term=3,
+    ...     disbursed_on=dt.date(2026, 1, 5), first_due_on=None, last_eod=dt.date(2026, 1, 4))
+    >>> state = admit_events(loan, [], [Repayment(dt.date(2026, 1, 9), Money.of("1500"), key="p1")],
+    ...                      business_date=dt.date(2026, 1, 9))
+    >>> state.status, str(state.suspense)
+    ('settled', 'CNY 300.00')
+    """
+    if not new:
+        raise InvalidArgumentError("events", expected="at least one event", got=[])
+    for event in new:
+        check_event(record, event, business_date=business_date, names=names)
+    try:
+        final = _replay_whole(build_schedule(_terms(record)), [*posted, *new])
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(
+            _named(names, exc.field), expected=exc.expected, got=exc.got
+        ) from None
+    held = dict(final.unapplied)
+    for event in new:
+        amount = getattr(event, "amount", None)
+        whole = amount is not None and held.get(event.key) == amount.minor
+        if isinstance(event, Repayment | Prepayment) and whole:
+            raise InvalidArgumentError(
+                _named(names, "loan"),
+                expected=f"a loan with something left to pay on {event.on}",
+                got="settled",
+            )
+    last = max(e.on for e in new)
+    return replay(build_schedule(_terms(record)), [*posted, *new], as_of=last)
+
+
+def _lock(session: Session, loan_id: int) -> LoanRecord:
+    """Take the loan's write lock first (a no-op update): postings on one loan run one at a
+    time, on SQLite and PostgreSQL, so two simultaneous requests see each other's events."""
+    session.execute(
+        update(LoanRecord).where(LoanRecord.id == loan_id).values(last_eod=LoanRecord.last_eod)
+    )
+    return _loan(session, loan_id)
+
+
+def post_event(
+    session: Session,
+    loan_id: int,
+    event: Event,
+    *,
+    business_date: dt.date,
+    names: Mapping[str, str] | None = None,
+) -> LoanState:
     """Post a ledger event once: the same key and content again is a no-op; anything invalid writes nothing.
 
-    The loan is replayed with the event before anything is written, so the core's checks
-    (payoff, settled loans, unknown reversals, reused keys) refuse bad events.
+    The event goes through :func:`admit_events` (the one door) with the loan locked for the
+    transaction; ``business_date`` is the caller's business day (its clock): later dates are
+    refused.
     """
-    record = _loan(session, loan_id)
+    record = _lock(session, loan_id)
     existing = session.scalar(
         select(LoanEventRecord).where(
             LoanEventRecord.loan_id == loan_id, LoanEventRecord.key == event.key
@@ -245,34 +440,74 @@ def post_event(session: Session, loan_id: int, event: Event) -> LoanState:
     if existing is not None:
         if _decode(existing, record.currency) != event:
             raise InvalidArgumentError(
-                "key", expected="a key not used by another event of this loan", got=event.key
+                _named(names, "key"),
+                expected="a key not used by another event of this loan",
+                got=event.key,
             )
         return loan_state(session, loan_id, event.on)
-    if event.on <= record.last_eod:
-        raise InvalidArgumentError(
-            "on", expected=f"a date after the last end of day ({record.last_eod})", got=event.on
-        )
-    state = replay(
-        build_schedule(_terms(record)), [*_events(session, loan_id), event], as_of=event.on
+    state = admit_events(
+        record, _events(session, loan_id), [event], business_date=business_date, names=names
     )
     session.add(_encode(loan_id, event))
     session.flush()
     return state
 
 
+def _amount(session: Session, loan_id: int, amount: Money | int) -> Money:
+    """An amount as sent: ``Money``, or integer fen in the loan's own currency (read under the
+    loan's lock: the posting's first statement is its write)."""
+    record = _lock(session, loan_id)
+    return amount if isinstance(amount, Money) else Money.from_minor(amount, record.currency)
+
+
 def post_repayment(
-    session: Session, loan_id: int, on: dt.date, amount: Money, *, key: str
+    session: Session,
+    loan_id: int,
+    on: dt.date,
+    amount: Money | int,
+    *,
+    key: str,
+    business_date: dt.date,
+    names: Mapping[str, str] | None = None,
 ) -> LoanState:
-    """Post a repayment (see :func:`post_event`)."""
-    return post_event(session, loan_id, Repayment(on, amount, key=key))
+    """Post a repayment (see :func:`post_event`); above the payoff, the excess goes to suspense.
+
+    ``amount`` is ``Money`` (its currency must be the loan's) or integer fen in the loan's currency.
+    """
+    event = Repayment(on, _amount(session, loan_id, amount), key=key)
+    return post_event(session, loan_id, event, business_date=business_date, names=names)
+
+
+def refund_suspense(
+    session: Session,
+    loan_id: int,
+    on: dt.date,
+    amount: Money | int,
+    *,
+    key: str,
+    business_date: dt.date,
+    names: Mapping[str, str] | None = None,
+) -> LoanState:
+    """Pay money held in suspense back to the borrower (a :class:`Refund` event, see :func:`post_event`)."""
+    event = Refund(on, _amount(session, loan_id, amount), key=key)
+    return post_event(session, loan_id, event, business_date=business_date, names=names)
 
 
 def loan_statement(
-    session: Session, loan_id: int, as_of: dt.date, *, jurisdiction: str, lender_type: str
+    session: Session,
+    loan_id: int,
+    as_of: dt.date,
+    *,
+    jurisdiction: str,
+    lender_type: str,
+    filed_on: dt.date | None = None,
 ) -> LegalStatement:
     """The legal statement of a booked loan (see :func:`fengkong.servicing.legal_statement`)."""
     return legal_statement(
-        loan_state(session, loan_id, as_of), jurisdiction=jurisdiction, lender_type=lender_type
+        loan_state(session, loan_id, as_of),
+        jurisdiction=jurisdiction,
+        lender_type=lender_type,
+        filed_on=filed_on,
     )
 
 
@@ -292,11 +527,14 @@ def first_pending_day(session: Session) -> dt.date | None:
 
 
 def _custom_allocation(product: dict[str, object]) -> bool:
-    """A product with its own waterfall is serviced by the fold, which reads it per loan."""
+    """A product with its own waterfall, a held credit for payments in advance or an agreed
+    prepayment fee is serviced by the fold, which reads it per loan."""
     return (
         product.get("allocation") is not None
         or product.get("npa_allocation") is not None
         or product.get("npa_dpd", 90) != 90
+        or product.get("in_advance", "reduce_principal") != "reduce_principal"
+        or Decimal(str(product.get("prepayment_fee_rate") or 0)) != 0
     )
 
 
@@ -395,6 +633,7 @@ def _fold_path(
                 "bucket": state.bucket,
                 "npa": state.npa,
                 "accrued_interest_minor": state.accrued_interest.minor,
+                "suspense_minor": state.suspense_fen,
                 "last_eod": business_date,
             }
         )
@@ -414,12 +653,57 @@ def _fold_path(
     return states, pl.DataFrame(transitions, schema=schema)
 
 
+def _check_business_date(session: Session, business_date: dt.date, today: dt.date | None) -> None:
+    """End of day runs forward only: never for a date before the last run (no rewind), never
+    for a date after the caller's clock (``today``)."""
+    if today is not None and business_date > today:
+        raise InvalidArgumentError(
+            "business_date", expected=f"a date on or before today ({today})", got=business_date
+        )
+    last_run = session.scalar(select(func.max(EodRunRecord.business_date)))
+    if last_run is not None and business_date < last_run:
+        raise InvalidArgumentError(
+            "business_date",
+            expected=f"a date after the last end of day {last_run} (a past day is never rerun)",
+            got=business_date,
+        )
+
+
+def _needs_fold(book: Book, payments: pl.DataFrame) -> list[int]:
+    """Loans whose pending repayments the vectorised engine cannot take: more than the unpaid
+    principal (some may go above the payoff, to suspense) or dated on or before the loan's last
+    end of day (a legacy back-dated posting: the fold replays it)."""
+    unpaid = book.lines.group_by("loan_id").agg(
+        (pl.col("due_principal") - pl.col("paid_principal")).sum().alias("unpaid")
+    )
+    totals = payments.group_by("loan_id").agg(pl.col("amount_fen").sum().alias("paid"))
+    over = totals.join(unpaid, on="loan_id", how="left").filter(
+        pl.col("paid") > pl.col("unpaid").fill_null(0)
+    )
+    late = payments.join(book.loans.select("loan_id", "last_eod"), on="loan_id").filter(
+        pl.col("on") <= pl.col("last_eod")
+    )
+    return sorted(set(over["loan_id"].to_list()) | set(late["loan_id"].to_list()))
+
+
 def run_end_of_day(
-    session: Session, business_date: dt.date, *, progress: Callable[[str], None] | None = None
+    session: Session,
+    business_date: dt.date,
+    *,
+    today: dt.date | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> EodSummary:
-    """Run end of day for ``business_date`` (catching up any missed days first), in one transaction."""
+    """Run end of day for ``business_date`` (catching up any missed days first), in one transaction.
+
+    The same date again is a no-op; a date before the last run is refused (never a rewind), as
+    is one after ``today`` (the caller's clock; the CLI passes its own). A loan already at or
+    past ``business_date`` (booked with a later disbursement) is left as it is. Loans with
+    events beyond plain repayments, or whose payments may exceed the payoff (suspense), are
+    serviced by the per-loan fold.
+    """
     if session.get(EodRunRecord, business_date) is not None:
         return EodSummary(business_date, True, 0, 0, 0)
+    _check_business_date(session, business_date, today)
     say = progress or (lambda _stage: None)
     say("loading the book")
     special = sorted(
@@ -430,13 +714,8 @@ def run_end_of_day(
         )
     )
     book = _load(session)
-    custom = book.loans.filter("custom_allocation")["loan_id"].to_list()
-    special = sorted(set(special) | set(custom))
-    book = Book(
-        book.loans.filter(~pl.col("loan_id").is_in(special)).drop("custom_allocation"),
-        book.lines.filter(~pl.col("loan_id").is_in(special)),
-    )
-    first = book.loans["last_eod"].min()
+    live = book.loans.filter(pl.col("last_eod") < business_date)  # never rewind a loan
+    book = Book(live, book.lines.filter(pl.col("loan_id").is_in(live["loan_id"].to_list())))
     pending = (LoanEventRecord.posted_eod.is_(False), LoanEventRecord.on <= business_date)
     events = pl.read_database(
         select(
@@ -447,14 +726,29 @@ def run_end_of_day(
         session.connection(),
         schema_overrides={"loan_id": pl.Int64, "on": pl.Date, "amount_fen": pl.Int64},
     )
+    custom = book.loans.filter("custom_allocation")["loan_id"].to_list()
+    in_book = set(book.loans["loan_id"].to_list())
+    special = sorted((set(special) | set(custom) | set(_needs_fold(book, events))) & in_book)
+    book = Book(
+        book.loans.filter(~pl.col("loan_id").is_in(special)).drop("custom_allocation"),
+        book.lines.filter(~pl.col("loan_id").is_in(special)),
+    )
+    first = book.loans["last_eod"].min()
     day = business_date if first is None else cast(dt.date, first) + dt.timedelta(days=1)
     transitions = []
     while day <= business_date:
         say(f"end of day {day}")
+        todays = events.filter(pl.col("on") == day).select("loan_id", "amount_fen")
+        ahead = payments_in_advance(book, todays, day).to_list()
+        if ahead:  # payments in advance re-amortise (Civil Code art. 677): the fold does them
+            special = sorted(set(special) | set(ahead))
+            book = Book(
+                book.loans.filter(~pl.col("loan_id").is_in(ahead)),
+                book.lines.filter(~pl.col("loan_id").is_in(ahead)),
+            )
+            todays = todays.filter(~pl.col("loan_id").is_in(ahead))
         previous = book.loans.select("loan_id", "bucket")
-        book = run_eod(
-            book, events.filter(pl.col("on") == day).select("loan_id", "amount_fen"), day
-        )
+        book = run_eod(book, todays, day)
         moved = previous.join(
             book.loans.select("loan_id", pl.col("bucket").alias("new")), on="loan_id"
         )
@@ -484,26 +778,75 @@ def run_end_of_day(
     session.execute(
         update(LoanRecord).values(npa_contagion=LoanRecord.borrower_id.in_(npa_borrowers))
     )
-    changed = pl.concat([*transitions, fold_moves]).sort("day", maintain_order=True)
-    for row in changed.iter_rows(named=True):  # in date order: close the open row, open the next
-        session.execute(
-            update(BucketHistoryRecord)
-            .where(
-                BucketHistoryRecord.loan_id == row["loan_id"], BucketHistoryRecord.left_on.is_(None)
-            )
-            .values(left_on=row["day"])
+    vectorised = pl.concat(transitions) if transitions else fold_moves.clear()
+    vectorised = vectorised.filter(~pl.col("loan_id").is_in(special))  # moved to the fold midway
+    changed = pl.concat([vectorised, fold_moves]).sort("day", maintain_order=True)
+    _write_bucket_history(session, changed)
+    session.execute(
+        update(LoanEventRecord)
+        .where(
+            *pending,
+            LoanEventRecord.loan_id.in_(
+                select(LoanRecord.id).where(LoanRecord.last_eod == business_date)
+            ),
         )
-        session.add(
-            BucketHistoryRecord(
-                loan_id=row["loan_id"], bucket=row["new"], entered_on=row["day"], left_on=None
-            )
-        )
-        session.flush()
-    session.execute(update(LoanEventRecord).where(*pending).values(posted_eod=True))
+        .values(posted_eod=True)
+    )
     loans = book.loans.height + len(special)
     session.add(EodRunRecord(business_date=business_date, loans=loans, payments=events.height))
     session.flush()
     return EodSummary(business_date, False, loans, events.height, changed.height)
+
+
+def _write_bucket_history(session: Session, changed: pl.DataFrame) -> None:
+    """Close each loan's open bucket row and open the next, per transition in date order.
+
+    History stays consistent (entered ≤ left, one row per loan and entry day, one open row per
+    loan; constraints in the database too): a change on the day the open row was entered
+    replaces its bucket, and a transition dated before the open row's entry is refused.
+    """
+    if changed.is_empty():
+        return
+    loan_ids = changed["loan_id"].unique().to_list()
+    open_rows: dict[int, BucketHistoryRecord] = {}
+    for start in range(0, len(loan_ids), 10_000):
+        chunk = loan_ids[start : start + 10_000]
+        for found in session.scalars(
+            select(BucketHistoryRecord).where(
+                BucketHistoryRecord.loan_id.in_(chunk), BucketHistoryRecord.left_on.is_(None)
+            )
+        ):
+            open_rows[found.loan_id] = found
+    updates: dict[int, dict[str, object]] = {}
+    new_rows: dict[int, list[dict[str, object]]] = {}
+    for loan_id, bucket, day in changed.select("loan_id", "new", "day").iter_rows():
+        chain = new_rows.setdefault(loan_id, [])
+        current = chain[-1] if chain else None
+        if current is None:
+            row = open_rows.get(loan_id)
+            if row is not None and day < row.entered_on:
+                raise InvalidArgumentError(
+                    "business_date",
+                    expected=f"a bucket change on or after {row.entered_on} (loan {loan_id})",
+                    got=day,
+                )
+            if row is not None and day == row.entered_on:
+                updates.setdefault(row.id, {"id": row.id})["bucket"] = bucket
+                continue
+            if row is not None:
+                updates.setdefault(row.id, {"id": row.id})["left_on"] = day
+        elif day == current["entered_on"]:
+            current["bucket"] = bucket
+            continue
+        else:
+            current["left_on"] = day
+        chain.append({"loan_id": loan_id, "bucket": bucket, "entered_on": day, "left_on": None})
+    if updates:
+        session.execute(update(BucketHistoryRecord), list(updates.values()))
+    rows = [row for chain in new_rows.values() for row in chain]
+    if rows:
+        session.execute(insert(BucketHistoryRecord), rows)
+    session.flush()
 
 
 def delinquency_snapshot(session: Session, as_of: dt.date) -> pl.DataFrame:
@@ -573,50 +916,158 @@ def synthetic_loan_terms(row: Mapping[str, Any], catalogue: Mapping[str, Product
     )
 
 
-def import_repayments(session: Session, payments: pl.DataFrame) -> int:
-    """Post many repayments at once for the next end of day; returns how many were new.
+_IMPORT_COLUMNS = {
+    "loan_id": pl.String,
+    "paid_on": pl.Date,
+    "amount_fen": pl.Int64,
+    "key": pl.String,
+}
 
-    ``payments``: ``loan_id`` (external id), ``paid_on``, ``amount_fen`` (> 0) and ``key``;
-    a key already posted on its loan is skipped (no double posting), an unknown loan or a
-    non-positive amount is refused before anything is written. End of day applies them
-    (the batch path of :func:`post_repayment`, which replays the loan per posting).
-    """
-    missing = [c for c in ("loan_id", "paid_on", "amount_fen", "key") if c not in payments.columns]
+
+def _import_frame(payments: pl.DataFrame) -> pl.DataFrame:
+    """The import file's columns, typed and complete, or an error naming the first bad one."""
+    missing = [c for c in _IMPORT_COLUMNS if c not in payments.columns]
     if missing:
         raise InvalidArgumentError(
-            "payments", expected="loan_id, paid_on, amount_fen, key", got=f"missing {missing}"
+            "payments",
+            expected="columns loan_id, paid_on, amount_fen, key",
+            got=f"missing {missing}",
         )
-    bad = payments.filter(pl.col("amount_fen").is_null() | (pl.col("amount_fen") <= 0))
-    if bad.height:
+    for column, dtype in _IMPORT_COLUMNS.items():
+        got = payments.schema[column]
+        integral = column == "amount_fen" and got.is_integer()
+        if got != dtype and not integral:
+            raise InvalidArgumentError(
+                f"payments.{column}", expected=f"a column of {dtype}", got=str(got)
+            )
+        nulls = payments[column].is_null()
+        if nulls.any():
+            row = int(nulls.arg_max() or 0)
+            raise InvalidArgumentError(f"payments[{row}].{column}", expected="a value", got=None)
+    if "currency" in payments.columns and payments.schema["currency"] != pl.String:
         raise InvalidArgumentError(
-            "payments.amount_fen", expected="a positive amount", got=bad["amount_fen"][0]
+            "payments.currency", expected="a column of String", got=str(payments.schema["currency"])
         )
-    ids = dict(session.execute(select(LoanRecord.external_id, LoanRecord.id)).all())
-    unknown = sorted(set(payments["loan_id"].to_list()) - set(ids))
-    if unknown:
-        raise NotFoundError("loan", unknown[0])
-    taken: set[tuple[int, str]] = {
-        (loan, key)
-        for loan, key in session.execute(select(LoanEventRecord.loan_id, LoanEventRecord.key))
+    extra = sorted(set(payments.columns) - {*_IMPORT_COLUMNS, "currency"})
+    if extra:
+        raise InvalidArgumentError(
+            "payments", expected="only loan_id, paid_on, amount_fen, key, currency", got=extra
+        )
+    return payments
+
+
+def import_repayments(session: Session, payments: pl.DataFrame, *, business_date: dt.date) -> int:
+    """Post many repayments at once, for the next end of day; returns how many were new.
+
+    ``payments``: ``loan_id`` (external id), ``paid_on``, ``amount_fen`` (integer fen) and
+    ``key``, optionally ``currency`` (default: each loan's own). Every row passes the same door
+    as :func:`post_repayment` (:func:`admit_events`): dates after the loan's last end of day and
+    on or before ``business_date``, the loan's currency, positive amounts, a loan with something
+    left to pay; above the payoff the excess goes to suspense. A key already posted on its loan
+    with the same content is skipped (no double posting); a key reused for another payment, an
+    unknown loan or any bad row refuses the whole file, naming the row and field, and writes
+    nothing.
+
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> from fengkong.db import make_engine, migrate, session_factory
+    >>> from fengkong.servicing import LoanTerms, load_products
+    >>> engine = make_engine("sqlite:///:memory:"); migrate(engine)
+    >>> with session_factory(engine).begin() as s:
+    ...     terms = LoanTerms(load_products()["cash_loan"], Money.of("1200"), Decimal("0.12"), 3, dt.date(2026, 1, 5))
+    ...     _ = book_loan(s, terms, external_id="L1", borrower_id="B1")
+    ...     frame = pl.DataFrame({"loan_id": ["L1"], "paid_on": [dt.date(2026, 2, 5)],
+    ...                           "amount_fen": [40_803], "key": ["p1"]})
+    ...     import_repayments(s, frame, business_date=dt.date(2026, 2, 5))
+    1
+    """
+    payments = _import_frame(payments)
+    ids = {
+        external: loan_id
+        for external, loan_id in session.execute(select(LoanRecord.external_id, LoanRecord.id))
     }
-    rows = []
-    for loan, on, amount, key in payments.select(
-        "loan_id", "paid_on", "amount_fen", "key"
-    ).iter_rows():
-        if (ids[loan], key) in taken:
+    wanted: dict[int, list[tuple[int, Repayment]]] = {}
+    currencies = (
+        payments["currency"].to_list()
+        if "currency" in payments.columns
+        else [None] * payments.height
+    )
+    records = {}
+    for row, (external, on, fen, key) in enumerate(payments.select(*_IMPORT_COLUMNS).iter_rows()):
+        if external not in ids:
+            raise NotFoundError("loan", external)
+        loan_id = ids[external]
+        if loan_id not in records:
+            records[loan_id] = _loan(session, loan_id)
+        currency = currencies[row] or records[loan_id].currency
+        if not 0 < fen <= MAX_AMOUNT_FEN:
+            raise InvalidArgumentError(
+                f"payments[{row}].amount_fen",
+                expected=f"a positive amount of at most {MAX_AMOUNT_FEN} fen",
+                got=fen,
+            )
+        if not isinstance(currency, str) or len(currency) != 3:
+            raise InvalidArgumentError(
+                f"payments[{row}].currency", expected="an ISO currency code", got=currency
+            )
+        event = Repayment(on, Money.from_minor(fen, currency), key=key)
+        wanted.setdefault(loan_id, []).append((row, event))
+    return _post_imported(session, records, wanted, business_date=business_date)
+
+
+def _post_imported(
+    session: Session,
+    records: Mapping[int, LoanRecord],
+    wanted: Mapping[int, list[tuple[int, Repayment]]],
+    *,
+    business_date: dt.date,
+) -> int:
+    rows: list[dict[str, object]] = []
+    for loan_id, items in wanted.items():
+        record = _lock(session, loan_id)
+        posted = _events(session, loan_id)
+        by_key: dict[str, Event] = {e.key: e for e in posted}
+        new: list[Repayment] = []
+        for row, event in items:
+            names = {f: f"payments[{row}].{c}" for f, c in _IMPORT_NAMES.items()}
+            if event.key in by_key:
+                if by_key[event.key] != event:
+                    raise InvalidArgumentError(
+                        names["key"],
+                        expected=f"a key not used by another event of loan {record.external_id}",
+                        got=event.key,
+                    )
+                continue  # already posted, or twice in the file: once
+            check_event(record, event, business_date=business_date, names=names)
+            by_key[event.key] = event
+            new.append(event)
+        if not new:
             continue
-        taken.add((ids[loan], key))
-        rows.append(
+        loan_names = {
+            f: f"payments[loan_id={record.external_id}].{c}" for f, c in _IMPORT_NAMES.items()
+        }
+        admit_events(record, posted, new, business_date=business_date, names=loan_names)
+        rows.extend(
             {
-                "loan_id": ids[loan],
-                "key": key,
+                "loan_id": loan_id,
+                "key": e.key,
                 "kind": "Repayment",
-                "on": on,
-                "amount_minor": amount,
-                "payload": {"currency": "CNY"},
+                "on": e.on,
+                "amount_minor": e.amount.minor,
+                "payload": {"currency": e.amount.currency},
                 "posted_eod": False,
             }
+            for e in new
         )
     if rows:
         session.execute(insert(LoanEventRecord), rows)
     return len(rows)
+
+
+_IMPORT_NAMES = {
+    "on": "paid_on",
+    "amount": "amount_fen",
+    "currency": "currency",
+    "key": "key",
+    "loan": "loan_id",
+}

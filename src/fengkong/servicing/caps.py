@@ -37,6 +37,7 @@ __all__ = [
     "Breach",
     "CapRule",
     "RuleSet",
+    "Transition",
     "check_contract",
     "contract_figures",
     "lpr_on",
@@ -71,6 +72,17 @@ class CapRule(BaseModel):
     source: str | None = None
 
 
+class Transition(BaseModel):
+    """How a rule set reaches contracts formed before it: the days from ``from`` on are judged
+    under it, with the LPR of ``lpr_at`` (the filing date)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_: dt.date = Field(alias="from")
+    lpr_at: Literal["filing"]
+    source: str
+
+
 class RuleSet(BaseModel):
     """Rules for one jurisdiction and lender type over a span of contract dates."""
 
@@ -83,6 +95,7 @@ class RuleSet(BaseModel):
     effective_to: dt.date | None = None
     source: str
     rules: tuple[CapRule, ...] = Field(min_length=1)
+    transition: Transition | None = None
 
 
 class _LprPoint(BaseModel):

@@ -1,8 +1,9 @@
 """End of day over a whole book, vectorised: the same results as replaying each loan.
 
 ``run_eod(book, payments, business_date)`` takes the book's state at the end of the previous
-business day and returns it at the end of ``business_date``: the day's repayments allocated
-by the waterfall (switching to its NPA order at ``allocation.npa_dpd``), a full payoff cancelling unearned interest,
+business day and returns it at the end of ``business_date``: the day's repayments (summed per
+loan, as the fold sums a day's repayments) allocated by the waterfall over what is due now
+(switching to its NPA order at ``allocation.npa_dpd``), a full payoff cancelling unearned interest and fees,
 penalty interest on overdue principal, late fees after the grace days, DPD, bucket, status
 and NPA contagion across a borrower's loans. A loan already at ``business_date`` is left as
 it is, so running the same date twice changes nothing. A property test requires every
@@ -14,6 +15,11 @@ The book is two frames: ``loans`` (``loan_id``, ``borrower_id``, ``disbursed_on`
 ``last_eod``) and ``lines`` (``loan_id``, ``instalment``, ``due_on``, ``due_<component>``,
 ``paid_<component>`` for penalty, fee, interest and principal, ``late_fee_charged``);
 :func:`open_book` builds them from schedules. Payments: ``loan_id``, ``amount_fen``.
+
+A payment in advance (more than is due now, less than the payoff) re-amortises the loan or is
+held as a credit (Civil Code art. 677, see :mod:`fengkong.servicing.ledger`): rare, and done
+by the per-loan fold. :func:`payments_in_advance` names those loans; ``run_eod`` refuses them,
+and :func:`fengkong.services.servicing.run_end_of_day` services them with the fold.
 """
 
 from __future__ import annotations
@@ -25,10 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from fengkong.errors import InvalidArgumentError
 from fengkong.money import mul_div_round_half_even
 from fengkong.servicing.ledger import BUCKETS, Allocation
 
-__all__ = ["Book", "open_book", "run_eod"]
+__all__ = ["Book", "open_book", "payments_in_advance", "run_eod"]
 
 COMPONENTS = ("penalty", "fee", "interest", "principal")
 _WHEN = {"past_due": 0, "due": 1, "in_advance": 2}
@@ -102,7 +109,9 @@ def _allocate(
     """Add each loan's payment to ``paid_*`` following the waterfall; returns updated lines."""
     if pay.is_empty():
         return lines
-    paying = lines.join(pay.select("loan_id", "amount_fen", "npa_now"), on="loan_id", how="inner")
+    paying = lines.join(
+        pay.select("loan_id", "amount_fen", "npa_now", "full"), on="loan_id", how="inner"
+    )
     items = (
         paying.with_columns(
             pl.when(pl.col("due_on") < day)
@@ -113,6 +122,7 @@ def _allocate(
             .cast(pl.Int8)
             .alias("when")
         )
+        .filter((pl.col("when") < _WHEN["in_advance"]) | pl.col("full"))  # a payoff only
         .unpivot(
             index=["loan_id", "instalment", "when", "amount_fen", "npa_now"],
             on=[f"unpaid_{c}" for c in COMPONENTS],
@@ -154,6 +164,83 @@ def _allocate(
     ).drop([c for c in out.columns if c.startswith("take_")])
 
 
+def _live(loans: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    return loans.filter(
+        (pl.col("last_eod") < day) & pl.col("status").is_in(["active", "overdue", "rescheduled"])
+    )
+
+
+def _with_periods(lines: pl.DataFrame, loans: pl.DataFrame) -> pl.DataFrame:
+    """``lines`` of ``loans`` with ``disbursed_on`` and ``_prev``, the start of each period."""
+    prev = pl.col("due_on").shift(1).over("loan_id")
+    return (
+        lines.sort("loan_id", "instalment")
+        .join(loans.select("loan_id", "disbursed_on"), on="loan_id")
+        .with_columns(
+            pl.when(pl.col("instalment") == pl.col("instalment").min().over("loan_id"))
+            .then(pl.col("disbursed_on"))
+            .otherwise(prev)
+            .alias("_prev")
+        )
+    )
+
+
+def _earned(day: dt.date) -> tuple[pl.Expr, pl.Expr]:
+    """(the line holds ``day`` in its period, its interest earned to ``day`` pro rata by days)."""
+    span = (pl.col("due_on") - pl.col("_prev")).dt.total_days().clip(lower_bound=1)
+    elapsed = (pl.lit(day) - pl.col("_prev")).dt.total_days()
+    current = (pl.col("_prev") <= day) & (pl.lit(day) < pl.col("due_on"))
+    return current, pl.when(current).then(pl.col("due_interest") * elapsed // span).otherwise(0)
+
+
+def _quote(lines: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    """Per loan: ``due_now`` (fallen due and unpaid) and ``payoff`` (the ledger's payoff)."""
+    _, earned = _earned(day)
+    unpaid_all = _unpaid("penalty") + _unpaid("fee") + _unpaid("interest") + _unpaid("principal")
+    fallen = pl.col("due_on") <= day
+    return lines.group_by("loan_id").agg(
+        pl.when(fallen).then(unpaid_all).otherwise(0).sum().alias("due_now"),
+        pl.when(fallen)
+        .then(unpaid_all)
+        .otherwise(_unpaid("principal") + (earned - pl.col("paid_interest")).clip(lower_bound=0))
+        .sum()
+        .alias("payoff"),
+    )
+
+
+def payments_in_advance(book: Book, payments: pl.DataFrame, day: dt.date) -> pl.Series:
+    """The loans whose payments on ``day`` (summed) are more than is due now but not their payoff.
+
+    Those are payments in advance, which re-amortise a loan or are held as a credit: the
+    per-loan fold services them (``run_eod`` refuses them).
+
+    >>> import datetime as dt
+    >>> from decimal import Decimal
+    >>> from fengkong.money import Money
+    >>> from fengkong.servicing.batch import schedules, terms_frame
+    >>> from fengkong.servicing.products import load_products
+    >>> from fengkong.servicing.schedule import LoanTerms
+    >>> t = LoanTerms(load_products()["cash_loan"], Money.of("12000"), Decimal("0.12"), 12, dt.date(2026, 1, 10))
+    >>> loans = pl.DataFrame({"loan_id": [7], "borrower_id": [1], "disbursed_on": [t.disbursed_on],
+    ...     "rate_ppm": [120_000], "penalty_multiplier_ppm": [1_500_000], "late_fee_fen": [0], "grace_days": [3]})
+    >>> book = open_book(loans, schedules(terms_frame([t])).with_columns(loan_id=pl.lit(7, pl.Int64)))
+    >>> payments_in_advance(book, pl.DataFrame({"loan_id": [7], "amount_fen": [100_000]}), dt.date(2026, 1, 12)).to_list()
+    [7]
+    """
+    if payments.is_empty():
+        return pl.Series("loan_id", [], dtype=pl.Int64)
+    pay = payments.group_by("loan_id").agg(pl.col("amount_fen").sum())
+    live = _live(book.loans, day).join(pay.select("loan_id"), on="loan_id", how="semi")
+    lines = _with_periods(book.lines.join(live.select("loan_id"), on="loan_id", how="semi"), live)
+    return (
+        pay.join(_quote(lines, day), on="loan_id")
+        .filter(
+            (pl.col("amount_fen") > pl.col("due_now")) & (pl.col("amount_fen") != pl.col("payoff"))
+        )
+        .sort("loan_id")["loan_id"]
+    )
+
+
 def run_eod(
     book: Book,
     payments: pl.DataFrame,
@@ -165,15 +252,15 @@ def run_eod(
     """The book at the end of ``business_date`` (loans already past it are unchanged).
 
     ``allocation`` is the payment waterfall and its NPA switch (default :class:`Allocation`);
-    ``buckets`` the delinquency ranges as (name, upper DPD) pairs, the last open-ended.
+    ``buckets`` the delinquency ranges as (name, upper DPD) pairs, the last open-ended. A
+    loan's payments of the day must total at most what is due now, or exactly its payoff
+    (:func:`payments_in_advance` names the others, which the per-loan fold services).
     """
     allocation = allocation or Allocation()
     npa_dpd = allocation.npa_dpd
     day = business_date
     loans = book.loans
-    due_today = loans.filter(
-        (pl.col("last_eod") < day) & pl.col("status").is_in(["active", "overdue", "rescheduled"])
-    )
+    due_today = _live(loans, day)
     frozen = loans.join(due_today.select("loan_id"), on="loan_id", how="anti")
     lines = book.lines.join(due_today.select("loan_id"), on="loan_id", how="semi")
     rest = book.lines.join(due_today.select("loan_id"), on="loan_id", how="anti")
@@ -184,36 +271,26 @@ def run_eod(
         .agg(pl.col("amount_fen").sum())
         .join(due_today.select("loan_id", "disbursed_on"), on="loan_id")
     )
-    prev = pl.col("due_on").shift(1).over("loan_id")
-    lines = lines.sort("loan_id", "instalment").with_columns(
-        prev.fill_null(pl.col("due_on").first().over("loan_id")).alias("_prev")
-    )
-    lines = lines.join(due_today.select("loan_id", "disbursed_on"), on="loan_id").with_columns(
-        pl.when(pl.col("instalment") == pl.col("instalment").min().over("loan_id"))
-        .then(pl.col("disbursed_on"))
-        .otherwise(pl.col("_prev"))
-        .alias("_prev")
-    )
-    span = (pl.col("due_on") - pl.col("_prev")).dt.total_days().clip(lower_bound=1)
-    elapsed = (pl.lit(day) - pl.col("_prev")).dt.total_days()
-    current = (pl.col("_prev") <= day) & (pl.lit(day) < pl.col("due_on"))
-    earned = pl.when(current).then(pl.col("due_interest") * elapsed // span).otherwise(0)
-    lines = lines.with_columns(
-        pl.when(pl.col("due_on") <= day)
-        .then(_unpaid("penalty") + _unpaid("fee") + _unpaid("interest") + _unpaid("principal"))
-        .otherwise(_unpaid("principal") + (earned - pl.col("paid_interest")).clip(lower_bound=0))
-        .alias("_payoff_part")
-    )
-    payoff = lines.group_by("loan_id").agg(pl.col("_payoff_part").sum().alias("payoff"))
-    dpd_before = _dpd(lines, day)
+    lines = _with_periods(lines, due_today)
+    current, earned = _earned(day)
+    paying = lines.join(pay.select("loan_id"), on="loan_id", how="semi")
+    dpd_before = _dpd(paying, day)
     pay = (
-        pay.join(payoff, on="loan_id", how="left")
+        pay.join(_quote(paying, day), on="loan_id", how="left")
         .join(dpd_before, on="loan_id", how="left")
         .with_columns(
             (pl.col("dpd").fill_null(0) >= npa_dpd).alias("npa_now"),
             (pl.col("amount_fen") == pl.col("payoff")).alias("full"),
         )
     )
+    ahead = pay.filter((pl.col("amount_fen") > pl.col("due_now")) & ~pl.col("full"))
+    if not ahead.is_empty():
+        raise InvalidArgumentError(
+            "payments",
+            expected="per loan at most what is due now, or its payoff (payments in advance "
+            "go to the per-loan fold: see payments_in_advance)",
+            got=f"loan {ahead['loan_id'].sort()[0]}: {ahead.sort('loan_id')['amount_fen'][0]} fen",
+        )
     full = pay.filter("full").select("loan_id")
     if not full.is_empty():
         is_full = pl.col("loan_id").is_in(full["loan_id"].implode())
@@ -234,7 +311,7 @@ def run_eod(
         )
     lines = lines.with_columns(*(_unpaid(c).alias(f"unpaid_{c}") for c in COMPONENTS))
     lines = _allocate(lines, pay, day, allocation).drop(
-        [f"unpaid_{c}" for c in COMPONENTS] + ["_prev", "_payoff_part", "disbursed_on"]
+        [f"unpaid_{c}" for c in COMPONENTS] + ["_prev", "disbursed_on"]
     )
 
     # End of day: penalty interest on overdue principal, late fees after the grace days.

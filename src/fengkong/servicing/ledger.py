@@ -1,8 +1,11 @@
 """The loan ledger: events in, state out, as a pure fold — any loan replays to any date.
 
 Events are immutable facts with an idempotency ``key``: posting the same event twice changes
-nothing; another event under a used key, a reversal of an unknown payment, a payment on a
-settled loan or one above the payoff amount are refused, each naming the field.
+nothing; another event under a used key, a reversal of an unknown payment or dated before its
+payment, a recovery above the written-off amount less earlier recoveries, or a refund above the
+suspense balance are refused, each naming the field. A payment above the payoff (or on a loan
+already settled) is held in suspense until a :class:`Refund`, never lost. Events after
+``as_of`` are ignored, reversals included: a reversal counts from its own date.
 
 Daily conventions (end of day, after the day's events):
 
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
 
@@ -47,14 +50,17 @@ __all__ = [
     "Allocation",
     "FeeCharge",
     "LoanState",
+    "PayoffQuote",
     "Prepayment",
     "Recovery",
+    "Refund",
     "Repayment",
     "Reschedule",
     "Reversal",
     "Waiver",
     "WriteOff",
     "bucket_of",
+    "payoff_quote",
     "replay",
 ]
 
@@ -177,12 +183,49 @@ class WriteOff:
 
 @dataclass(frozen=True, slots=True)
 class Recovery:
+    """Money recovered on a written-off loan: at most the amount written off less earlier recoveries."""
+
     on: dt.date
     amount: Money
     key: str
 
 
-Event = Repayment | Reversal | FeeCharge | Waiver | Prepayment | Reschedule | WriteOff | Recovery
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """Money paid back to the borrower out of the loan's suspense balance (never more than it holds).
+
+    A payment above the payoff, or on a loan already settled by an earlier payment of the same
+    window, is not lost: the part above the payoff is held in suspense (``LoanState.suspense``)
+    until a ``Refund`` pays it back.
+
+    >>> import datetime as dt
+    >>> from decimal import Decimal
+    >>> from fengkong.servicing.products import load_products
+    >>> s = build_schedule(LoanTerms(load_products()["cash_loan"], Money.of("1200"), Decimal("0"), 3, dt.date(2026, 1, 5)))
+    >>> paid = Repayment(dt.date(2026, 1, 6), Money.of("1500"), key="p1")
+    >>> replay(s, [paid], as_of=dt.date(2026, 1, 6)).suspense
+    Money(amount=Decimal('300.00'), currency='CNY')
+    >>> back = Refund(dt.date(2026, 1, 7), Money.of("300"), key="r1")
+    >>> replay(s, [paid, back], as_of=dt.date(2026, 1, 7)).suspense
+    Money(amount=Decimal('0.00'), currency='CNY')
+    """
+
+    on: dt.date
+    amount: Money
+    key: str
+
+
+Event = (
+    Repayment
+    | Reversal
+    | FeeCharge
+    | Waiver
+    | Prepayment
+    | Reschedule
+    | WriteOff
+    | Recovery
+    | Refund
+)
 
 
 @dataclass(slots=True)
@@ -230,6 +273,25 @@ class LoanState:
     written_off: Money
     recovered: Money
     applied_keys: tuple[str, ...]
+    #: Money received from the borrower, in date order: ``(date, fen)`` per payment
+    #: (repayments, prepayments, recoveries) — what the legal statement credits.
+    payments: tuple[tuple[dt.date, int], ...] = ()
+    #: Money held for the borrower, in fen: payments above the payoff less refunds.
+    suspense_fen: int = 0
+    #: ``(key, fen)`` per payment that went (in part) to suspense instead of the loan.
+    unapplied: tuple[tuple[str, int], ...] = ()
+    #: Paid in advance and held for the next due date (``hold_credit`` products), in fen.
+    credit_fen: int = 0
+
+    @property
+    def credit(self) -> Money:
+        """Paid in advance, held for the borrower until the next due date (``hold_credit``)."""
+        return Money.from_minor(self.credit_fen, self.terms.principal.currency)
+
+    @property
+    def suspense(self) -> Money:
+        """The suspense balance: received above the payoff, not yet refunded."""
+        return Money.from_minor(self.suspense_fen, self.terms.principal.currency)
 
     def _sum(self, component: str, *, unpaid: bool = True, due_by: dt.date | None = None) -> Money:
         total = sum(
@@ -305,10 +367,26 @@ class _Book:
         self.paid = 0
         self.written_off = 0
         self.recovered = 0
+        self.credit = 0  # paid in advance, held for the next due date (``hold_credit``)
 
     # -- time ---------------------------------------------------------------------------
     def advance(self, to: dt.date) -> None:
-        """Accrue penalties and late fees for every day after ``self.day`` through ``to``."""
+        """Accrue penalties and late fees for every day after ``self.day`` through ``to``; a held
+        credit pays each due date on the way, as a payment on that day."""
+        while self.credit and self.status not in ("settled", "written_off"):
+            dates = [line.due_on for line in self.lines if self.day < line.due_on <= to]
+            if not dates:
+                break
+            day = min(dates)
+            self._accrue(day - dt.timedelta(days=1))
+            used = min(self.credit, self.due_now(day))
+            self.credit -= used
+            self.allocate(used, day)
+            self.settle_if_done()
+            self._accrue(day)
+        self._accrue(to)
+
+    def _accrue(self, to: dt.date) -> None:
         if to <= self.day or self.status in ("settled", "written_off"):
             self.day = max(self.day, to)
             return
@@ -338,27 +416,128 @@ class _Book:
         ]
         return (on - min(overdue)).days if overdue else 0
 
-    def payoff(self, on: dt.date) -> int:
-        """Everything due by ``on``, interest of the current period to ``on``, remaining principal."""
-        total = 0
+    def due_now(self, on: dt.date) -> int:
+        """Everything fallen due by ``on`` (its instalments, penalties and fees) and unpaid."""
+        return sum(line.unpaid(c) for line in self.lines if line.due_on <= on for c in COMPONENTS)
+
+    def current(self, on: dt.date) -> tuple[_Line, dt.date] | None:
+        """The instalment whose period holds ``on`` (first due after it) and its period's start."""
         previous = self.terms.disbursed_on
         for line in self.lines:
-            if line.due_on <= on:
-                total += sum(line.unpaid(c) for c in COMPONENTS)
-            else:
-                total += line.unpaid(
-                    "principal"
-                )  # fees and interest of future periods are not yet earned
-                if previous <= on < line.due_on:
-                    days, span = (on - previous).days, (line.due_on - previous).days
-                    total += max(
-                        line.due["interest"] * days // max(span, 1) - line.paid["interest"], 0
-                    )
+            if line.due_on > on:
+                return line, previous
             previous = line.due_on
-        return total
+        return None
+
+    def earned_unpaid(self, on: dt.date) -> int:
+        """Interest of the current period earned to ``on`` (pro rata by days) and not yet paid."""
+        found = self.current(on)
+        if found is None:
+            return 0
+        line, start = found
+        span = max((line.due_on - start).days, 1)
+        return max(line.due["interest"] * (on - start).days // span - line.paid["interest"], 0)
+
+    def future_principal(self, on: dt.date) -> int:
+        return sum(line.unpaid("principal") for line in self.lines if line.due_on > on)
+
+    def fee_rate(self, on: dt.date) -> Decimal:
+        """The agreed prepayment fee per fen of principal repaid early, cut to the cap.
+
+        The fee plus the contract's charges that principal bore since disbursement stay within
+        ``charges_cap_rate`` a year over the actual period (``products.yaml`` cites the rule).
+        """
+        product = self.terms.product
+        if not product.prepayment_fee_rate or product.charges_cap_rate is None:
+            return Decimal(0)
+        charges = self.terms.annual_rate + 12 * product.instalment_fee_rate
+        days = (on - self.terms.disbursed_on).days
+        room = max(product.charges_cap_rate - charges, Decimal(0)) * days / 365
+        return min(product.prepayment_fee_rate, room)
+
+    def prepayment_fee(self, on: dt.date, principal: int) -> int:
+        rate = self.fee_rate(on)
+        return int((rate * principal).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+    def payoff(self, on: dt.date) -> int:
+        """What settles the loan on ``on``: everything fallen due, interest of the current period
+        earned to ``on``, the principal not yet due and any agreed prepayment fee, less a held
+        credit. Interest and fees of future periods are not earned (Civil Code art. 677)."""
+        future = self.future_principal(on)
+        total = self.due_now(on) + future + self.earned_unpaid(on)
+        return max(total + self.prepayment_fee(on, future) - self.credit, 0)
 
     # -- money --------------------------------------------------------------------------
-    def allocate(self, amount: int, on: dt.date) -> int:
+    def pay(self, amount: int, on: dt.date, *, mode: str | None = None) -> None:
+        """Apply ``amount`` (at most the payoff) paid on ``on``.
+
+        The payoff settles the loan; up to what is due now follows the waterfall; the rest is
+        a payment in advance: held as a credit (``hold_credit`` products, when ``mode`` is
+        ``None``) or repaying principal (``reduce_principal``; a :class:`Prepayment` names its
+        ``mode``), never buying interest or fees not yet earned.
+        """
+        if amount == self.payoff(on):
+            self.pay_off(on, amount)
+            return
+        due_now = self.due_now(on)
+        if amount <= due_now:
+            self.allocate(amount, on)
+            return
+        self.allocate(due_now, on)
+        if mode is None and self.terms.product.in_advance == "hold_credit":
+            self.credit += amount - due_now
+        else:
+            self.prepay(on, amount - due_now, mode or "reduce_instalment")
+
+    def pay_off(self, on: dt.date, amount: int) -> None:
+        """Settle on ``on``: unearned interest and fees cancelled, any agreed fee charged."""
+        fee = self.prepayment_fee(on, self.future_principal(on))
+        self.cut_future_interest(on)
+        found = self.current(on)
+        if found is not None:
+            found[0].due["fee"] += fee
+        self.allocate(amount + self.credit, on, in_advance=True)
+        self.credit = 0
+
+    def prepay(self, on: dt.date, amount: int, mode: str) -> None:
+        """Money above what is due now: interest earned to ``on`` first, then principal (less
+        any agreed fee); the future is re-amortised on the lower balance from ``on``."""
+        found = self.current(on)
+        if found is None:  # pragma: no cover - nothing in the future: the payoff was due now
+            raise AssertionError("a payment in advance with no future instalment")
+        line = found[0]
+        take = min(amount, self.earned_unpaid(on))
+        line.paid["interest"] += take
+        rest = amount - take
+        if not rest:
+            return
+        future = [ln for ln in self.lines if ln.due_on > on]
+        outstanding = self.future_principal(on)
+        rate = self.fee_rate(on)
+        principal = min(
+            int((Decimal(rest) / (1 + rate)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)),
+            outstanding,
+        )
+        remaining, count = outstanding - principal, len(future)
+        if mode == "reduce_term" and remaining > 0:
+            level = future[0].due["principal"] + future[0].due["interest"]
+            count = _term_for_instalment(
+                self.terms, remaining, level, len(future), on, future[0].due_on
+            )
+        self.reamortise(
+            on,
+            remaining,
+            count,
+            self.terms.annual_rate,
+            prepaid=principal,
+            prepaid_interest=line.paid["interest"],
+            prepaid_fee=rest - principal,
+            first_due=future[0].due_on,
+            fees=True,
+        )
+
+    def allocate(self, amount: int, on: dt.date, *, in_advance: bool = False) -> int:
+        """Pay ``amount`` by the waterfall; the ``in_advance`` slots only for a payoff."""
         order = (
             self.allocation.npa_order
             if self.dpd(on) >= self.allocation.npa_dpd
@@ -366,6 +545,8 @@ class _Book:
         )
         left = amount
         for when, component in order:
+            if when == "in_advance" and not in_advance:
+                continue
             for line in self.lines:
                 if left == 0:
                     return 0
@@ -384,7 +565,7 @@ class _Book:
             self.status = "settled"
 
     def cut_future_interest(self, on: dt.date) -> None:
-        """After a full payoff: interest not yet earned is cancelled (accrued part kept)."""
+        """On a full payoff: interest and fees not yet earned are cancelled (accrued part kept)."""
         previous = self.terms.disbursed_on
         for line in self.lines:
             if line.due_on > on:
@@ -402,19 +583,29 @@ class _Book:
         rate: Decimal,
         *,
         prepaid: int = 0,
+        prepaid_interest: int = 0,
+        prepaid_fee: int = 0,
         first_due: dt.date | None = None,
+        fees: bool = False,
     ) -> None:
         """Replace the unpaid future with a new schedule for ``principal`` over ``term`` months from ``on``.
 
-        Principal prepaid on ``on`` is kept as a paid line of its own, so principal parts still
-        add up to the principal and every payment stays on a line.
+        Principal prepaid on ``on`` is kept as a paid line of its own, due on ``on`` with the
+        interest earned to ``on`` and any prepayment fee, so principal parts still add up to the
+        principal, every payment stays on a line and the new first period accrues from ``on``.
+        ``fees``: the new schedule keeps the product's instalment fees (on the new principal).
         """
         kept = [line for line in self.lines if line.due_on <= on]
         for line in kept:  # what stays in the past is closed at what was paid
             for c in COMPONENTS:
                 line.due[c] = line.paid[c]
         if prepaid:
-            parts = {"penalty": 0, "fee": 0, "interest": 0, "principal": prepaid}
+            parts = {
+                "penalty": 0,
+                "fee": prepaid_fee,
+                "interest": prepaid_interest,
+                "principal": prepaid,
+            }
             kept.append(_Line(len(kept) + 1, on, dict(parts), dict(parts)))
         if principal <= 0:
             self.lines = kept
@@ -427,7 +618,7 @@ class _Book:
                 i.due_on,
                 {
                     "penalty": 0,
-                    "fee": 0,
+                    "fee": i.fee.minor if fees else 0,
                     "interest": i.interest.minor,
                     "principal": i.principal.minor,
                 },
@@ -439,7 +630,14 @@ class _Book:
         return sum(line.unpaid(c) for line in self.lines for c in COMPONENTS)
 
 
-def _check_keys(events: Sequence[Event]) -> list[Event]:
+def _check_keys(events: Sequence[Event], as_of: dt.date | None = None) -> list[Event]:
+    """The events in force at the end of ``as_of`` (every one when ``None``), keys checked.
+
+    Keys, reversals and their dates are checked over the whole log, whatever ``as_of``: a
+    reused key, a reversal of an unknown payment or one dated before its payment is refused. A
+    reversal removes its payment only from its own date on: as of an earlier date the payment
+    stands. Events after ``as_of`` are left out.
+    """
     seen: dict[str, Event] = {}
     unique: list[Event] = []
     for event in events:
@@ -453,14 +651,129 @@ def _check_keys(events: Sequence[Event]) -> list[Event]:
             continue  # the same event posted twice: idempotent
         seen[event.key] = event
         unique.append(event)
-    reversed_keys = {e.reverses for e in unique if isinstance(e, Reversal)}
-    payments = {e.key for e in unique if isinstance(e, Repayment | Prepayment | Recovery)}
-    unknown = reversed_keys - payments
+    payments = {e.key: e for e in unique if isinstance(e, Repayment | Prepayment | Recovery)}
+    reversals = [e for e in unique if isinstance(e, Reversal)]
+    unknown = {e.reverses for e in reversals} - set(payments)
     if unknown:
         raise InvalidArgumentError(
             "reverses", expected="the key of a posted payment", got=sorted(unknown)[0]
         )
-    return [e for e in unique if not isinstance(e, Reversal) and e.key not in reversed_keys]
+    for reversal in reversals:
+        paid_on = payments[reversal.reverses].on
+        if reversal.on < paid_on:
+            raise InvalidArgumentError(
+                "on",
+                expected=f"a reversal dated on or after its payment {reversal.reverses!r} ({paid_on})",
+                got=reversal.on,
+            )
+    reversed_keys = {e.reverses for e in reversals if as_of is None or e.on <= as_of}
+    return [
+        e
+        for e in unique
+        if not isinstance(e, Reversal)
+        and e.key not in reversed_keys
+        and (as_of is None or e.on <= as_of)
+    ]
+
+
+class _Suspense:
+    """Money received that the loan cannot take, held for the borrower (one replay's working state)."""
+
+    def __init__(self) -> None:
+        self.balance = 0
+        self.parts: list[tuple[str, int]] = []
+
+    def take(self, book: _Book, event: Event) -> Event | None:
+        """Route what the loan cannot take to suspense; the event to apply to the loan, if any.
+
+        A repayment or prepayment above the payoff is applied up to the payoff and the rest
+        held; one on a loan already settled is held whole; a refund pays the balance back.
+        """
+        terms = book.terms
+        if isinstance(event, Refund):
+            amount = _money(event.amount, terms)
+            if amount > self.balance:
+                balance = Money.from_minor(self.balance, terms.principal.currency)
+                raise InvalidArgumentError(
+                    "amount",
+                    expected=f"at most the suspense balance {balance} on {event.on}",
+                    got=str(event.amount),
+                )
+            self.balance -= amount
+            return None
+        if not isinstance(event, Repayment | Prepayment) or event.amount is None:
+            return event
+        amount = _money(event.amount, terms)
+        payoff = 0 if book.status == "settled" else book.payoff(event.on)
+        if book.status == "written_off" or amount <= payoff:
+            return event  # a payment on a written-off loan is refused by _apply: a recovery
+        self.balance += amount - payoff
+        self.parts.append((event.key, amount - payoff))
+        if payoff == 0:
+            return None
+        return replace(event, amount=Money.from_minor(payoff, terms.principal.currency))
+
+
+def _same_day_repayments(
+    events: list[Event], terms: LoanTerms
+) -> tuple[list[Event], dict[str, tuple[str, ...]]]:
+    """A day's repayments as one payment of their sum, at the first one's place.
+
+    Interest and penalties accrue by the day, so payments with one value date are one payment:
+    100 and then the rest of the payoff on one day settle the loan, as end of day (which sums
+    a day's payments) says. Returns the events and, per merged payment, the keys it took in.
+    """
+    out: list[Event] = []
+    first_of_day: dict[dt.date, int] = {}
+    merged: dict[str, tuple[str, ...]] = {}
+    for event in events:
+        if not isinstance(event, Repayment):
+            out.append(event)
+            continue
+        _money(event.amount, terms)  # each payment is checked before it is summed
+        at = first_of_day.get(event.on)
+        if at is None:
+            first_of_day[event.on] = len(out)
+            out.append(event)
+            continue
+        first = out[at]
+        assert isinstance(first, Repayment)
+        out[at] = replace(first, amount=first.amount + event.amount)
+        merged[first.key] = (*merged.get(first.key, ()), event.key)
+    return out, merged
+
+
+def _fold(
+    schedule: Schedule,
+    events: Sequence[Event],
+    as_of: dt.date,
+    allocation: Allocation | None,
+) -> tuple[_Book, list[str], list[tuple[dt.date, int]], _Suspense]:
+    """The events in force at ``as_of`` applied in date order; the end of ``as_of`` not yet run."""
+    book = _Book(schedule, allocation or Allocation.of(schedule.terms.product))
+    terms = schedule.terms
+    effective, merged = _same_day_repayments(
+        sorted(_check_keys(events, as_of), key=lambda e: e.on), terms
+    )
+    applied: list[str] = []
+    payments: list[tuple[dt.date, int]] = []
+    suspense = _Suspense()
+    for event in effective:
+        if event.on < terms.disbursed_on:
+            raise InvalidArgumentError(
+                "on",
+                expected=f"a date on or after disbursement ({terms.disbursed_on})",
+                got=event.on,
+            )
+        book.advance(event.on - dt.timedelta(days=1))
+        received = book.paid + book.recovered
+        to_loan = suspense.take(book, event)
+        if to_loan is not None:
+            _apply(book, to_loan)
+        applied.extend((event.key, *merged.get(event.key, ())))
+        if book.paid + book.recovered > received:
+            payments.append((event.on, book.paid + book.recovered - received))
+    return book, applied, payments, suspense
 
 
 def replay(
@@ -470,23 +783,12 @@ def replay(
     as_of: dt.date,
     allocation: Allocation | None = None,
 ) -> LoanState:
-    """Fold ``events`` over ``schedule`` up to the end of ``as_of``."""
-    book = _Book(schedule, allocation or Allocation.of(schedule.terms.product))
+    """Fold ``events`` over ``schedule`` up to the end of ``as_of``.
+
+    Repayments dated the same day act as one payment of their sum (the day's value date).
+    """
+    book, applied, payments, suspense = _fold(schedule, events, as_of, allocation)
     terms = schedule.terms
-    effective = sorted(_check_keys(events), key=lambda e: e.on)
-    applied: list[str] = []
-    for event in effective:
-        if event.on > as_of:
-            break
-        if event.on < terms.disbursed_on:
-            raise InvalidArgumentError(
-                "on",
-                expected=f"a date on or after disbursement ({terms.disbursed_on})",
-                got=event.on,
-            )
-        book.advance(event.on - dt.timedelta(days=1))
-        _apply(book, event)
-        applied.append(event.key)
     book.advance(as_of)
     dpd = book.dpd(as_of) if book.status not in ("settled",) else 0
     status = book.status
@@ -510,6 +812,91 @@ def replay(
         written_off=Money.from_minor(book.written_off, currency),
         recovered=Money.from_minor(book.recovered, currency),
         applied_keys=tuple(applied),
+        payments=tuple(payments),
+        suspense_fen=suspense.balance,
+        unapplied=tuple(suspense.parts),
+        credit_fen=book.credit,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PayoffQuote:
+    """What settles a loan on ``on``, in parts (Civil Code art. 677: interest for the actual period).
+
+    ``total`` = ``principal`` (all not yet repaid) + ``interest`` (fallen due and unpaid, plus
+    the current period's earned to ``on``) + ``penalty`` + ``fee`` (fallen due) +
+    ``prepayment_fee`` (agreed, within the cap) - ``credit`` (held for the borrower).
+    """
+
+    on: dt.date
+    status: str
+    principal: Money
+    interest: Money
+    penalty: Money
+    fee: Money
+    prepayment_fee: Money
+    credit: Money
+    total: Money
+
+
+def payoff_quote(
+    schedule: Schedule,
+    events: Sequence[Event],
+    *,
+    on: dt.date,
+    allocation: Allocation | None = None,
+) -> PayoffQuote:
+    """The payoff of a loan on ``on``: principal + interest earned to the date + lawful charges due.
+
+    The events of ``on`` itself count (a payment made earlier that day lowers the quote); the
+    end of ``on`` does not (paid on ``on``, no penalty accrues for that day). Exactly this
+    amount paid on ``on`` settles the loan. A settled or written-off loan quotes 0.
+
+    Examples
+    --------
+    12,000 at 12 % over 12 months from 2026-01-10 (30/360: 120.00 interest the first month).
+    Paid off on 2026-01-13, three days in: 12,000 principal + 120.00 x 3 / 31 days = 11.61.
+
+    >>> from fengkong.servicing.products import load_products
+    >>> s = build_schedule(LoanTerms(load_products()["cash_loan"], Money.of("12000"), Decimal("0.12"), 12, dt.date(2026, 1, 10)))
+    >>> q = payoff_quote(s, [], on=dt.date(2026, 1, 13))
+    >>> str(q.total), str(q.principal), str(q.interest)
+    ('CNY 12,011.61', 'CNY 12,000.00', 'CNY 11.61')
+    >>> replay(s, [Repayment(q.on, q.total, key="p")], as_of=q.on).status
+    'settled'
+    """
+    terms = schedule.terms
+    if on < terms.disbursed_on:
+        raise InvalidArgumentError(
+            "on", expected=f"a date on or after disbursement ({terms.disbursed_on})", got=on
+        )
+    book = _fold(schedule, events, on, allocation)[0]
+    book.advance(on - dt.timedelta(days=1))
+    currency = terms.principal.currency
+
+    def money(fen: int) -> Money:
+        return Money.from_minor(fen, currency)
+
+    if book.status in ("settled", "written_off"):
+        zero = money(0)
+        return PayoffQuote(on, book.status, *([zero] * 7))
+    fallen = [line for line in book.lines if line.due_on <= on]
+    future = book.future_principal(on)
+    parts = {c: sum(line.unpaid(c) for line in fallen) for c in ("penalty", "fee", "interest")}
+    fee = book.prepayment_fee(on, future)
+    principal = future + sum(line.unpaid("principal") for line in fallen)
+    interest = parts["interest"] + book.earned_unpaid(on)
+    total = book.payoff(on)
+    return PayoffQuote(
+        on,
+        book.status,
+        principal=money(principal),
+        interest=money(interest),
+        penalty=money(parts["penalty"]),
+        fee=money(parts["fee"]),
+        prepayment_fee=money(fee),
+        credit=money(book.credit),
+        total=money(total),
     )
 
 
@@ -570,7 +957,15 @@ def _apply(book: _Book, event: Event) -> None:
             raise InvalidArgumentError(
                 "loan", expected="a written-off loan for a recovery", got=book.status
             )
-        book.recovered += _money(event.amount, terms)
+        amount, left = _money(event.amount, terms), book.written_off - book.recovered
+        if amount > left:
+            most = Money.from_minor(left, terms.principal.currency)
+            raise InvalidArgumentError(
+                "amount",
+                expected=f"at most the written-off amount less earlier recoveries ({most})",
+                got=str(event.amount),
+            )
+        book.recovered += amount
         return
     if book.status in ("settled", "written_off"):
         raise InvalidArgumentError(
@@ -585,9 +980,7 @@ def _apply(book: _Book, event: Event) -> None:
                 expected=f"at most the payoff amount {Money.from_minor(payoff, terms.principal.currency)}",
                 got=str(event.amount),
             )
-        if amount == payoff:  # a payoff: unearned interest goes first, then everything is paid
-            book.cut_future_interest(event.on)
-        book.allocate(amount, event.on)
+        book.pay(amount, event.on)
         book.paid += amount
         book.settle_if_done()
     elif isinstance(event, Prepayment):
@@ -599,33 +992,7 @@ def _apply(book: _Book, event: Event) -> None:
                 expected=f"at most the payoff amount {Money.from_minor(payoff, terms.principal.currency)}",
                 got=str(event.amount),
             )
-        if amount == payoff:
-            book.cut_future_interest(event.on)
-            book.allocate(amount, event.on)
-        else:
-            due_now = sum(
-                line.unpaid(c) for line in book.lines if line.due_on <= event.on for c in COMPONENTS
-            )
-            if amount <= due_now:
-                book.allocate(amount, event.on)
-            else:
-                book.allocate(due_now, event.on)
-                future = [line for line in book.lines if line.due_on > event.on]
-                remaining = sum(line.unpaid("principal") for line in future) - (amount - due_now)
-                count = len(future)
-                if event.mode == "reduce_term" and remaining > 0:
-                    level = future[0].due["principal"] + future[0].due["interest"]
-                    count = _term_for_instalment(
-                        terms, remaining, level, len(future), event.on, future[0].due_on
-                    )
-                book.reamortise(
-                    event.on,
-                    remaining,
-                    count,
-                    terms.annual_rate,
-                    prepaid=amount - due_now,
-                    first_due=future[0].due_on,
-                )
+        book.pay(amount, event.on, mode=event.mode)
         book.paid += amount
         book.settle_if_done()
     elif isinstance(event, Reversal):  # pragma: no cover - removed before the fold

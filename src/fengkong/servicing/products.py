@@ -28,7 +28,9 @@ from fengkong.servicing.daycount import DayCount
 
 __all__ = [
     "ALLOCATION_PAIRS",
+    "IN_ADVANCE",
     "METHODS",
+    "InAdvance",
     "Method",
     "Product",
     "ad_hoc_product",
@@ -48,6 +50,12 @@ METHODS: tuple[str, ...] = (
 )
 
 Rate = Annotated[Decimal, Field(ge=0, le=10)]
+#: What a payment above what is due now does (early repayment, Civil Code art. 677: interest
+#: for the actual period unless agreed otherwise): ``reduce_principal`` repays principal now
+#: and re-amortises the future on the lower balance; ``hold_credit`` keeps the money for the
+#: borrower and pays it at the next due date. Neither ever pays interest or fees not yet earned.
+InAdvance = Literal["reduce_principal", "hold_credit"]
+IN_ADVANCE: tuple[str, ...] = ("reduce_principal", "hold_credit")
 #: The payment waterfall's slots: when a charge fell due x what it is.
 ALLOCATION_PAIRS: tuple[str, ...] = tuple(
     f"{when}.{component}"
@@ -77,6 +85,9 @@ class Product(BaseModel):
     allocation: tuple[str, ...] | None = None
     npa_allocation: tuple[str, ...] | None = None
     npa_dpd: Annotated[int, Field(ge=1, le=3650)] = 90
+    in_advance: InAdvance = "reduce_principal"
+    prepayment_fee_rate: Annotated[Decimal, Field(ge=0, le=Decimal("0.1"))] = Decimal(0)
+    charges_cap_rate: Annotated[Decimal, Field(gt=0, le=10)] | None = None
     description: str = ""
 
     @model_validator(mode="after")
@@ -94,10 +105,21 @@ class Product(BaseModel):
                     f"{name} must list each of {len(ALLOCATION_PAIRS)} pairs once "
                     f"({', '.join(ALLOCATION_PAIRS)}), got {list(order)}"
                 )
-        for name in ("instalment_fee_rate", "upfront_fee_rate", "penalty_rate_multiplier"):
-            value: Decimal = getattr(self, name)
-            if value != value.quantize(Decimal("0.000001")):
+        for name in (
+            "instalment_fee_rate",
+            "upfront_fee_rate",
+            "penalty_rate_multiplier",
+            "prepayment_fee_rate",
+            "charges_cap_rate",
+        ):
+            value: Decimal | None = getattr(self, name)
+            if value is not None and value != value.quantize(Decimal("0.000001")):
                 raise ValueError(f"{name} takes at most 6 decimal places, got {value}")
+        if self.prepayment_fee_rate and self.charges_cap_rate is None:
+            raise ValueError(
+                "prepayment_fee_rate needs charges_cap_rate (the all-in annual cap the agreed "
+                "fee must stay within, e.g. 4 x the one-year LPR at formation), got none"
+            )
         return self
 
     def check_term(self, term: int) -> None:

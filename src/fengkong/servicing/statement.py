@@ -1,10 +1,27 @@
 """The borrower's question, answered: what is owed under the contract, and what the law enforces.
 
-``legal_statement(state, jurisdiction=..., lender_type=...)`` sets the contract's figures to
-date beside the enforceable ones, line by line: the principal actually disbursed (an amount
-deducted upfront, 砍头息, was never lent: Civil Code art. 670), and charges — interest,
-penalty interest and fees together — up to the all-in cap of the rule set in force on the
-contract date, computed on the principal outstanding over each period.
+``legal_statement(state, jurisdiction=..., lender_type=..., filed_on=...)`` sets the contract's
+figures to date beside the lawful ones, line by line (principal, interest, penalty, fees, the
+charges together and the total), each with what was paid, what is owed, what is refundable and
+the rule and source behind it.
+
+How the lawful amount is worked (docs/servicing.md, "The legal statement"):
+
+- The principal is what the borrower actually received: an amount deducted upfront (砍头息)
+  was never lent (Civil Code art. 670). It is counted once: neither principal nor a payment.
+- Charges (interest, penalty interest and fees together) are lawful up to the all-in cap,
+  accrued day by day (actual/365, the day of disbursement counted, the statement day not) on
+  the principal actually outstanding — through maturity and after it, to the statement date.
+- Each payment goes first to the charges accrued by its date and then to principal (Civil Code
+  art. 561); what is left after the whole principal is refundable.
+- Periods: the rule set in force when the contract was formed, until a later rule set of the
+  same jurisdiction and lender type reaches earlier contracts (``transition`` in the rule data):
+  a private loan formed before 2020-08-20 is judged by the 2015 rule for its days to 2020-08-19
+  and by 4 × the one-year LPR at the filing date from 2020-08-20 (SPC private lending
+  provisions, art. 31 as revised 2020). ``filed_on`` defaults to the statement date.
+- Under the 2015 rule charges up to 24 % a year are enforceable; between 24 % and 36 % they are
+  not enforced if unpaid but kept if paid; above 36 % paid amounts are refunded (credited to
+  principal first). Lawful charges never exceed what the contract itself charged to date.
 
 >>> import datetime as dt
 >>> from decimal import Decimal
@@ -15,129 +32,551 @@ contract date, computed on the principal outstanding over each period.
 >>> product = load_products()["cash_loan"].model_copy(update={"upfront_fee_rate": Decimal("0.1"), "upfront_fee_deducted": True})
 >>> s = build_schedule(LoanTerms(product, Money.of("10000"), Decimal("0.36"), 12, dt.date(2019, 1, 1)))
 >>> st = legal_statement(replay(s, [], as_of=dt.date(2019, 4, 15)), jurisdiction="cn", lender_type="private")
->>> [(line.item, str(line.contract.amount), str(line.enforceable.amount)) for line in st.lines][:2]
-[('principal', '10000.00', '9000.00'), ('interest', '835.95', '510.52')]
+>>> [(line.item, str(line.contract.amount), str(line.lawful.amount)) for line in st.lines][:2]
+[('principal', '10000.00', '9000.00'), ('interest', '945.45', '615.45')]
+>>> str(st.line("total").owed.amount)  # 9,000 x 24 % x 104 / 365 = 615.45 of charges
+'9615.45'
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
+import numpy as np
+import polars as pl
+
+from fengkong.errors import InvalidArgumentError
 from fengkong.money import Money
-from fengkong.servicing.caps import lpr_on, rule_set_for
+from fengkong.servicing.caps import CapRule, RuleSet, _caps, lpr_on, rule_set_for
 from fengkong.servicing.ledger import LoanState
-from fengkong.servicing.schedule import build_schedule
 
-__all__ = ["LegalStatement", "StatementLine", "legal_statement"]
+__all__ = [
+    "LawfulPeriod",
+    "LegalStatement",
+    "StatementLine",
+    "lawful_periods",
+    "legal_statement",
+    "legal_statements",
+]
+
+_PPM = 1_000_000
+_YEAR = 365
+_DEDUCTION_SOURCE = "Civil Code art. 670"
+_ORDER_SOURCE = "Civil Code art. 561 (expenses, then interest, then principal)"
+
+
+@dataclass(frozen=True, slots=True)
+class LawfulPeriod:
+    """Days ``[start, end)`` (``end`` None: open) judged under ``rule_set``: charges up to
+    ``enforceable`` a year are owed; paid charges up to ``kept`` a year are not refunded."""
+
+    start: dt.date
+    end: dt.date | None
+    rule_set: str
+    rules: tuple[str, ...]
+    enforceable: Decimal
+    kept: Decimal
+    source: str
+
+    def covers(self, day: dt.date) -> bool:
+        return self.start <= day and (self.end is None or day < self.end)
 
 
 @dataclass(frozen=True, slots=True)
 class StatementLine:
-    """One line: the contract's figure, the enforceable figure and the difference."""
+    """One line: what the contract says, what is lawful, what was paid (lawfully applied),
+    what is owed, what is refundable, and the rule and source."""
 
     item: str
     contract: Money
-    enforceable: Money
+    lawful: Money
+    paid: Money
+    owed: Money
+    refundable: Money
+    rule: str
+    source: str
 
     @property
     def difference(self) -> Money:
-        return self.contract - self.enforceable
+        """What the contract claims beyond the lawful amount."""
+        return self.contract - self.lawful
 
 
 @dataclass(frozen=True, slots=True)
 class LegalStatement:
-    """The statement as of ``as_of`` under ``rule_set`` with its all-in ``cap``."""
+    """The statement as of ``as_of`` (a suit filed on ``filed_on``): the contract's rule set,
+    its all-in ``cap`` on the contract date, the periods, the lines and plain-word notes."""
 
     as_of: dt.date
+    filed_on: dt.date
     rule_set: str
     source: str
     cap: Decimal
+    periods: tuple[LawfulPeriod, ...]
     lines: tuple[StatementLine, ...]
+    contract_owed: Money
     notes: tuple[str, ...]
 
     def line(self, item: str) -> StatementLine:
         return next(line for line in self.lines if line.item == item)
 
 
-def _cap(jurisdiction: str, lender_type: str, contract_date: dt.date) -> tuple[str, str, Decimal]:
-    rule_set = rule_set_for(jurisdiction, lender_type, contract_date)
-    limits = [
-        r.limit if r.lpr_multiple is None else r.lpr_multiple * lpr_on(contract_date)
-        for r in rule_set.rules
-        if r.kind == "all_in_apr"
-    ]
-    caps = [x for x in limits if x is not None]
+def _rates(rule_set: RuleSet, lpr_day: dt.date) -> tuple[Decimal, Decimal, tuple[str, ...]]:
+    """(enforceable, kept, rule ids) of a rule set's all-in caps with the LPR of ``lpr_day``."""
+    caps: list[tuple[Decimal, CapRule]] = []
+    for r in rule_set.rules:
+        limit = r.limit if r.lpr_multiple is None else r.lpr_multiple * lpr_on(lpr_day)
+        if r.kind == "all_in_apr" and limit is not None:
+            caps.append((limit, r))
     if not caps:
-        raise ValueError(f"rule set {rule_set.id} has no all-in rate cap")
-    return rule_set.id, rule_set.source, min(caps)
+        raise InvalidArgumentError(
+            "jurisdiction/lender_type",
+            expected="a rule set with an all-in rate cap (cn private or licensed)",
+            got=rule_set.id,
+        )
+    enforceable = min(limit for limit, _ in caps)
+    void = [limit for limit, r in caps if r.severity == "void"]
+    kept = max(void) if void else enforceable
+    return enforceable, max(kept, enforceable), tuple(r.id for _, r in caps)
 
 
-def _lawful_charges(state: LoanState, cap: Decimal) -> int:
-    """Charges at the cap up to ``as_of``: on the principal outstanding over each period that fell
-    due, then on the principal already overdue for the days since the last due date."""
-    terms = state.terms
-    deducted = terms.principal.minor - terms.net_disbursed.minor
-    total = Decimal(0)
-    start, balance = terms.disbursed_on, terms.principal.minor
-    for instalment in build_schedule(terms).instalments:
-        if instalment.due_on > state.as_of:
-            break
-        total += Decimal(max(balance - deducted, 0)) * cap * (instalment.due_on - start).days / 365
-        start, balance = instalment.due_on, instalment.balance.minor
-    overdue = sum(
-        i.due["principal"] - i.paid["principal"]
-        for i in state.instalments
-        if i.due_on < state.as_of
+def lawful_periods(
+    jurisdiction: str,
+    lender_type: str,
+    contract_date: dt.date,
+    *,
+    as_of: dt.date,
+    filed_on: dt.date | None = None,
+) -> tuple[LawfulPeriod, ...]:
+    """The periods of a contract's life to ``as_of`` and the caps that judge each.
+
+    >>> [(p.rule_set, str(p.enforceable), str(p.kept)) for p in lawful_periods(
+    ...     "cn", "private", dt.date(2019, 1, 1), as_of=dt.date(2021, 6, 1))]
+    [('cn-private-2015', '0.24', '0.36'), ('cn-private-2020', '0.1540', '0.1540')]
+    """
+    filed = filed_on or as_of
+    first = rule_set_for(jurisdiction, lender_type, contract_date)
+    enforceable, kept, rules = _rates(first, contract_date)
+    periods = [LawfulPeriod(contract_date, None, first.id, rules, enforceable, kept, first.source)]
+    later = sorted(
+        (
+            rs
+            for rs in _caps().rule_sets
+            if rs.transition is not None
+            and rs.jurisdiction == jurisdiction
+            and rs.lender_type == first.lender_type
+            and contract_date < rs.transition.from_ < as_of
+        ),
+        key=lambda rs: rs.transition.from_,  # type: ignore[union-attr]
     )
-    if state.as_of > start and overdue > 0:
-        base = min(overdue, max(balance - deducted, 0))
-        total += Decimal(base) * cap * (state.as_of - start).days / 365
-    return int(total.quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    for rs in later:
+        start = rs.transition.from_  # type: ignore[union-attr]
+        if filed < start:
+            raise InvalidArgumentError(
+                "filed_on", expected=f"a filing date on or after {start} ({rs.id})", got=filed
+            )
+        enforceable, kept, rules = _rates(rs, filed)
+        source = f"{rs.source}; {rs.transition.source}"  # type: ignore[union-attr]
+        last = periods[-1]
+        periods[-1] = LawfulPeriod(
+            last.start, start, last.rule_set, last.rules, last.enforceable, last.kept, last.source
+        )
+        periods.append(LawfulPeriod(start, None, rs.id, rules, enforceable, kept, source))
+    return tuple(periods)
 
 
-def legal_statement(state: LoanState, *, jurisdiction: str, lender_type: str) -> LegalStatement:
-    """Contract against enforceable amounts for a loan replayed to ``state.as_of``."""
+def _round(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` to the nearest integer, halves to even."""
+    q, r = divmod(numerator, denominator)
+    twice = 2 * r
+    return q + (1 if twice > denominator or (twice == denominator and q % 2) else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Lawful:
+    """The lawful path of one loan, in fen: charges accrued at the enforceable and kept
+    rates, and how the payments were applied."""
+
+    enforceable: int
+    kept: int
+    paid_charges: int
+    paid_principal: int
+    excess: int
+
+
+def _ppm(rate: Decimal) -> int:
+    scaled = rate * _PPM
+    if scaled != scaled.to_integral_value():
+        raise InvalidArgumentError("rate", expected="a cap in whole parts per million", got=rate)
+    return int(scaled)
+
+
+def _lawful_path(
+    net: int,
+    disbursed_on: dt.date,
+    payments: Sequence[tuple[dt.date, int]],
+    periods: Sequence[LawfulPeriod],
+    as_of: dt.date,
+) -> _Lawful:
+    """Accrue day by day (in closed form between events) on the principal outstanding and
+    apply each payment to the charges accrued by its date, then to principal. Exact: the
+    accrued charges are kept as integers over ``365 x 10^6`` until a payment or the end."""
+    scale = _YEAR * _PPM
+    rates = [(p.start, p.end, _ppm(p.enforceable), _ppm(p.kept)) for p in periods]
+    principal = net
+    enf_total = kept_total = 0  # numerators over ``scale``
+    enf_paid = band_paid = 0  # fen
+    paid_principal = excess = 0
+    day = disbursed_on
+
+    def accrue(to: dt.date) -> None:
+        nonlocal enf_total, kept_total
+        if principal <= 0:
+            return
+        for start, end, enf, kept in rates:
+            lo = max(day, start)
+            hi = to if end is None else min(to, end)
+            days = (hi - lo).days
+            if days > 0:
+                enf_total += principal * enf * days
+                kept_total += principal * kept * days
+
+    for on, amount in payments:
+        if on > as_of:
+            break
+        if on > day:
+            accrue(on)
+            day = on
+        owed_enf = max(_round(enf_total, scale) - enf_paid, 0)
+        take = min(amount, owed_enf)
+        enf_paid += take
+        left = amount - take
+        owed_band = max(_round(kept_total, scale) - _round(enf_total, scale) - band_paid, 0)
+        take = min(left, owed_band)
+        band_paid += take
+        left -= take
+        take = min(left, principal)
+        principal -= take
+        paid_principal += take
+        excess += left - take
+    if as_of > day:
+        accrue(as_of)
+    return _Lawful(
+        _round(enf_total, scale),
+        _round(kept_total, scale),
+        enf_paid + band_paid,
+        paid_principal,
+        excess,
+    )
+
+
+def _settle(path: _Lawful, contract_charges: int, net: int) -> tuple[int, int, int, int, int]:
+    """(lawful charges, paid charges kept, paid principal, refundable, retained band) after
+    capping the path at what the contract itself charged: paid charges above the kept
+    amount are credited to principal, and beyond the principal refunded."""
+    lawful = min(contract_charges, path.enforceable)
+    kept = min(contract_charges, path.kept)
+    paid_charges, paid_principal, excess = path.paid_charges, path.paid_principal, path.excess
+    if paid_charges > kept:
+        paid_principal += paid_charges - kept
+        paid_charges = kept
+    if paid_principal > net:
+        excess += paid_principal - net
+        paid_principal = net
+    band = max(paid_charges - lawful, 0)  # paid between the enforceable and the kept caps
+    return lawful, paid_charges, paid_principal, excess, band
+
+
+def _split(total: int, parts: Sequence[int]) -> list[int]:
+    """``total`` spread over ``parts`` in order, each at most its part."""
+    out = []
+    for part in parts:
+        take = min(part, total)
+        out.append(take)
+        total -= take
+    return out
+
+
+def _contract_charges(state: LoanState) -> tuple[int, int, int]:
+    """(interest, penalty, fees) the contract charged to ``as_of``: interest of periods fallen
+    due plus the current one pro rata by days, penalties and fees charged to date; anything
+    paid in advance counts as charged."""
+    interest = penalty = fees = 0
+    previous = state.terms.disbursed_on
+    for i in state.instalments:
+        if i.due_on <= state.as_of:
+            earned, fee = i.due["interest"], i.due["fee"]
+        elif previous <= state.as_of:
+            span = max((i.due_on - previous).days, 1)
+            earned, fee = i.due["interest"] * (state.as_of - previous).days // span, 0
+        else:
+            earned, fee = 0, 0
+        interest += max(earned, i.paid["interest"])
+        fees += max(fee, i.paid["fee"])
+        penalty += i.due["penalty"]
+        previous = i.due_on
+    return interest, penalty, fees
+
+
+def legal_statement(
+    state: LoanState,
+    *,
+    jurisdiction: str,
+    lender_type: str,
+    filed_on: dt.date | None = None,
+) -> LegalStatement:
+    """Contract against lawful amounts for a loan replayed to ``state.as_of`` (see the
+    module's docs for the rules); ``filed_on`` is the date a suit is filed (default the
+    statement date), which sets the LPR for the days after a transition."""
     terms = state.terms
     currency = terms.principal.currency
-    rule_set, source, cap = _cap(jurisdiction, lender_type, terms.disbursed_on)
+    as_of = state.as_of
+    periods = lawful_periods(
+        jurisdiction, lender_type, terms.disbursed_on, as_of=as_of, filed_on=filed_on
+    )
 
     def m(fen: int) -> Money:
         return Money.from_minor(fen, currency)
 
-    upfront = terms.upfront_fee.minor
-    interest = state.charged("interest").minor
-    penalty = state.charged("penalty").minor
-    fees = state.charged("fee").minor + upfront
-    charges = interest + penalty + fees
-    lawful = min(charges, _lawful_charges(state, cap))
-    # Enforceable charges keep the contract's order: interest, then penalty, then fees.
-    left = lawful
-    parts = {}
-    for item, amount in (("interest", interest), ("penalty", penalty), ("fees", fees)):
-        parts[item] = min(amount, left)
-        left -= parts[item]
-    paid = state.paid_total.minor + (upfront if terms.product.upfront_fee_deducted else 0)
-    principal, net = terms.principal.minor, terms.net_disbursed.minor
-    lines = (
-        StatementLine("principal", m(principal), m(net)),
-        StatementLine("interest", m(interest), m(parts["interest"])),
-        StatementLine("penalty", m(penalty), m(parts["penalty"])),
-        StatementLine("fees", m(fees), m(parts["fees"])),
-        StatementLine("charges", m(charges), m(lawful)),
-        StatementLine("paid", m(paid), m(paid)),
-        StatementLine("owed", m(principal + charges - paid), m(max(net + lawful - paid, 0))),
+    deducted = terms.upfront_fee.minor if terms.product.upfront_fee_deducted else 0
+    separate = terms.upfront_fee.minor - deducted  # an upfront fee paid on the day
+    net = terms.net_disbursed.minor
+    interest, penalty, fees = _contract_charges(state)
+    fees += terms.upfront_fee.minor
+    contract_charges = interest + penalty + fees - deducted  # the deduction is principal
+    payments = [(terms.disbursed_on, separate)] if separate else []
+    payments += list(state.payments)
+    path = _lawful_path(net, terms.disbursed_on, payments, periods, as_of)
+    lawful, paid_charges, paid_principal, refundable, band = _settle(path, contract_charges, net)
+    paid = sum(amount for _, amount in payments)
+    contract_items = [interest, penalty, fees]
+    lawful_items = _split(lawful, [interest, penalty, fees - deducted])
+    paid_items = _split(paid_charges, [interest, penalty, fees - deducted])
+    rules = ", ".join(dict.fromkeys(r for p in periods for r in p.rules))
+    sources = "; ".join(dict.fromkeys(p.source for p in periods))
+    lines = [
+        StatementLine(
+            "principal",
+            m(terms.principal.minor),
+            m(net),
+            m(paid_principal),
+            m(net - paid_principal),
+            m(0),
+            "cn-no-upfront-deduction" if deducted else "principal received",
+            _DEDUCTION_SOURCE,
+        )
+    ]
+    for item, c, law, p in zip(
+        ("interest", "penalty", "fees"), contract_items, lawful_items, paid_items, strict=True
+    ):
+        lines.append(
+            StatementLine(item, m(c), m(law), m(p), m(max(law - p, 0)), m(0), rules, sources)
+        )
+    owed_charges = max(lawful - paid_charges, 0)
+    lines.append(
+        StatementLine(
+            "charges",
+            m(sum(contract_items)),
+            m(lawful),
+            m(paid_charges),
+            m(owed_charges),
+            m(0),
+            rules,
+            sources,
+        )
     )
+    lines.append(
+        StatementLine(
+            "total",
+            m(terms.principal.minor + sum(contract_items)),
+            m(net + lawful),
+            m(paid),
+            m(net - paid_principal + owed_charges),
+            m(refundable),
+            rules,
+            f"{sources}; {_ORDER_SOURCE}",
+        )
+    )
+    contract_owed = terms.principal.minor + sum(contract_items) - paid - deducted
+    notes = _notes(
+        currency,
+        periods,
+        deducted,
+        net,
+        contract_charges,
+        lawful,
+        band,
+        refundable,
+        filed_on or as_of,
+    )
+    if state.suspense_fen:
+        notes += (
+            f"{m(state.suspense_fen)} received above the payoff is held in suspense for the "
+            "borrower (paid back by a Refund; not counted above).",
+        )
+    first = periods[0]
+    return LegalStatement(
+        as_of,
+        filed_on or as_of,
+        first.rule_set,
+        first.source,
+        first.enforceable,
+        periods,
+        tuple(lines),
+        m(max(contract_owed, 0)),
+        notes,
+    )
+
+
+def _notes(
+    currency: str,
+    periods: Sequence[LawfulPeriod],
+    deducted: int,
+    net: int,
+    contract_charges: int,
+    lawful: int,
+    band: int,
+    refundable: int,
+    filed_on: dt.date,
+) -> tuple[str, ...]:
+    """The statement in plain words."""
+
+    def m(fen: int) -> Money:
+        return Money.from_minor(fen, currency)
+
     notes = []
-    if upfront and terms.product.upfront_fee_deducted:
+    if deducted:
         notes.append(
-            f"{m(upfront)} was deducted upfront (砍头息): the principal is the {m(net)} actually received."
+            f"{m(deducted)} was deducted upfront (砍头息): the principal is the {m(net)} "
+            f"actually received, and the deduction is not a payment ({_DEDUCTION_SOURCE})."
         )
-    if charges > lawful:
+    for p in periods:
+        end = f"to {p.end - dt.timedelta(days=1)}" if p.end else "to the statement date"
         notes.append(
-            f"Charges above the {cap * 100:.2f} % all-in cap ({m(charges - lawful)}) are not enforceable."
+            f"From {p.start} {end}: charges lawful up to {p.enforceable * 100:.2f} % a year "
+            f"({p.rule_set}; {p.source})."
         )
-    if net + lawful - paid < 0:
-        notes.append(f"Paid {m(paid - net - lawful)} more than the enforceable amount.")
-    return LegalStatement(state.as_of, rule_set, source, cap, lines, tuple(notes))
+    if len(periods) > 1:
+        notes.append(
+            f"The contract straddles {periods[1].start}: the later days use the LPR on the "
+            f"filing date {filed_on}."
+        )
+    if contract_charges > lawful:
+        notes.append(
+            f"Charges of {m(contract_charges - lawful)} above the cap are not enforceable."
+        )
+    if band:
+        notes.append(
+            f"{m(band)} paid above the enforceable cap but within the kept cap is not "
+            "refundable (2015 rule: 24 % to 36 % a year)."
+        )
+    if refundable:
+        notes.append(f"{m(refundable)} paid beyond the lawful amount is refundable.")
+    if any("verify" in p.source for p in periods):
+        notes.append(
+            "A rule of this statement is marked verify in the rule data: check its source."
+        )
+    return tuple(notes)
+
+
+def legal_statements(
+    loans: pl.DataFrame,
+    lines: pl.DataFrame,
+    payments: pl.DataFrame,
+    *,
+    as_of: dt.date,
+    jurisdiction: str,
+    lender_type: str,
+    filed_on: dt.date | None = None,
+) -> pl.DataFrame:
+    """Legal statements of a whole book at once (the batch path of :func:`legal_statement`,
+    with the same rules and the same figures).
+
+    ``loans``: ``loan_id``, ``disbursed_on``, ``principal_fen``, ``net_fen`` (received),
+    ``upfront_fen`` (the upfront fee) and ``deducted`` (whether it was taken from the
+    principal); ``lines``: the end-of-day instalment rows (``loan_id``, ``instalment``,
+    ``due_on``, ``due_<component>``, ``paid_<component>``) as of ``as_of``; ``payments``:
+    ``loan_id``, ``on``, ``amount_fen``. Returns one row per loan: ``contract_charges_fen``,
+    ``lawful_charges_fen``, ``paid_fen``, ``owed_fen``, ``refundable_fen``,
+    ``contract_owed_fen`` and ``rule_set``.
+    """
+    prev = pl.col("due_on").shift(1).over("loan_id")
+    charged = (
+        lines.join(loans.select("loan_id", "disbursed_on"), on="loan_id")
+        .sort("loan_id", "instalment")
+        .with_columns(
+            pl.when(pl.col("instalment") == pl.col("instalment").min().over("loan_id"))
+            .then(pl.col("disbursed_on"))
+            .otherwise(prev)
+            .alias("_prev")
+        )
+        .with_columns(
+            pl.when(pl.col("due_on") <= as_of)
+            .then(pl.col("due_interest"))
+            .when(pl.col("_prev") <= as_of)
+            .then(
+                pl.col("due_interest")
+                * (pl.lit(as_of) - pl.col("_prev")).dt.total_days()
+                // (pl.col("due_on") - pl.col("_prev")).dt.total_days().clip(lower_bound=1)
+            )
+            .otherwise(0)
+            .alias("_earned"),
+            pl.when(pl.col("due_on") <= as_of).then(pl.col("due_fee")).otherwise(0).alias("_fee"),
+        )
+        .group_by("loan_id")
+        .agg(
+            (
+                pl.max_horizontal("_earned", "paid_interest").sum()
+                + pl.col("due_penalty").sum()
+                + pl.max_horizontal("_fee", "paid_fee").sum()
+            ).alias("_charged")
+        )
+    )
+    book = loans.join(charged, on="loan_id", how="left").sort("loan_id")
+    paid = payments.filter(pl.col("on") <= as_of).sort("loan_id", "on")
+    by_loan: dict[int, list[tuple[dt.date, int]]] = {}
+    for loan_id, on, amount in paid.select("loan_id", "on", "amount_fen").iter_rows():
+        by_loan.setdefault(loan_id, []).append((on, amount))
+    cache: dict[dt.date, tuple[LawfulPeriod, ...]] = {}
+    out = {
+        k: np.zeros(book.height, dtype=np.int64)
+        for k in ("lawful", "paid", "owed", "refund", "charges", "contract_owed")
+    }
+    rule_sets = []
+    rows = book.select(
+        "loan_id", "disbursed_on", "principal_fen", "net_fen", "upfront_fen", "deducted", "_charged"
+    ).iter_rows()
+    for j, (loan_id, disbursed, principal, net, upfront, deducted, charged_fen) in enumerate(rows):
+        periods = cache.get(disbursed)
+        if periods is None:
+            periods = lawful_periods(
+                jurisdiction, lender_type, disbursed, as_of=as_of, filed_on=filed_on
+            )
+            cache[disbursed] = periods
+        taken = upfront if deducted else 0
+        loan_payments = ([(disbursed, upfront)] if upfront and not deducted else []) + by_loan.get(
+            loan_id, []
+        )
+        contract_charges = (charged_fen or 0) + upfront - taken
+        path = _lawful_path(net, disbursed, loan_payments, periods, as_of)
+        lawful, paid_charges, paid_principal, refundable, _ = _settle(path, contract_charges, net)
+        total_paid = sum(a for _, a in loan_payments)
+        out["lawful"][j] = lawful
+        out["paid"][j] = total_paid
+        out["owed"][j] = net - paid_principal + max(lawful - paid_charges, 0)
+        out["refund"][j] = refundable
+        out["charges"][j] = contract_charges + taken
+        out["contract_owed"][j] = max(principal + contract_charges - total_paid, 0)
+        rule_sets.append(periods[0].rule_set)
+    return book.select("loan_id").with_columns(
+        pl.Series("contract_charges_fen", out["charges"]),
+        pl.Series("lawful_charges_fen", out["lawful"]),
+        pl.Series("paid_fen", out["paid"]),
+        pl.Series("owed_fen", out["owed"]),
+        pl.Series("refundable_fen", out["refund"]),
+        pl.Series("contract_owed_fen", out["contract_owed"]),
+        pl.Series("rule_set", rule_sets, dtype=pl.String),
+    )

@@ -486,8 +486,8 @@ def calculator(request: Request) -> Response:
                 "instalments": [{"number": i.number, "due_on": i.due_on, "principal": i.principal,
                                  "interest": i.interest, "fee": i.fee, "total": i.total}
                                 for i in schedule.instalments],
-                "statement": [(f"{line.item}: contract / enforceable",
-                               f"{line.contract} / {line.enforceable}")
+                "statement": [(f"{line.item}: contract / lawful / owed",
+                               f"{line.contract} / {line.lawful} / {line.owed}")
                               for line in statement.lines],
             }  # fmt: skip
         except (FengkongError, ValueError) as exc:

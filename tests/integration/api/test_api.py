@@ -135,4 +135,16 @@ def test_book_repay_once_and_state_a_loan_from_an_approved_decision(service):
         "/v1/loans/L1/statement", params={"as_of": "2026-05-15"}, headers=keys["audrey"]
     )
     assert statement.status_code == 200 and statement.json()["rule_set"]
+    # Payoff on 2026-02-11: 10,000 at 12 % (30/360), instalment 1 (888.49 = 100.00 interest +
+    # 788.49 principal) paid on its due date 2026-02-01, so 9,211.51 principal is left; the
+    # February period (2026-02-01 to 03-01, 28 days) carries 92.12 interest, earned for 10 days:
+    # 9,212 x 10 // 28 = 32.90. Payoff 9,211.51 + 32.90 = 9,244.41 (no penalty, no fee due).
+    quote = client.get("/v1/loans/L1/payoff", params={"on": "2026-02-11"}, headers=keys["alice"])
+    assert quote.status_code == 200
+    assert quote.json()["amount_fen"] == 924_441
+    assert quote.json()["parts_fen"] | {} == {"principal": 921_151, "interest": 3_290,
+        "penalty": 0, "fee": 0, "prepayment_fee": 0, "credit": 0}  # fmt: skip
+    early = client.get("/v1/loans/L1/payoff", params={"on": "2025-12-31"}, headers=keys["alice"])
+    assert early.status_code == 422 and early.json()["error"]["field"] == "on"
+    assert client.get("/v1/loans/L1/payoff", headers=keys["alice"]).status_code == 422
     assert client.post("/v1/loans", json=loan, headers=keys["carl"]).status_code == 403

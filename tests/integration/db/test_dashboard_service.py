@@ -22,6 +22,12 @@ def test_vintages_and_roll_rates_follow_the_bucket_history(sessions):
         s.flush()
         # A: M1 on 03-10, M2 on 04-08 (30+ in its third month on book); B stays current;
         # C: M1 on 04-06, cured on 04-20
+        # close the open M0 rows first: at most one open row per loan (a constraint)
+        for record in s.query(BucketHistoryRecord).filter(BucketHistoryRecord.bucket == "M0"):
+            if record.loan_id in (a, c) and record.entered_on in (jan, feb):
+                record.left_on = (
+                    dt.date(2026, 3, 10) if record.loan_id == a else dt.date(2026, 4, 6)
+                )
         for loan, bucket, entered, left in (
             (a, "M1", dt.date(2026, 3, 10), dt.date(2026, 4, 8)), (a, "M2", dt.date(2026, 4, 8), None),
             (c, "M1", dt.date(2026, 4, 6), dt.date(2026, 4, 20)), (c, "M0", dt.date(2026, 4, 20), None),
@@ -29,11 +35,6 @@ def test_vintages_and_roll_rates_follow_the_bucket_history(sessions):
             s.add(
                 BucketHistoryRecord(loan_id=loan, bucket=bucket, entered_on=entered, left_on=left)
             )
-        for record in s.query(BucketHistoryRecord).filter(BucketHistoryRecord.bucket == "M0"):
-            if record.loan_id in (a, c) and record.entered_on in (jan, feb):
-                record.left_on = (
-                    dt.date(2026, 3, 10) if record.loan_id == a else dt.date(2026, 4, 6)
-                )
         s.add(EodRunRecord(business_date=dt.date(2026, 5, 31), loans=3, payments=0))
     with sessions() as s:
         curves = vintage_curves(s)

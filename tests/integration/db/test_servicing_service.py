@@ -17,6 +17,7 @@ from fengkong.servicing.ledger import COMPONENTS, Prepayment, Reversal, WriteOff
 
 CATALOGUE = load_products()
 START = dt.date(2026, 1, 10)
+TODAY = dt.date(2026, 12, 31)  # the service's business day (its clock) in these tests
 
 
 def _terms(principal="3000", rate="0.18", term=3, product="cash_loan", **update):
@@ -76,22 +77,30 @@ def test_booking_writes_the_schedule_and_refuses_a_duplicate(sessions):
 def test_repayments_are_idempotent_and_bad_ones_write_nothing(sessions):
     a, _, _ = _book(sessions)
     with sessions.begin() as s:
-        svc.post_repayment(s, a, dt.date(2026, 2, 10), Money.of("1000"), key="pay-1")
+        svc.post_repayment(
+            s, a, dt.date(2026, 2, 10), Money.of("1000"), key="pay-1", business_date=TODAY
+        )
     with sessions.begin() as s:  # the same request again: no second posting
-        svc.post_repayment(s, a, dt.date(2026, 2, 10), Money.of("1000"), key="pay-1")
+        svc.post_repayment(
+            s, a, dt.date(2026, 2, 10), Money.of("1000"), key="pay-1", business_date=TODAY
+        )
     for bad, message in [
         (
-            lambda s: svc.post_repayment(s, a, dt.date(2026, 2, 10), Money.of("5"), key="pay-1"),
+            lambda s: svc.post_repayment(
+                s, a, dt.date(2026, 2, 10), Money.of("5"), key="pay-1", business_date=TODAY
+            ),
             "key",
         ),
         (
             lambda s: svc.post_repayment(
-                s, a, dt.date(2026, 2, 11), Money.of("99999"), key="pay-2"
+                s, a, dt.date(2031, 2, 11), Money.of("99999"), key="pay-2", business_date=TODAY
             ),
-            "payoff",
+            "on or before the business date",  # issue 23: a payment dated 2031 was accepted
         ),
         (
-            lambda s: svc.post_repayment(s, 999, dt.date(2026, 2, 11), Money.of("1"), key="x"),
+            lambda s: svc.post_repayment(
+                s, 999, dt.date(2026, 2, 11), Money.of("1"), key="x", business_date=TODAY
+            ),
             "loan not found",
         ),
     ]:
@@ -107,7 +116,9 @@ def test_repayments_are_idempotent_and_bad_ones_write_nothing(sessions):
 def test_end_of_day_matches_the_fold_is_idempotent_and_keeps_bucket_history(sessions):
     a, b, c = _book(sessions)
     with sessions.begin() as s:
-        svc.post_repayment(s, b, dt.date(2026, 2, 10), Money.of("407.20"), key="b1")
+        svc.post_repayment(
+            s, b, dt.date(2026, 2, 10), Money.of("407.20"), key="b1", business_date=TODAY
+        )
     as_of = dt.date(2026, 6, 1)
     with sessions.begin() as s:
         summary = svc.run_end_of_day(s, as_of)
@@ -180,24 +191,37 @@ def test_the_statement_of_a_booked_loan(sessions):
 def test_every_event_kind_goes_through_the_service_and_end_of_day(sessions):
     a, b, c = _book(sessions)
     with sessions.begin() as s:
-        svc.post_repayment(s, a, dt.date(2026, 2, 10), Money.of("1000"), key="a1")
-        svc.post_repayment(s, b, dt.date(2026, 2, 10), Money.of("407.20"), key="b1")
+        svc.post_repayment(
+            s, a, dt.date(2026, 2, 10), Money.of("1000"), key="a1", business_date=TODAY
+        )
+        svc.post_repayment(
+            s, b, dt.date(2026, 2, 10), Money.of("407.20"), key="b1", business_date=TODAY
+        )
     with sessions.begin() as s:
         svc.run_end_of_day(s, dt.date(2026, 2, 20))
     with sessions.begin() as s:
-        svc.post_event(s, a, Reversal(dt.date(2026, 2, 21), reverses="a1", key="a1-bounced"))
-        svc.post_event(s, b, Prepayment(dt.date(2026, 2, 25), key="b-payoff"))
-        svc.post_event(s, c, WriteOff(dt.date(2026, 3, 1), key="c-wo"))
-        svc.post_event(s, c, WriteOff(dt.date(2026, 3, 1), key="c-wo"))  # idempotent
+        svc.post_event(
+            s,
+            a,
+            Reversal(dt.date(2026, 2, 21), reverses="a1", key="a1-bounced"),
+            business_date=TODAY,
+        )
+        svc.post_event(s, b, Prepayment(dt.date(2026, 2, 25), key="b-payoff"), business_date=TODAY)
+        svc.post_event(s, c, WriteOff(dt.date(2026, 3, 1), key="c-wo"), business_date=TODAY)
+        svc.post_event(
+            s, c, WriteOff(dt.date(2026, 3, 1), key="c-wo"), business_date=TODAY
+        )  # idempotent
     for bad, message in [
         (
             lambda s: svc.post_event(
-                s, a, Reversal(dt.date(2026, 2, 22), reverses="nope", key="r9")
+                s, a, Reversal(dt.date(2026, 2, 22), reverses="nope", key="r9"), business_date=TODAY
             ),
             "reverses",
         ),
         (
-            lambda s: svc.post_event(s, a, Reversal(dt.date(2026, 2, 10), reverses="a1", key="r8")),
+            lambda s: svc.post_event(
+                s, a, Reversal(dt.date(2026, 2, 10), reverses="a1", key="r8"), business_date=TODAY
+            ),
             "after the last end of day",
         ),
     ]:
@@ -249,7 +273,12 @@ def test_a_product_waterfall_is_honoured_by_end_of_day(sessions):
     with sessions.begin() as s:
         for loan_id in (loan, plain):
             svc.post_repayment(
-                s, loan_id, dt.date(2026, 3, 1), Money.of("300"), key=f"late-{loan_id}"
+                s,
+                loan_id,
+                dt.date(2026, 3, 1),
+                Money.of("300"),
+                key=f"late-{loan_id}",
+                business_date=TODAY,
             )
     with sessions.begin() as s:
         svc.run_end_of_day(s, dt.date(2026, 3, 5))
@@ -275,9 +304,11 @@ def test_bulk_repayments_skip_posted_keys_and_refuse_bad_rows(sessions):
     frame = pl.DataFrame({"loan_id": ["L1", "L1", "L3"], "paid_on": [START + dt.timedelta(days=31)] * 3,
                           "amount_fen": [100_000, 5_000, 20_000], "key": ["p1", "p2", "p1"]})  # fmt: skip
     with sessions.begin() as s:
-        assert svc.import_repayments(s, frame) == 3
+        assert svc.import_repayments(s, frame, business_date=TODAY) == 3
     with sessions.begin() as s:
-        assert svc.import_repayments(s, frame) == 0  # the same keys again: nothing posted twice
+        assert (
+            svc.import_repayments(s, frame, business_date=TODAY) == 0
+        )  # the same keys again: nothing posted twice
     for bad, error in (
         (frame.with_columns(pl.lit(0).alias("amount_fen")), InvalidArgumentError),
         (frame.with_columns(pl.lit("nope").alias("loan_id")), NotFoundError),
@@ -285,7 +316,9 @@ def test_bulk_repayments_skip_posted_keys_and_refuse_bad_rows(sessions):
     ):
         with pytest.raises(error), sessions.begin() as s:
             svc.import_repayments(
-                s, bad.with_columns(pl.lit("new").alias("key")) if "key" in bad.columns else bad
+                s,
+                bad.with_columns(pl.lit("new").alias("key")) if "key" in bad.columns else bad,
+                business_date=TODAY,
             )
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(LoanEventRecord)) == 3

@@ -4,13 +4,14 @@ import datetime as dt
 from decimal import Decimal
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fengkong.errors import InvalidArgumentError
 from fengkong.money import Money
 from fengkong.servicing.batch import schedules, terms_frame
-from fengkong.servicing.eod import open_book, run_eod
+from fengkong.servicing.eod import open_book, payments_in_advance, run_eod
 from fengkong.servicing.ledger import COMPONENTS, Allocation, Repayment, replay
 from fengkong.servicing.products import load_products
 from fengkong.servicing.schedule import LoanTerms, build_schedule
@@ -108,6 +109,16 @@ def test_daily_eod_equals_the_per_loan_fold(plan):
             {"loan_id": [p[0] for p in todays], "amount_fen": [p[1] for p in todays]},
             schema={"loan_id": pl.Int64, "amount_fen": pl.Int64},
         )
+        # Payments in advance (above what is due now, below the payoff) re-amortise the loan
+        # in the fold (Civil Code art. 677): end of day over the database routes them to the
+        # fold (tests/integration/db/test_servicing_property.py); run_eod refuses them, so
+        # this vectorised-only comparison leaves them out of both sides.
+        ahead = set(payments_in_advance(book, pay, day).to_list())
+        if ahead:
+            with pytest.raises(InvalidArgumentError, match="payments in advance"):
+                run_eod(book, pay, day)
+            pay = pay.filter(~pl.col("loan_id").is_in(list(ahead)))
+            events = [(lid, e) for lid, e in events if not (lid in ahead and e.on == day)]
         book = run_eod(book, pay, day)
     _compare(book, terms, events, as_of)
 

@@ -19,6 +19,7 @@ from fengkong.servicing.ledger import (
     Reversal,
     Waiver,
     WriteOff,
+    payoff_quote,
     replay,
 )
 from fengkong.servicing.products import load_products
@@ -99,15 +100,17 @@ def test_a_reversal_undoes_its_payment_and_unknown_ones_are_refused():
 
 def test_bad_payments_are_refused():
     s = cash_loan()
-    with pytest.raises(InvalidArgumentError, match="payoff"):
-        replay(s, [Repayment(D(2026, 2, 1), Money.of("20000"), key="x")], as_of=D(2026, 3, 1))
+    # issue 23: above the payoff, or on a settled loan, the money goes to suspense (it used to be
+    # refused by the fold, and lost by end of day); the service refuses the settled case upfront
+    over = replay(s, [Repayment(D(2026, 2, 1), Money.of("20000"), key="x")], as_of=D(2026, 3, 1))
+    assert over.status == "settled" and over.suspense == Money.of("20000") - over.paid_total
     with pytest.raises(InvalidArgumentError, match="amount"):
         replay(s, [Repayment(D(2026, 2, 1), Money.of("-5"), key="x")], as_of=D(2026, 3, 1))
     payoff = Prepayment(D(2026, 2, 1), key="all")
-    with pytest.raises(InvalidArgumentError, match="active loan"):
-        replay(
-            s, [payoff, Repayment(D(2026, 3, 1), Money.of("1"), key="late")], as_of=D(2026, 4, 1)
-        )
+    late = replay(
+        s, [payoff, Repayment(D(2026, 3, 1), Money.of("1"), key="late")], as_of=D(2026, 4, 1)
+    )
+    assert late.suspense == Money.of("1") and late.unapplied == (("late", 100),)
     with pytest.raises(InvalidArgumentError, match="on or after disbursement"):
         replay(s, [Repayment(D(2025, 1, 1), Money.of("1"), key="early")], as_of=D(2026, 4, 1))
 
@@ -202,12 +205,13 @@ def test_allocation_conserves_cash_and_replay_equals_incremental(raw):
         try:
             state = replay(s, trial, as_of=on)
         except InvalidArgumentError:
-            continue  # above the payoff or after settlement: refused, nothing posted
+            continue
         events = trial
         assert paid_in_full(state) == state.paid_total.minor  # every fen lands somewhere
     end = D(2027, 6, 1)
     final = replay(s, events, as_of=end)
-    assert paid_in_full(final) == sum(e.amount.minor for e in events)
+    # issue 23: above the payoff or after settlement, the money is held in suspense, never lost
+    assert paid_in_full(final) + final.suspense_fen == sum(e.amount.minor for e in events)
     midpoint = D(2026, 6, 1)
     assert replay(s, events, as_of=midpoint) == replay(
         s, [e for e in events if e.on <= midpoint], as_of=midpoint
@@ -229,3 +233,113 @@ def test_a_product_can_carry_its_own_waterfall():
         CATALOGUE["cash_loan"].model_validate(
             {**CATALOGUE["cash_loan"].model_dump(), "allocation": ["due.principal"]}
         )
+
+
+# -- early repayment by the actual period (Civil Code art. 677), worked by hand -----------------
+# The loan: 12,000 at 12 % a year over 12 months from 2026-01-10 (cash_loan, 30/360). The first
+# period 2026-01-10 -> 02-10 (31 days) carries 12,000 x 1 % = 120.00 interest; the level
+# instalment is 12,000 x 0.0888487887 = 1,066.19 (946.19 principal in the first).
+
+
+def test_1000_paid_on_day_2_repays_principal_not_future_interest():
+    s = cash_loan()
+    state = replay(s, [Repayment(D(2026, 1, 12), Money.of("1000"), key="p")], as_of=D(2026, 1, 12))
+    # Before: the in-advance waterfall put 794.23 (all 12 periods' interest) first. Now: interest
+    # earned to day 2 is 120.00 x 2 / 31 = 7.74 (12,000 fen x 2 // 31 = 774), the other 992.26
+    # repays principal, kept as a paid line due 2026-01-12.
+    paid_line = state.instalments[0]
+    assert paid_line.due_on == D(2026, 1, 12)
+    assert paid_line.paid == {"penalty": 0, "fee": 0, "interest": 774, "principal": 99_226}
+    assert paid_line.due == paid_line.paid
+    # The future is re-amortised on 11,007.74 from 01-12: first due still 02-10, 30/360 days
+    # 01-12 -> 02-10 = 28, interest 11,007.74 x 1 % x 28 / 30 = 102.7389 -> 102.74.
+    nxt = state.instalments[1]
+    assert nxt.due_on == D(2026, 2, 10) and nxt.due["interest"] == 10_274
+    assert sum(i.due["principal"] for i in state.instalments) == 1_200_000
+    assert sum(i.paid["interest"] for i in state.instalments) == 774
+    assert state.outstanding_principal == Money.of("11007.74")
+    assert len(state.instalments) == 13  # the paid line + 12 re-amortised periods
+
+
+def test_payoff_on_day_3_charges_three_days_of_interest():
+    s = cash_loan()
+    part = Repayment(D(2026, 1, 12), Money.of("1000"), key="p")
+    # After the 1,000: 11,007.74 principal + 102.74 x 1 / 29 days (01-12 -> 02-10) = 3.54.
+    # Before the fix the borrower had paid 12,794.23 for three days.
+    quote = payoff_quote(s, [part], on=D(2026, 1, 13))
+    assert quote.total == Money.of("11011.28") and quote.interest == Money.of("3.54")
+    state = replay(
+        s, [part, Repayment(D(2026, 1, 13), quote.total, key="off")], as_of=D(2026, 2, 1)
+    )
+    assert state.status == "settled" and state.paid_total == Money.of("12011.28")
+    assert sum(i.paid["interest"] for i in state.instalments) == 1_128  # 7.74 + 3.54
+    # Paid off on day 3 with nothing before: 120.00 x 3 / 31 = 11.61 (12,000 x 3 // 31 = 1,161).
+    alone = payoff_quote(s, [], on=D(2026, 1, 13))
+    assert alone.total == Money.of("12011.61")
+    full = replay(s, [Prepayment(D(2026, 1, 13), key="all")], as_of=D(2026, 1, 13))
+    assert full.status == "settled" and full.paid_total == Money.of("12011.61")
+
+
+def test_several_payments_a_day_act_as_one():
+    s = cash_loan()
+    quote = payoff_quote(s, [], on=D(2026, 1, 13))  # 12,011.61, as above
+    events = [
+        Repayment(D(2026, 1, 13), Money.of("100"), key="a"),
+        Repayment(D(2026, 1, 13), quote.total - Money.of("100"), key="b"),
+    ]
+    # 100 + 11,911.61 on one day is 12,011.61 that day: the payoff. (Before, the 100 bought
+    # future interest, the 11,911.61 was then below the new payoff: active with 75.93 owed.)
+    state = replay(s, events, as_of=D(2026, 3, 1))
+    assert state.status == "settled" and state.paid_total == Money.of("12011.61")
+    assert state.applied_keys == ("a", "b")
+    assert payoff_quote(s, events[:1], on=D(2026, 1, 13)).total == quote.total - Money.of("100")
+
+
+def test_the_payoff_quote_of_an_overdue_loan():
+    s = cash_loan()
+    quote = payoff_quote(s, [], on=D(2026, 2, 15))
+    # Instalment 1 (1,066.19 = 120.00 + 946.19) fell due 02-10 unpaid. Penalty interest on
+    # 946.19 at 12 % x 1.5 / 365 a day = 0.4666 -> 0.47, for the ends of day 02-11..02-14 (4
+    # days; not yet 02-15's): 1.88. Period 2 (02-10 -> 03-10, 28 days) carries
+    # (12,000 - 946.19) x 1 % = 110.5381 -> 110.54, earned 5 days: 11,054 x 5 // 28 = 19.73.
+    assert quote.principal == Money.of("12000")
+    assert quote.interest == Money.of("139.73")  # 120.00 + 19.73
+    assert quote.penalty == Money.of("1.88") and quote.fee == Money.zero()
+    assert quote.total == Money.of("12141.61")
+    paid = replay(s, [Repayment(quote.on, quote.total, key="off")], as_of=quote.on)
+    assert paid.status == "settled"
+    with pytest.raises(InvalidArgumentError, match="on"):
+        payoff_quote(s, [], on=D(2026, 1, 9))
+
+
+def test_a_product_may_hold_payments_in_advance_as_a_credit():
+    s = cash_loan(in_advance="hold_credit")
+    state = replay(s, [Repayment(D(2026, 1, 12), Money.of("1000"), key="p")], as_of=D(2026, 2, 9))
+    assert state.credit == Money.of("1000") and state.charged("interest") == Money.of("0")
+    assert all(i.paid[c] == 0 for i in state.instalments for c in COMPONENTS)
+    # On 02-10 the credit pays instalment 1 (1,066.19): interest 120.00, then 880.00 principal;
+    # 66.19 is left, overdue from the next day.
+    state = replay(s, [Repayment(D(2026, 1, 12), Money.of("1000"), key="p")], as_of=D(2026, 2, 11))
+    first = state.instalments[0]
+    assert state.credit == Money.zero() and first.paid["interest"] == 12_000
+    assert first.paid["principal"] == 88_000 and state.dpd == 1
+    quote = payoff_quote(
+        s, [Repayment(D(2026, 1, 12), Money.of("1000"), key="p")], on=D(2026, 1, 13)
+    )
+    assert quote.credit == Money.of("1000") and quote.total == Money.of("11011.61")
+
+
+def test_an_agreed_prepayment_fee_stays_within_the_cap():
+    with pytest.raises(ValueError, match="charges_cap_rate"):
+        CATALOGUE["cash_loan"].model_validate(
+            {**CATALOGUE["cash_loan"].model_dump(), "prepayment_fee_rate": "0.02"}
+        )
+    s = cash_loan(prepayment_fee_rate=Decimal("0.02"), charges_cap_rate=Decimal("0.24"))
+    # Paid off on 2026-02-09, 30 days in: the agreed 2 % (240.00) is cut so that fee + 12 %
+    # interest stay within 24 % a year over the 30 days: (24 % - 12 %) x 30 / 365 = 0.98630 %
+    # of 12,000 = 118.36. Interest: 120.00 x 30 / 31 = 116.12 (12,000 x 30 // 31 = 11,612).
+    quote = payoff_quote(s, [], on=D(2026, 2, 9))
+    assert quote.prepayment_fee == Money.of("118.36")
+    assert quote.total == Money.of("12234.48")  # 12,000 + 116.12 + 118.36
+    state = replay(s, [Prepayment(quote.on, key="all")], as_of=quote.on)
+    assert state.status == "settled" and state.paid_total == quote.total

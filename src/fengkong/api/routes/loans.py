@@ -17,11 +17,14 @@ from fengkong.policy.audit import json_ready
 from fengkong.services.access import Principal, audit_write
 from fengkong.services.policies import get_decision
 from fengkong.services.servicing import (
+    MAX_AMOUNT_FEN,
     book_loan,
     loan_id_for,
+    loan_payoff,
     loan_state,
     loan_statement,
     post_repayment,
+    refund_suspense,
 )
 from fengkong.servicing import LoanTerms, build_schedule, load_products
 from fengkong.servicing.products import get_product
@@ -47,12 +50,37 @@ class BookIn(BaseModel):
 
 
 class RepayIn(BaseModel):
-    """A repayment; the same key again is a no-op (no double posting)."""
+    """A repayment; the same key again is a no-op (no double posting). Dated after the loan's
+    last end of day and on or before the service's business day; above the payoff, the excess is
+    held in suspense (``suspense_fen``) until refunded."""
 
     model_config = ConfigDict(extra="forbid")
-    amount_fen: int = Field(gt=0)
+    amount_fen: int = Field(gt=0, le=MAX_AMOUNT_FEN)
     paid_on: dt.date
     idempotency_key: str = Field(min_length=1, max_length=128)
+    currency: str | None = Field(
+        default=None, pattern="^[A-Z]{3}$", description="Must be the loan's (default: the loan's)."
+    )
+
+
+class RefundIn(BaseModel):
+    """A refund of money held in suspense (at most the balance); the same key again is a no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+    amount_fen: int = Field(gt=0, le=MAX_AMOUNT_FEN)
+    refunded_on: dt.date
+    idempotency_key: str = Field(min_length=1, max_length=128)
+
+
+_REPAY_FIELDS = {
+    "on": "body.paid_on",
+    "amount": "body.amount_fen",
+    "currency": "body.currency",
+    "key": "body.idempotency_key",
+    "loan": "loan_id",
+    "reverses": "body.idempotency_key",
+}
+_REFUND_FIELDS = {**_REPAY_FIELDS, "on": "body.refunded_on"}
 
 
 def _plain(value: Any) -> Any:
@@ -101,27 +129,71 @@ def state(
     return found  # type: ignore[no-any-return]
 
 
+@router.get("/{loan_id}/payoff")
+def payoff(
+    loan_id: LoanId, session: SessionDep, who: Readers, on: Annotated[dt.date, Query()]
+) -> dict[str, Any]:
+    """What settles the loan on ``on``: principal, interest to the date and charges due, in fen."""
+    quote = loan_payoff(session, loan_id_for(session, loan_id), on)
+    parts = ("principal", "interest", "penalty", "fee", "prepayment_fee", "credit")
+    return {
+        "loan_id": loan_id,
+        "on": quote.on.isoformat(),
+        "status": quote.status,
+        "amount_fen": quote.total.minor,
+        "currency": quote.total.currency,
+        "parts_fen": {name: getattr(quote, name).minor for name in parts},
+    }
+
+
 @router.post("/{loan_id}/repayments")
 def repay(
     loan_id: LoanId, body: RepayIn, request: Request, session: SessionDep, who: Writers
 ) -> dict[str, Any]:
-    """Post a repayment once (the idempotency key makes a retry a no-op)."""
+    """Post a repayment once (the idempotency key makes a retry a no-op); above the payoff, to suspense."""
+    now = request.app.state.clock()
+    internal = loan_id_for(session, loan_id, lock=True)
+    amount = (
+        body.amount_fen
+        if body.currency is None
+        else Money.from_minor(body.amount_fen, body.currency)
+    )
     result = post_repayment(
         session,
-        loan_id_for(session, loan_id),
+        internal,
         body.paid_on,
-        Money.from_minor(body.amount_fen),
+        amount,
         key=body.idempotency_key,
+        business_date=now.date(),
+        names=_REPAY_FIELDS,
     )
-    audit_write(
-        session, who, "loan.repay", loan_id, at=request.app.state.clock(), key=body.idempotency_key
-    )
+    audit_write(session, who, "loan.repay", loan_id, at=now, key=body.idempotency_key)
     return {
         "loan_id": loan_id,
         "status": result.status,
         "dpd": result.dpd,
         "paid_total": json_ready(dataclasses.asdict(result.paid_total)),
+        "suspense_fen": result.suspense_fen,
     }
+
+
+@router.post("/{loan_id}/refunds")
+def refund(
+    loan_id: LoanId, body: RefundIn, request: Request, session: SessionDep, who: Writers
+) -> dict[str, Any]:
+    """Refund money held in suspense to the borrower once (at most the suspense balance)."""
+    now = request.app.state.clock()
+    result = refund_suspense(
+        session,
+        loan_id_for(session, loan_id, lock=True),
+        body.refunded_on,
+        body.amount_fen,
+        key=body.idempotency_key,
+        business_date=now.date(),
+        names=_REFUND_FIELDS,
+    )
+    audit_write(session, who, "loan.refund", loan_id, at=now, key=body.idempotency_key)
+    return {"loan_id": loan_id, "status": result.status, "suspense_fen": result.suspense_fen}
 
 
 @router.get("/{loan_id}/statement")
@@ -132,8 +204,11 @@ def statement(
     as_of: Annotated[dt.date, Query()],
     jurisdiction: Annotated[str, Query(max_length=8)] = "cn",
     lender_type: Annotated[str, Query(max_length=16)] = "private",
+    filed_on: Annotated[dt.date | None, Query()] = None,
 ) -> dict[str, Any]:
-    """The legal statement: what is owed against what is enforceable under the caps."""
+    """The legal statement: per line what the contract says, what is lawful, paid, owed and
+    refundable, with the rule and source; ``filed_on`` (default ``as_of``) sets the LPR for
+    the days after a rule change."""
     found: dict[str, Any] = _plain(
         loan_statement(
             session,
@@ -141,6 +216,7 @@ def statement(
             as_of,
             jurisdiction=jurisdiction,
             lender_type=lender_type,
+            filed_on=filed_on,
         )
     )
     return found
