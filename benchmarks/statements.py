@@ -27,11 +27,10 @@ from fengkong.servicing.batch import schedules
 from fengkong.servicing.ledger import Repayment, replay
 from fengkong.servicing.products import Product
 from fengkong.servicing.schedule import LoanTerms, build_schedule
-from fengkong.servicing.statement import legal_statement, legal_statements
+from fengkong.servicing.statement import batch_inputs, legal_statement, legal_statements
 from fengkong.synth import generate
 
 AS_OF = dt.date(2026, 6, 30)
-COMPONENTS = ("penalty", "fee", "interest", "principal")
 
 
 def _book(loans: int) -> pl.DataFrame:
@@ -107,6 +106,9 @@ def main() -> None:
         pl.col("principal_fen").alias("net_fen"),
         pl.lit(0, pl.Int64).alias("upfront_fen"),
         pl.lit(False).alias("deducted"),
+        "rate_ppm",
+        pl.lit(1_500_000, pl.Int64).alias("penalty_multiplier_ppm"),
+        pl.lit("active").alias("status"),
     )
     print(
         f"workload: {book.height:,} loans, {lines.height:,} instalments, "
@@ -122,7 +124,7 @@ def main() -> None:
     for loan_id, on, fen in payments.select("loan_id", "on", "amount_fen").iter_rows():
         paid_by.setdefault(loan_id, []).append((on, fen))
     t0 = time.perf_counter()
-    expected, replayed_lines, replayed_payments = {}, [], []
+    expected, states = [], []
     for row in sample.iter_rows(named=True):
         events = [
             Repayment(on, Money.from_minor(fen), key=f"p{k}")
@@ -130,25 +132,14 @@ def main() -> None:
         ]
         state = replay(build_schedule(_terms(row)), events, as_of=AS_OF)
         st = legal_statement(state, jurisdiction="cn", lender_type="private")
-        expected[row["loan_id"]] = st.line("total").owed.minor
-        replayed_lines += [
-            {"loan_id": row["loan_id"], "instalment": i.number, "due_on": i.due_on}
-            | {f"due_{c}": i.due[c] for c in COMPONENTS}
-            | {f"paid_{c}": i.paid[c] for c in COMPONENTS}
-            for i in state.instalments
-        ]
-        replayed_payments += [(row["loan_id"], on, fen) for on, fen in state.payments]
+        expected.append(st.line("total").owed.minor)
+        states.append(state)
     t_loop = (time.perf_counter() - t0) * book.height / sample.height
     # the batch path on the sample's own replayed rows (penalties included) gives the same owed
     check = legal_statements(
-        loans.join(sample.select("loan_id"), on="loan_id"),
-        pl.DataFrame(replayed_lines),
-        pl.DataFrame(replayed_payments, schema=["loan_id", "on", "amount_fen"], orient="row"),
-        as_of=AS_OF,
-        jurisdiction="cn",
-        lender_type="private",
+        **batch_inputs(states), as_of=AS_OF, jurisdiction="cn", lender_type="private"
     )
-    agree = sum(expected[i] == o for i, o in check.select("loan_id", "owed_fen").iter_rows())
+    agree = sum(e == o for e, o in zip(expected, check["owed_fen"].to_list(), strict=True))
     print(f"batch and per-loan owed agree on {agree:,} of {sample.height:,} sampled loans")
     report(
         "statements",

@@ -273,9 +273,13 @@ class LoanState:
     written_off: Money
     recovered: Money
     applied_keys: tuple[str, ...]
-    #: Money received from the borrower, in date order: ``(date, fen)`` per payment
-    #: (repayments, prepayments, recoveries) — what the legal statement credits.
-    payments: tuple[tuple[dt.date, int], ...] = ()
+    #: Money received from the borrower, in date order: ``(date, fen, charged)`` per payment
+    #: (repayments, prepayments, recoveries), ``charged`` being the charges the contract had
+    #: earned by then (interest to the day, fees and penalties fallen due) — what the legal
+    #: statement credits, and at most what a payment can pay of charges.
+    payments: tuple[tuple[dt.date, int, int], ...] = ()
+    #: Principal the lender waived: ``(date, fen)`` per waiver (no longer owed from that day).
+    principal_waived: tuple[tuple[dt.date, int], ...] = ()
     #: Money held for the borrower, in fen: payments above the payoff less refunds.
     suspense_fen: int = 0
     #: ``(key, fen)`` per payment that went (in part) to suspense instead of the loan.
@@ -338,7 +342,8 @@ class LoanState:
         )
 
 
-def _penalty_per_day(principal: int, terms: LoanTerms) -> int:
+def penalty_per_day(principal: int, terms: LoanTerms) -> int:
+    """One day's penalty interest (罚息) on ``principal`` fen overdue, rounded to the fen."""
     rate = terms.annual_rate * terms.product.penalty_rate_multiplier
     return int((Decimal(principal) * rate / 365).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
@@ -367,6 +372,7 @@ class _Book:
         self.paid = 0
         self.written_off = 0
         self.recovered = 0
+        self.principal_waived: list[tuple[dt.date, int]] = []
         self.credit = 0  # paid in advance, held for the next due date (``hold_credit``)
 
     # -- time ---------------------------------------------------------------------------
@@ -396,7 +402,7 @@ class _Book:
             start = max(self.day, line.due_on)  # penalty days are (start, to]
             unpaid_principal = line.unpaid("principal")
             if to > start and unpaid_principal > 0:
-                line.due["penalty"] += (to - start).days * _penalty_per_day(
+                line.due["penalty"] += (to - start).days * penalty_per_day(
                     unpaid_principal, self.terms
                 )
             fee_day = line.due_on + dt.timedelta(days=grace + 1)
@@ -415,6 +421,24 @@ class _Book:
             line.due_on for line in self.lines if line.due_on < on and line.scheduled_unpaid() > 0
         ]
         return (on - min(overdue)).days if overdue else 0
+
+    def charged(self, on: dt.date) -> int:
+        """The charges the contract has earned by ``on`` (before that day's events): interest
+        of the periods due and of the current one pro rata by days, fees fallen due, the
+        penalties accrued, and anything already paid in advance."""
+        total, previous = 0, self.terms.disbursed_on
+        for line in self.lines:
+            if line.due_on <= on:
+                interest, fee = line.due["interest"], line.due["fee"]
+            elif previous <= on:
+                span = max((line.due_on - previous).days, 1)
+                interest, fee = line.due["interest"] * (on - previous).days // span, 0
+            else:
+                interest, fee = 0, 0
+            total += max(interest, line.paid["interest"]) + max(fee, line.paid["fee"])
+            total += line.due["penalty"]
+            previous = line.due_on
+        return total
 
     def due_now(self, on: dt.date) -> int:
         """Everything fallen due by ``on`` (its instalments, penalties and fees) and unpaid."""
@@ -748,7 +772,7 @@ def _fold(
     events: Sequence[Event],
     as_of: dt.date,
     allocation: Allocation | None,
-) -> tuple[_Book, list[str], list[tuple[dt.date, int]], _Suspense]:
+) -> tuple[_Book, list[str], list[tuple[dt.date, int, int]], _Suspense]:
     """The events in force at ``as_of`` applied in date order; the end of ``as_of`` not yet run."""
     book = _Book(schedule, allocation or Allocation.of(schedule.terms.product))
     terms = schedule.terms
@@ -756,7 +780,7 @@ def _fold(
         sorted(_check_keys(events, as_of), key=lambda e: e.on), terms
     )
     applied: list[str] = []
-    payments: list[tuple[dt.date, int]] = []
+    payments: list[tuple[dt.date, int, int]] = []
     suspense = _Suspense()
     for event in effective:
         if event.on < terms.disbursed_on:
@@ -767,12 +791,15 @@ def _fold(
             )
         book.advance(event.on - dt.timedelta(days=1))
         received = book.paid + book.recovered
+        charged = book.charged(event.on)
         to_loan = suspense.take(book, event)
         if to_loan is not None:
             _apply(book, to_loan)
         applied.extend((event.key, *merged.get(event.key, ())))
         if book.paid + book.recovered > received:
-            payments.append((event.on, book.paid + book.recovered - received))
+            payments.append((event.on, book.paid + book.recovered - received, charged))
+        if isinstance(to_loan, Waiver) and to_loan.component == "principal":
+            book.principal_waived.append((to_loan.on, to_loan.amount.minor))
     return book, applied, payments, suspense
 
 
@@ -813,6 +840,7 @@ def replay(
         recovered=Money.from_minor(book.recovered, currency),
         applied_keys=tuple(applied),
         payments=tuple(payments),
+        principal_waived=tuple(book.principal_waived),
         suspense_fen=suspense.balance,
         unapplied=tuple(suspense.parts),
         credit_fen=book.credit,

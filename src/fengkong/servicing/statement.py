@@ -25,7 +25,7 @@ How the lawful amount is worked (docs/servicing.md, "The legal statement"):
 
 >>> import datetime as dt
 >>> from decimal import Decimal
->>> from fengkong.money import Money
+>>> from fengkong.money import Money, mul_div_round_half_even
 >>> from fengkong.servicing.ledger import replay
 >>> from fengkong.servicing.products import load_products
 >>> from fengkong.servicing.schedule import LoanTerms, build_schedule
@@ -49,14 +49,15 @@ import numpy as np
 import polars as pl
 
 from fengkong.errors import InvalidArgumentError
-from fengkong.money import Money
+from fengkong.money import Money, mul_div_round_half_even
 from fengkong.servicing.caps import CapRule, RuleSet, _caps, lpr_on, rule_set_for
-from fengkong.servicing.ledger import LoanState
+from fengkong.servicing.ledger import LoanState, penalty_per_day
 
 __all__ = [
     "LawfulPeriod",
     "LegalStatement",
     "StatementLine",
+    "batch_inputs",
     "lawful_periods",
     "legal_statement",
     "legal_statements",
@@ -158,6 +159,12 @@ def lawful_periods(
     [('cn-private-2015', '0.24', '0.36'), ('cn-private-2020', '0.1540', '0.1540')]
     """
     filed = filed_on or as_of
+    if filed < contract_date:
+        raise InvalidArgumentError(
+            "filed_on",
+            expected=f"a filing date on or after the contract ({contract_date})",
+            got=filed,
+        )
     first = rule_set_for(jurisdiction, lender_type, contract_date)
     enforceable, kept, rules = _rates(first, contract_date)
     periods = [LawfulPeriod(contract_date, None, first.id, rules, enforceable, kept, first.source)]
@@ -169,15 +176,12 @@ def lawful_periods(
             and rs.jurisdiction == jurisdiction
             and rs.lender_type == first.lender_type
             and contract_date < rs.transition.from_ < as_of
+            and rs.transition.from_ <= filed  # a suit filed before the change keeps the old rule
         ),
         key=lambda rs: rs.transition.from_,  # type: ignore[union-attr]
     )
     for rs in later:
         start = rs.transition.from_  # type: ignore[union-attr]
-        if filed < start:
-            raise InvalidArgumentError(
-                "filed_on", expected=f"a filing date on or after {start} ({rs.id})", got=filed
-            )
         enforceable, kept, rules = _rates(rs, filed)
         source = f"{rs.source}; {rs.transition.source}"  # type: ignore[union-attr]
         last = periods[-1]
@@ -217,18 +221,24 @@ def _ppm(rate: Decimal) -> int:
 def _lawful_path(
     net: int,
     disbursed_on: dt.date,
-    payments: Sequence[tuple[dt.date, int]],
+    payments: Sequence[tuple[dt.date, int, int | None]],
     periods: Sequence[LawfulPeriod],
     as_of: dt.date,
+    waived: Sequence[tuple[dt.date, int]] = (),
+    prepaid: int = 0,
 ) -> _Lawful:
     """Accrue day by day (in closed form between events) on the principal outstanding and
-    apply each payment to the charges accrued by its date, then to principal. Exact: the
-    accrued charges are kept as integers over ``365 x 10^6`` until a payment or the end."""
+    apply each payment ``(date, fen, charged)`` to the charges accrued by its date — at the
+    caps, and never beyond ``charged``, what the contract itself had charged by then (None:
+    the caps alone) — then to principal. Principal the lender waived stops bearing charges
+    from its date; ``prepaid`` (an upfront fee paid apart at disbursement) pays charges as
+    they accrue. Exact: the accrued charges are kept as integers over ``365 x 10^6`` until
+    a payment or the end."""
     scale = _YEAR * _PPM
     rates = [(p.start, p.end, _ppm(p.enforceable), _ppm(p.kept)) for p in periods]
     principal = net
     enf_total = kept_total = 0  # numerators over ``scale``
-    enf_paid = band_paid = 0  # fen
+    enf_paid, band_paid = prepaid, 0  # fen
     paid_principal = excess = 0
     day = disbursed_on
 
@@ -244,18 +254,28 @@ def _lawful_path(
                 enf_total += principal * enf * days
                 kept_total += principal * kept * days
 
-    for on, amount in payments:
+    events = sorted(
+        [(on, 1, amount, charged) for on, amount, charged in payments]
+        + [(on, 0, amount, None) for on, amount in waived],
+        key=lambda e: (e[0], e[1]),
+    )
+    for on, kind, amount, charged in events:
         if on > as_of:
             break
         if on > day:
             accrue(on)
             day = on
-        owed_enf = max(_round(enf_total, scale) - enf_paid, 0)
-        take = min(amount, owed_enf)
+        if kind == 0:  # a waiver of principal
+            principal -= min(amount, principal)
+            continue
+        enf_cap = _round(enf_total, scale)
+        kept_cap = _round(kept_total, scale)
+        if charged is not None:
+            enf_cap, kept_cap = min(enf_cap, charged), min(kept_cap, charged)
+        take = min(amount, max(enf_cap - enf_paid, 0))
         enf_paid += take
         left = amount - take
-        owed_band = max(_round(kept_total, scale) - _round(enf_total, scale) - band_paid, 0)
-        take = min(left, owed_band)
+        take = min(left, max(kept_cap - enf_paid - band_paid, 0))
         band_paid += take
         left -= take
         take = min(left, principal)
@@ -273,19 +293,20 @@ def _lawful_path(
     )
 
 
-def _settle(path: _Lawful, contract_charges: int, net: int) -> tuple[int, int, int, int, int]:
+def _settle(path: _Lawful, contract_charges: int, principal: int) -> tuple[int, int, int, int, int]:
     """(lawful charges, paid charges kept, paid principal, refundable, retained band) after
     capping the path at what the contract itself charged: paid charges above the kept
-    amount are credited to principal, and beyond the principal refunded."""
+    amount are credited to principal (``principal``: received less waived), and beyond the
+    principal refunded."""
     lawful = min(contract_charges, path.enforceable)
     kept = min(contract_charges, path.kept)
     paid_charges, paid_principal, excess = path.paid_charges, path.paid_principal, path.excess
     if paid_charges > kept:
         paid_principal += paid_charges - kept
         paid_charges = kept
-    if paid_principal > net:
-        excess += paid_principal - net
-        paid_principal = net
+    if paid_principal > principal:
+        excess += paid_principal - principal
+        paid_principal = principal
     band = max(paid_charges - lawful, 0)  # paid between the enforceable and the kept caps
     return lawful, paid_charges, paid_principal, excess, band
 
@@ -301,23 +322,33 @@ def _split(total: int, parts: Sequence[int]) -> list[int]:
 
 
 def _contract_charges(state: LoanState) -> tuple[int, int, int]:
-    """(interest, penalty, fees) the contract charged to ``as_of``: interest of periods fallen
-    due plus the current one pro rata by days, penalties and fees charged to date; anything
-    paid in advance counts as charged."""
-    interest = penalty = fees = 0
+    """(interest, penalty, fees) the contract charged to the start of ``as_of`` (the day's
+    events counted, its end-of-day accrual not, as a payoff quote): interest of periods fallen
+    due plus the current one pro rata by days, penalties and fees charged; anything paid in
+    advance counts as charged, and principal beyond the contract's (charges a reschedule
+    capitalised) counts as interest."""
+    interest = penalty = fees = principal = 0
     previous = state.terms.disbursed_on
+    as_of = state.as_of
+    accruing = state.status not in ("settled", "written_off")
     for i in state.instalments:
-        if i.due_on <= state.as_of:
+        if i.due_on <= as_of:
             earned, fee = i.due["interest"], i.due["fee"]
-        elif previous <= state.as_of:
+        elif previous <= as_of:
             span = max((i.due_on - previous).days, 1)
-            earned, fee = i.due["interest"] * (state.as_of - previous).days // span, 0
+            earned, fee = i.due["interest"] * (as_of - previous).days // span, 0
         else:
             earned, fee = 0, 0
         interest += max(earned, i.paid["interest"])
         fees += max(fee, i.paid["fee"])
         penalty += i.due["penalty"]
+        unpaid = i.due["principal"] - i.paid["principal"]
+        if accruing and i.due_on < as_of and unpaid > 0:  # the statement day's own penalty
+            penalty -= min(penalty_per_day(unpaid, state.terms), i.due["penalty"])
+        principal += i.due["principal"]
         previous = i.due_on
+    waived = sum(fen for _, fen in state.principal_waived)
+    interest += max(principal + waived - state.terms.principal.minor, 0)
     return interest, penalty, fees
 
 
@@ -334,6 +365,10 @@ def legal_statement(
     terms = state.terms
     currency = terms.principal.currency
     as_of = state.as_of
+    if as_of < terms.disbursed_on:
+        raise InvalidArgumentError(
+            "as_of", expected=f"a date on or after disbursement ({terms.disbursed_on})", got=as_of
+        )
     periods = lawful_periods(
         jurisdiction, lender_type, terms.disbursed_on, as_of=as_of, filed_on=filed_on
     )
@@ -347,11 +382,20 @@ def legal_statement(
     interest, penalty, fees = _contract_charges(state)
     fees += terms.upfront_fee.minor
     contract_charges = interest + penalty + fees - deducted  # the deduction is principal
-    payments = [(terms.disbursed_on, separate)] if separate else []
-    payments += list(state.payments)
-    path = _lawful_path(net, terms.disbursed_on, payments, periods, as_of)
-    lawful, paid_charges, paid_principal, refundable, band = _settle(path, contract_charges, net)
-    paid = sum(amount for _, amount in payments)
+    waived = sum(fen for _, fen in state.principal_waived)
+    path = _lawful_path(
+        net,
+        terms.disbursed_on,
+        state.payments,
+        periods,
+        as_of,
+        state.principal_waived,
+        prepaid=separate,
+    )
+    lawful, paid_charges, paid_principal, refundable, band = _settle(
+        path, contract_charges, net - waived
+    )
+    paid = separate + sum(amount for _, amount, _ in state.payments)
     contract_items = [interest, penalty, fees]
     lawful_items = _split(lawful, [interest, penalty, fees - deducted])
     paid_items = _split(paid_charges, [interest, penalty, fees - deducted])
@@ -363,7 +407,7 @@ def legal_statement(
             m(terms.principal.minor),
             m(net),
             m(paid_principal),
-            m(net - paid_principal),
+            m(net - waived - paid_principal),
             m(0),
             "cn-no-upfront-deduction" if deducted else "principal received",
             _DEDUCTION_SOURCE,
@@ -391,16 +435,16 @@ def legal_statement(
     lines.append(
         StatementLine(
             "total",
-            m(terms.principal.minor + sum(contract_items)),
+            m(terms.principal.minor + sum(contract_items) - deducted),
             m(net + lawful),
             m(paid),
-            m(net - paid_principal + owed_charges),
+            m(net - waived - paid_principal + owed_charges),
             m(refundable),
             rules,
             f"{sources}; {_ORDER_SOURCE}",
         )
     )
-    contract_owed = terms.principal.minor + sum(contract_items) - paid - deducted
+    contract_owed = terms.principal.minor - waived + sum(contract_items) - paid - deducted
     notes = _notes(
         currency,
         periods,
@@ -491,22 +535,30 @@ def legal_statements(
     jurisdiction: str,
     lender_type: str,
     filed_on: dt.date | None = None,
+    waivers: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Legal statements of a whole book at once (the batch path of :func:`legal_statement`,
-    with the same rules and the same figures).
+    with the same rules and the same figures; tested equal).
 
     ``loans``: ``loan_id``, ``disbursed_on``, ``principal_fen``, ``net_fen`` (received),
-    ``upfront_fen`` (the upfront fee) and ``deducted`` (whether it was taken from the
-    principal); ``lines``: the end-of-day instalment rows (``loan_id``, ``instalment``,
-    ``due_on``, ``due_<component>``, ``paid_<component>``) as of ``as_of``; ``payments``:
-    ``loan_id``, ``on``, ``amount_fen``. Returns one row per loan: ``contract_charges_fen``,
-    ``lawful_charges_fen``, ``paid_fen``, ``owed_fen``, ``refundable_fen``,
-    ``contract_owed_fen`` and ``rule_set``.
+    ``upfront_fen`` (the upfront fee), ``deducted`` (whether it was taken from the
+    principal), ``rate_ppm`` and ``penalty_multiplier_ppm`` (as in the end-of-day book) and
+    ``status``; ``lines``: the end-of-day instalment rows as of the end of ``as_of``
+    (``loan_id``, ``instalment``, ``due_on``, ``due_<component>``, ``paid_<component>``);
+    ``payments``: ``loan_id``, ``on``, ``amount_fen`` and ``charged_fen`` (the contract's
+    charges earned by the payment, :attr:`LoanState.payments`; null: the caps alone);
+    ``waivers``: principal waived, ``loan_id``, ``on``, ``amount_fen``. Returns one row per
+    loan: ``contract_charges_fen``, ``lawful_charges_fen``, ``paid_fen``, ``owed_fen``,
+    ``refundable_fen``, ``contract_owed_fen`` and ``rule_set``.
     """
     prev = pl.col("due_on").shift(1).over("loan_id")
     charged = (
-        lines.join(loans.select("loan_id", "disbursed_on"), on="loan_id")
+        lines.join(
+            loans.select("loan_id", "disbursed_on", "rate_ppm", "penalty_multiplier_ppm", "status"),
+            on="loan_id",
+        )
         .sort("loan_id", "instalment")
+        .pipe(_statement_day_penalty, as_of)
         .with_columns(
             pl.when(pl.col("instalment") == pl.col("instalment").min().over("loan_id"))
             .then(pl.col("disbursed_on"))
@@ -528,18 +580,30 @@ def legal_statements(
         )
         .group_by("loan_id")
         .agg(
-            (
-                pl.max_horizontal("_earned", "paid_interest").sum()
-                + pl.col("due_penalty").sum()
-                + pl.max_horizontal("_fee", "paid_fee").sum()
-            ).alias("_charged")
+            pl.max_horizontal("_earned", "paid_interest").sum().alias("_interest"),
+            (pl.col("due_penalty") - pl.col("_day_penalty")).sum().alias("_penalty"),
+            pl.max_horizontal("_fee", "paid_fee").sum().alias("_fees"),
+            pl.col("due_principal").sum().alias("_principal"),
         )
     )
     book = loans.join(charged, on="loan_id", how="left").sort("loan_id")
     paid = payments.filter(pl.col("on") <= as_of).sort("loan_id", "on")
-    by_loan: dict[int, list[tuple[dt.date, int]]] = {}
-    for loan_id, on, amount in paid.select("loan_id", "on", "amount_fen").iter_rows():
-        by_loan.setdefault(loan_id, []).append((on, amount))
+    if "charged_fen" not in paid.columns:
+        paid = paid.with_columns(pl.lit(None, pl.Int64).alias("charged_fen"))
+    by_loan: dict[int, list[tuple[dt.date, int, int | None]]] = {}
+    for loan_id, on, amount, seen in paid.select(
+        "loan_id", "on", "amount_fen", "charged_fen"
+    ).iter_rows():
+        by_loan.setdefault(loan_id, []).append((on, amount, seen))
+    waived_by: dict[int, list[tuple[dt.date, int]]] = {}
+    if waivers is not None:
+        for loan_id, on, amount in (
+            waivers.filter(pl.col("on") <= as_of)
+            .sort("loan_id", "on")
+            .select("loan_id", "on", "amount_fen")
+            .iter_rows()
+        ):
+            waived_by.setdefault(loan_id, []).append((on, amount))
     cache: dict[dt.date, tuple[LawfulPeriod, ...]] = {}
     out = {
         k: np.zeros(book.height, dtype=np.int64)
@@ -547,9 +611,15 @@ def legal_statements(
     }
     rule_sets = []
     rows = book.select(
-        "loan_id", "disbursed_on", "principal_fen", "net_fen", "upfront_fen", "deducted", "_charged"
-    ).iter_rows()
-    for j, (loan_id, disbursed, principal, net, upfront, deducted, charged_fen) in enumerate(rows):
+        "loan_id", "disbursed_on", "principal_fen", "net_fen", "upfront_fen", "deducted",
+        "_interest", "_penalty", "_fees", "_principal",
+    ).iter_rows()  # fmt: skip
+    for j, row in enumerate(rows):
+        loan_id, disbursed, principal, net, upfront, deducted, *parts, due_principal = row
+        if as_of < disbursed:
+            raise InvalidArgumentError(
+                "as_of", expected=f"a date on or after disbursement ({disbursed})", got=as_of
+            )
         periods = cache.get(disbursed)
         if periods is None:
             periods = lawful_periods(
@@ -557,19 +627,26 @@ def legal_statements(
             )
             cache[disbursed] = periods
         taken = upfront if deducted else 0
-        loan_payments = ([(disbursed, upfront)] if upfront and not deducted else []) + by_loan.get(
-            loan_id, []
+        separate = upfront - taken
+        waived_list = waived_by.get(loan_id, [])
+        waived = sum(fen for _, fen in waived_list)
+        interest, penalty, fees = (x or 0 for x in parts)
+        interest += max((due_principal or 0) + waived - principal, 0)
+        contract_charges = interest + penalty + fees + separate
+        loan_payments = by_loan.get(loan_id, [])
+        path = _lawful_path(
+            net, disbursed, loan_payments, periods, as_of, waived_list, prepaid=separate
         )
-        contract_charges = (charged_fen or 0) + upfront - taken
-        path = _lawful_path(net, disbursed, loan_payments, periods, as_of)
-        lawful, paid_charges, paid_principal, refundable, _ = _settle(path, contract_charges, net)
-        total_paid = sum(a for _, a in loan_payments)
+        lawful, paid_charges, paid_principal, refundable, _ = _settle(
+            path, contract_charges, net - waived
+        )
+        total_paid = separate + sum(a for _, a, _ in loan_payments)
         out["lawful"][j] = lawful
         out["paid"][j] = total_paid
-        out["owed"][j] = net - paid_principal + max(lawful - paid_charges, 0)
+        out["owed"][j] = net - waived - paid_principal + max(lawful - paid_charges, 0)
         out["refund"][j] = refundable
         out["charges"][j] = contract_charges + taken
-        out["contract_owed"][j] = max(principal + contract_charges - total_paid, 0)
+        out["contract_owed"][j] = max(principal - waived + contract_charges - total_paid, 0)
         rule_sets.append(periods[0].rule_set)
     return book.select("loan_id").with_columns(
         pl.Series("contract_charges_fen", out["charges"]),
@@ -580,3 +657,82 @@ def legal_statements(
         pl.Series("contract_owed_fen", out["contract_owed"]),
         pl.Series("rule_set", rule_sets, dtype=pl.String),
     )
+
+
+def _statement_day_penalty(lines: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+    """Add ``_day_penalty``: the penalty the end of ``as_of`` added to each line (the
+    statement counts to the start of its day, as :func:`legal_statement` does)."""
+    unpaid = (lines["due_principal"] - lines["paid_principal"]).to_numpy()
+    hit = (
+        ~lines["status"].is_in(["settled", "written_off"]).to_numpy()
+        & (lines["due_on"].to_numpy() < np.datetime64(as_of))
+        & (unpaid > 0)
+    )
+    day = np.zeros(lines.height, dtype=np.int64)
+    where = np.flatnonzero(hit)
+    if len(where):
+        day[where] = mul_div_round_half_even(
+            unpaid[where],
+            lines["rate_ppm"].to_numpy()[where],
+            lines["penalty_multiplier_ppm"].to_numpy()[where],
+            365 * 10**12,
+        )
+    return lines.with_columns(
+        pl.min_horizontal(pl.col("due_penalty"), pl.Series(day)).alias("_day_penalty")
+    )
+
+
+_COMPONENTS = ("penalty", "fee", "interest", "principal")
+
+
+def batch_inputs(states: Sequence[LoanState]) -> dict[str, pl.DataFrame]:
+    """The ``loans``, ``lines``, ``payments`` and ``waivers`` frames :func:`legal_statements`
+    reads, from replayed loan states (``loan_id`` is each state's position); the per-loan
+    path's inputs for the batch path.
+
+    >>> import datetime as dt
+    >>> from decimal import Decimal
+    >>> from fengkong.servicing.ledger import replay
+    >>> from fengkong.servicing.products import load_products
+    >>> from fengkong.servicing.schedule import LoanTerms, build_schedule
+    >>> s = build_schedule(LoanTerms(load_products()["cash_loan"], Money.of("10000"), Decimal("0.12"), 12, dt.date(2026, 1, 1)))
+    >>> frames = batch_inputs([replay(s, [], as_of=dt.date(2027, 1, 1))])
+    >>> legal_statements(**frames, as_of=dt.date(2027, 1, 1), jurisdiction="cn", lender_type="private")["owed_fen"].to_list()
+    [1120000]
+    """
+    loans, lines, payments, waivers = [], [], [], []
+    for n, state in enumerate(states):
+        t = state.terms
+        loans.append(
+            {
+                "loan_id": n,
+                "disbursed_on": t.disbursed_on,
+                "principal_fen": t.principal.minor,
+                "net_fen": t.net_disbursed.minor,
+                "upfront_fen": t.upfront_fee.minor,
+                "deducted": t.product.upfront_fee_deducted,
+                "rate_ppm": int(t.annual_rate * 1_000_000),
+                "penalty_multiplier_ppm": int(t.product.penalty_rate_multiplier * 1_000_000),
+                "status": state.status,
+            }
+        )
+        for i in state.instalments:
+            lines.append(
+                {"loan_id": n, "instalment": i.number, "due_on": i.due_on}
+                | {f"due_{c}": i.due[c] for c in _COMPONENTS}
+                | {f"paid_{c}": i.paid[c] for c in _COMPONENTS}
+            )
+        payments += [
+            {"loan_id": n, "on": on, "amount_fen": fen, "charged_fen": charged}
+            for on, fen, charged in state.payments
+        ]
+        waivers += [
+            {"loan_id": n, "on": on, "amount_fen": fen} for on, fen in state.principal_waived
+        ]
+    dated = {"loan_id": pl.Int64, "on": pl.Date, "amount_fen": pl.Int64}
+    return {
+        "loans": pl.DataFrame(loans),
+        "lines": pl.DataFrame(lines),
+        "payments": pl.DataFrame(payments, schema=dated | {"charged_fen": pl.Int64}),
+        "waivers": pl.DataFrame(waivers, schema=dated),
+    }

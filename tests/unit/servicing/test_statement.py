@@ -10,7 +10,6 @@ payment and at the end. Day counts are stated in each test.
 import datetime as dt
 from decimal import Decimal
 
-import polars as pl
 import pytest
 
 from fengkong.errors import InvalidArgumentError
@@ -18,7 +17,12 @@ from fengkong.money import Money
 from fengkong.servicing.ledger import Prepayment, Repayment, replay
 from fengkong.servicing.products import load_products
 from fengkong.servicing.schedule import LoanTerms, build_schedule
-from fengkong.servicing.statement import lawful_periods, legal_statement, legal_statements
+from fengkong.servicing.statement import (
+    batch_inputs,
+    lawful_periods,
+    legal_statement,
+    legal_statements,
+)
 
 CATALOGUE = load_products()
 D = dt.date
@@ -76,12 +80,13 @@ def test_overdue_principal_during_the_term_accrues_lawful_charges():
 
     10,000 received 2026-01-01, statement 2027-01-01: 365 days. Cap 4 x LPR at formation
     (3.00 % from 2025-05-20) = 12 %: 10,000 x 0.12 x 365 / 365 = 1,200.00. The contract
-    charged 661.86 interest and 810.81 penalty interest (1,472.67): the cap binds."""
+    charged 661.86 interest and 806.31 penalty interest to the start of the statement day
+    (1,468.17): the cap binds."""
     st = _statement(_loan("10000", "0.12", D(2026, 1, 1)), [], D(2027, 1, 1))
-    assert st.line("charges").contract == Money.of("1472.67")
+    assert st.line("charges").contract == Money.of("1468.17")
     assert st.line("charges").lawful == Money.of("1200.00")
     assert st.line("total").owed == Money.of("11200.00")
-    assert st.contract_owed == Money.of("11472.67")
+    assert st.contract_owed == Money.of("11468.17")
 
 
 def test_the_upfront_deduction_is_counted_once():
@@ -105,25 +110,27 @@ def test_interest_paid_between_24_and_36_percent_is_kept_not_refunded():
     """Issue case: under the 2015 rules a borrower who paid a 36 % loan on time was told
     "Paid CNY 680.88 more than the enforceable amount".
 
-    10,000 at 36 %, 2019-01-01, three instalments of 1,004.62 paid on their due dates.
-    02-01 (31 days on 10,000): 24 %: 203.8356 -> 203.84 enforceable; 36 %: 305.7534 -> 305.75
-        kept; the payment: 203.84 + 101.91 (the 24-36 % band) + 698.87 principal -> 9,301.13.
-    03-01 (28 days on 9,301.13): 24 % adds 171.2427 (total 375.0783 -> 375.08, owed 171.24);
-        36 % adds 256.8641 (total 562.6175 -> 562.62, band owed 562.62 - 375.08 - 101.91 =
-        85.63); principal 1,004.62 - 171.24 - 85.63 = 747.75 -> 8,553.38.
-    04-01 (31 days on 8,553.38): 24 % adds 174.3481 (total 549.4264 -> 549.43, owed 174.35);
-        36 % adds 261.5222 (total 824.1397 -> 824.14, band owed 87.17); principal 743.10.
-    Lawful charges 549.43; charges kept 824.14 (274.71 of it in the band: not refundable);
-    principal paid 2,189.72; owed 7,810.28; refundable 0."""
+    10,000 at 36 %, 2019-01-01, three instalments of 1,004.62 paid on their due dates. A payment
+    pays charges accrued at the caps, but never more than the contract had charged by then.
+    02-01 (31 days on 10,000): 24 %: 203.8356 -> 203.84 enforceable; 36 %: 305.7534, but the
+        contract had charged 300.00: band 300.00 - 203.84 = 96.16; principal 704.62 -> 9,295.38.
+    03-01 (28 days on 9,295.38): 24 % adds 171.1369 (total 374.9725 -> 374.97, owed 171.13);
+        36 % adds 256.7053 (total 562.4587 -> 562.46; the contract had charged 578.86): band
+        562.46 - 374.97 - 96.16 = 91.33; principal 1,004.62 - 171.13 - 91.33 = 742.16 -> 8,553.22.
+    04-01 (31 days on 8,553.22): 24 % adds 174.3448 (total 549.3173 -> 549.32, owed 174.35);
+        36 % adds 261.5172 (total 823.9759 -> 823.98; charged 835.95): band 823.98 - 549.32 -
+        187.49 = 87.17; principal 743.10.
+    Lawful charges 549.32; charges kept 823.98 (274.66 of it in the band: not refundable);
+    principal paid 2,189.88; owed 7,810.12; refundable 0."""
     s = _loan("10000", "0.36", D(2019, 1, 1))
     paid = [Repayment(i.due_on, i.total, key=f"p{i.number}") for i in s.instalments[:3]]
     st = _statement(s, paid, D(2019, 4, 1))
-    assert st.line("charges").lawful == Money.of("549.43")
-    assert st.line("charges").paid == Money.of("824.14")
-    assert st.line("principal").paid == Money.of("2189.72")
-    assert st.line("total").owed == Money.of("7810.28")
+    assert st.line("charges").lawful == Money.of("549.32")
+    assert st.line("charges").paid == Money.of("823.98")
+    assert st.line("principal").paid == Money.of("2189.88")
+    assert st.line("total").owed == Money.of("7810.12")
     assert st.line("total").refundable == Money.zero()
-    assert any("274.71" in n and "not refundable" in n for n in st.notes)
+    assert any("274.66" in n and "not refundable" in n for n in st.notes)
     assert not any("refundable." in n and "beyond" in n for n in st.notes)
 
 
@@ -139,8 +146,13 @@ def test_a_contract_straddling_2020_08_20_uses_the_lpr_at_filing():
     earlier = _statement(s, [], D(2022, 6, 1), filed_on=D(2021, 6, 1))
     assert earlier.line("charges").lawful == Money.of("5675.07")
     assert earlier.filed_on == D(2021, 6, 1)
+    # a suit filed before 2020-08-20 keeps the 2015 rule throughout (art. 31 reaches cases
+    # accepted after it): 1,096 days at 24 %: 10,000 x 0.24 x 1,096 / 365 = 7,206.5753
+    before = _statement(s, [], D(2022, 6, 1), filed_on=D(2020, 6, 1))
+    assert [p.rule_set for p in before.periods] == ["cn-private-2015"]
+    assert before.line("charges").lawful == Money.of("7206.58")
     with pytest.raises(InvalidArgumentError, match="filed_on"):
-        _statement(s, [], D(2022, 6, 1), filed_on=D(2020, 1, 1))
+        _statement(s, [], D(2022, 6, 1), filed_on=D(2019, 1, 1))  # before the contract
 
 
 def test_a_licensed_lender_2019_contract_applies_a_rule():
@@ -240,39 +252,15 @@ def test_the_batch_path_equals_the_per_loan_statement():
         (_loan("10000", "0.36", D(2025, 6, 1)), list(range(12)), "c5"),
     ]
     as_of = D(2026, 9, 1)
-    loans, lines, payments, expected = [], [], [], {}
+    states, expected = [], {}
     for n, (s, paid, _) in enumerate(cases):
         events = [
             Repayment(s.instalments[k].due_on, s.instalments[k].total, key=f"p{k}") for k in paid
         ]
-        state = replay(s, events, as_of=as_of)
-        st = legal_statement(state, jurisdiction="cn", lender_type="private")
-        expected[n] = st
-        terms = s.terms
-        loans.append(
-            {
-                "loan_id": n,
-                "disbursed_on": terms.disbursed_on,
-                "principal_fen": terms.principal.minor,
-                "net_fen": terms.net_disbursed.minor,
-                "upfront_fen": terms.upfront_fee.minor,
-                "deducted": terms.product.upfront_fee_deducted,
-            }
-        )
-        for i in state.instalments:
-            lines.append(
-                {"loan_id": n, "instalment": i.number, "due_on": i.due_on}
-                | {f"due_{c}": i.due[c] for c in ("penalty", "fee", "interest", "principal")}
-                | {f"paid_{c}": i.paid[c] for c in ("penalty", "fee", "interest", "principal")}
-            )
-        payments += [{"loan_id": n, "on": on, "amount_fen": fen} for on, fen in state.payments]
+        states.append(replay(s, events, as_of=as_of))
+        expected[n] = legal_statement(states[-1], jurisdiction="cn", lender_type="private")
     out = legal_statements(
-        pl.DataFrame(loans),
-        pl.DataFrame(lines),
-        pl.DataFrame(payments, schema={"loan_id": pl.Int64, "on": pl.Date, "amount_fen": pl.Int64}),
-        as_of=as_of,
-        jurisdiction="cn",
-        lender_type="private",
+        **batch_inputs(states), as_of=as_of, jurisdiction="cn", lender_type="private"
     )
     for row in out.iter_rows(named=True):
         st = expected[row["loan_id"]]
