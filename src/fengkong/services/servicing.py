@@ -31,6 +31,7 @@ from fengkong.servicing.ledger import (
     COMPONENTS,
     Event,
     FeeCharge,
+    HardshipPlan,
     LoanState,
     PayoffQuote,
     Prepayment,
@@ -206,6 +207,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Waiver,
         Prepayment,
         Reschedule,
+        HardshipPlan,
         WriteOff,
         Recovery,
         Refund,
@@ -216,6 +218,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
 def _encode(loan_id: int, event: Event) -> LoanEventRecord:
     values = {f.name: getattr(event, f.name) for f in fields(event)}
     on, key, amount = values.pop("on"), values.pop("key"), values.pop("amount", None)
+    values = {k: str(v) if isinstance(v, Decimal) else v for k, v in values.items()}  # exact
     payload = {**values, "currency": amount.currency if amount is not None else None}
     minor = amount.minor if amount is not None else None
     return LoanEventRecord(
@@ -233,6 +236,9 @@ def _decode(row: LoanEventRecord, currency: str) -> Event:
     cls = EVENT_TYPES[row.kind]
     kwargs = dict(row.payload)
     money_currency = kwargs.pop("currency", None) or currency
+    for name in ("rate", "share"):  # a hardship plan's rates, stored as exact decimal strings
+        if isinstance(kwargs.get(name), str):
+            kwargs[name] = Decimal(kwargs[name])
     if "amount" in {f.name for f in fields(cls)}:
         kwargs["amount"] = (
             Money.from_minor(row.amount_minor, money_currency)

@@ -15,6 +15,7 @@ from fengkong.servicing.caps import Breach, check_contract, lpr_on, rule_set_for
 from fengkong.servicing.ledger import (
     Allocation,
     FeeCharge,
+    HardshipPlan,
     LoanState,
     Prepayment,
     Recovery,
@@ -37,6 +38,7 @@ __all__ = [
     "Breach",
     "CashFlow",
     "FeeCharge",
+    "HardshipPlan",
     "Instalment",
     "LegalStatement",
     "LoanState",

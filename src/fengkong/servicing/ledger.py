@@ -41,14 +41,16 @@ from typing import Literal
 
 from fengkong.errors import InvalidArgumentError
 from fengkong.money import Money
+from fengkong.servicing.forbearance import check_reage, plan_lines, reage_policy
 from fengkong.servicing.products import Product
-from fengkong.servicing.schedule import LoanTerms, Schedule, build_schedule
+from fengkong.servicing.schedule import LoanTerms, Schedule, add_months, build_schedule
 
 __all__ = [
     "DEFAULT_ORDER",
     "NPA_ORDER",
     "Allocation",
     "FeeCharge",
+    "HardshipPlan",
     "LoanState",
     "PayoffQuote",
     "Prepayment",
@@ -168,11 +170,43 @@ class Prepayment:
 
 @dataclass(frozen=True, slots=True)
 class Reschedule:
-    """Re-age: everything unpaid becomes a new principal, re-amortised over ``term`` months from ``on``."""
+    """Re-age: the unpaid principal is re-amortised over ``term`` months from ``on``.
+
+    Only principal is capitalised. Interest and fees fallen due and unpaid, the current period's
+    interest earned to ``on`` and penalties stay owed on their own (bearing no interest), due
+    with the first new instalment — unless the product capitalises them
+    (``capitalise_arrears``, ``capitalise_penalties``; each capitalisation is recorded in
+    ``LoanState.capitalised``). Interest not yet earned is never capitalised (Civil Code
+    art. 677): the payoff right after a reschedule equals the payoff right before it. Limited by
+    the product's ``reage_policy`` (:mod:`fengkong.servicing.forbearance`).
+    """
 
     on: dt.date
     term: int
     key: str
+
+
+@dataclass(frozen=True, slots=True)
+class HardshipPlan:
+    """Forbearance: ``months`` reduced instalments from ``on``, then the loan resumes.
+
+    The unpaid principal gets ``months`` monthly instalments from ``on`` of ``share`` of the
+    level principal (the principal over ``term``), with interest at the plan's annual ``rate``
+    (0 freezes interest; at most the contract rate), see
+    :func:`~fengkong.servicing.forbearance.plan_lines`. The rest is then re-amortised at the
+    contract rate over ``term`` months (default: the instalments that were still to fall due,
+    at least one): the loan ends ``months`` later than it would have. Arrears are kept owed as
+    for a :class:`Reschedule` and fall due with the first resumed instalment. A re-age: the
+    loan's DPD restarts at 0, its status is ``rescheduled`` and the product's ``reage_policy``
+    limits it.
+    """
+
+    on: dt.date
+    months: int
+    key: str
+    rate: Decimal = Decimal(0)
+    share: Decimal = Decimal("0.5")
+    term: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +256,7 @@ Event = (
     | Waiver
     | Prepayment
     | Reschedule
+    | HardshipPlan
     | WriteOff
     | Recovery
     | Refund
@@ -235,6 +270,15 @@ class _Line:
     due: dict[str, int]
     paid: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, 0))
     late_fee_charged: bool = False
+    #: A re-age moved what this line still owes (charges only) to fall due on this later date.
+    deferred_to: dt.date | None = None
+    #: The instalment as scheduled (principal + interest + fee), for the re-age payment test.
+    scheduled: int = 0
+
+    @property
+    def due_date(self) -> dt.date:
+        """When what this line owes is demanded: its due date, or the date a re-age moved it to."""
+        return self.due_on if self.deferred_to is None else max(self.due_on, self.deferred_to)
 
     def unpaid(self, component: str) -> int:
         return self.due[component] - self.paid[component]
@@ -252,10 +296,17 @@ class InstalmentState:
     due: dict[str, int]
     paid: dict[str, int]
     late_fee_charged: bool = False
+    #: Set when a re-age deferred this instalment's unpaid charges: the date they fall due.
+    deferred_to: dt.date | None = None
 
     @property
     def unpaid(self) -> int:
         return sum(self.due[c] - self.paid[c] for c in COMPONENTS)
+
+    @property
+    def due_date(self) -> dt.date:
+        """When what this instalment owes is demanded (``deferred_to`` if a re-age moved it)."""
+        return self.due_on if self.deferred_to is None else max(self.due_on, self.deferred_to)
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +337,12 @@ class LoanState:
     unapplied: tuple[tuple[str, int], ...] = ()
     #: Paid in advance and held for the next due date (``hold_credit`` products), in fen.
     credit_fen: int = 0
+    #: The dates of the loan's re-ages (reschedules and hardship plans), for the re-age limits.
+    reages: tuple[dt.date, ...] = ()
+    #: ``(date, component, fen)`` per charge a re-age turned into principal (the product's
+    #: ``capitalise_arrears`` / ``capitalise_penalties``): never silent, so a statement can
+    #: still count it as a charge under the caps.
+    capitalised: tuple[tuple[dt.date, str, int], ...] = ()
 
     @property
     def credit(self) -> Money:
@@ -319,7 +376,7 @@ class LoanState:
         currency = self.terms.principal.currency
         if self.status == "written_off":
             return Money.zero(currency)
-        total = sum(i.unpaid for i in self.instalments if i.due_on < self.as_of)
+        total = sum(i.unpaid for i in self.instalments if i.due_date < self.as_of)
         return Money.from_minor(total, currency)
 
     @property
@@ -364,6 +421,7 @@ class _Book:
                     "interest": i.interest.minor,
                     "principal": i.principal.minor,
                 },
+                scheduled=i.total.minor,
             )
             for i in schedule.instalments
         ]
@@ -374,13 +432,16 @@ class _Book:
         self.recovered = 0
         self.principal_waived: list[tuple[dt.date, int]] = []
         self.credit = 0  # paid in advance, held for the next due date (``hold_credit``)
+        self.received: list[tuple[dt.date, int]] = []  # payments, for the re-age limits
+        self.reages: list[dt.date] = []
+        self.capitalised: list[tuple[dt.date, str, int]] = []
 
     # -- time ---------------------------------------------------------------------------
     def advance(self, to: dt.date) -> None:
         """Accrue penalties and late fees for every day after ``self.day`` through ``to``; a held
         credit pays each due date on the way, as a payment on that day."""
         while self.credit and self.status not in ("settled", "written_off"):
-            dates = [line.due_on for line in self.lines if self.day < line.due_on <= to]
+            dates = [line.due_date for line in self.lines if self.day < line.due_date <= to]
             if not dates:
                 break
             day = min(dates)
@@ -399,13 +460,13 @@ class _Book:
         grace = self.terms.product.grace_days
         late_fee = self.terms.product.late_fee_fen
         for line in self.lines:
-            start = max(self.day, line.due_on)  # penalty days are (start, to]
+            start = max(self.day, line.due_date)  # penalty days are (start, to]
             unpaid_principal = line.unpaid("principal")
             if to > start and unpaid_principal > 0:
                 line.due["penalty"] += (to - start).days * penalty_per_day(
                     unpaid_principal, self.terms
                 )
-            fee_day = line.due_on + dt.timedelta(days=grace + 1)
+            fee_day = line.due_date + dt.timedelta(days=grace + 1)
             if (
                 late_fee
                 and not line.late_fee_charged
@@ -418,7 +479,9 @@ class _Book:
 
     def dpd(self, on: dt.date) -> int:
         overdue = [
-            line.due_on for line in self.lines if line.due_on < on and line.scheduled_unpaid() > 0
+            line.due_date
+            for line in self.lines
+            if line.due_date < on and line.scheduled_unpaid() > 0
         ]
         return (on - min(overdue)).days if overdue else 0
 
@@ -441,7 +504,12 @@ class _Book:
         return total
 
     def due_now(self, on: dt.date) -> int:
-        """Everything fallen due by ``on`` (its instalments, penalties and fees) and unpaid."""
+        """Everything demanded by ``on`` (its instalments, penalties and fees) and unpaid;
+        charges a re-age deferred count from the date they were moved to."""
+        return sum(line.unpaid(c) for line in self.lines if line.due_date <= on for c in COMPONENTS)
+
+    def fallen_due(self, on: dt.date) -> int:
+        """Everything of the instalments due by ``on`` unpaid, deferred charges included (earned)."""
         return sum(line.unpaid(c) for line in self.lines if line.due_on <= on for c in COMPONENTS)
 
     def current(self, on: dt.date) -> tuple[_Line, dt.date] | None:
@@ -488,7 +556,7 @@ class _Book:
         earned to ``on``, the principal not yet due and any agreed prepayment fee, less a held
         credit. Interest and fees of future periods are not earned (Civil Code art. 677)."""
         future = self.future_principal(on)
-        total = self.due_now(on) + future + self.earned_unpaid(on)
+        total = self.fallen_due(on) + future + self.earned_unpaid(on)
         return max(total + self.prepayment_fee(on, future) - self.credit, 0)
 
     # -- money --------------------------------------------------------------------------
@@ -574,9 +642,8 @@ class _Book:
             for line in self.lines:
                 if left == 0:
                     return 0
-                bucket = (
-                    "past_due" if line.due_on < on else "due" if line.due_on == on else "in_advance"
-                )
+                due_date = line.due_date
+                bucket = "past_due" if due_date < on else "due" if due_date == on else "in_advance"
                 if bucket != when:
                     continue
                 take = min(left, line.unpaid(component))
@@ -618,11 +685,12 @@ class _Book:
         interest earned to ``on`` and any prepayment fee, so principal parts still add up to the
         principal, every payment stays on a line and the new first period accrues from ``on``.
         ``fees``: the new schedule keeps the product's instalment fees (on the new principal).
+        The past keeps its principal closed at what was paid (the caller puts the rest in
+        ``principal``); charges it still owes (a re-age's deferred arrears) stay owed.
         """
         kept = [line for line in self.lines if line.due_on <= on]
-        for line in kept:  # what stays in the past is closed at what was paid
-            for c in COMPONENTS:
-                line.due[c] = line.paid[c]
+        for line in kept:  # principal left in the past moves to the new schedule
+            line.due["principal"] = line.paid["principal"]
         if prepaid:
             parts = {
                 "penalty": 0,
@@ -646,9 +714,20 @@ class _Book:
                     "interest": i.interest.minor,
                     "principal": i.principal.minor,
                 },
+                scheduled=(i.fee.minor if fees else 0) + i.interest.minor + i.principal.minor,
             )
             for i in build_schedule(new_terms).instalments
         ]
+
+    def reschedule(self, on: dt.date, term: int) -> None:
+        """Re-age on ``on`` over ``term`` months (see :class:`Reschedule`): the principal not
+        yet repaid is re-amortised; arrears stay owed, due with the first new instalment, unless
+        the product capitalises them — never interest or fees of future periods (Civil Code
+        art. 677)."""
+        _check_reage(self, on)
+        capital = _carry_arrears(self, on, add_months(on, 1))
+        self.reamortise(on, capital, term, self.terms.annual_rate)
+        self.status = "rescheduled"
 
     def unpaid_total(self) -> int:
         return sum(line.unpaid(c) for line in self.lines for c in COMPONENTS)
@@ -798,6 +877,7 @@ def _fold(
         applied.extend((event.key, *merged.get(event.key, ())))
         if book.paid + book.recovered > received:
             payments.append((event.on, book.paid + book.recovered - received, charged))
+            book.received.append((event.on, book.paid + book.recovered - received))
         if isinstance(to_loan, Waiver) and to_loan.component == "principal":
             book.principal_waived.append((to_loan.on, to_loan.amount.minor))
     return book, applied, payments, suspense
@@ -827,7 +907,12 @@ def replay(
         as_of=as_of,
         instalments=tuple(
             InstalmentState(
-                line.number, line.due_on, dict(line.due), dict(line.paid), line.late_fee_charged
+                line.number,
+                line.due_on,
+                dict(line.due),
+                dict(line.paid),
+                line.late_fee_charged,
+                line.deferred_to,
             )
             for line in book.lines
         ),
@@ -844,6 +929,8 @@ def replay(
         suspense_fen=suspense.balance,
         unapplied=tuple(suspense.parts),
         credit_fen=book.credit,
+        reages=tuple(book.reages),
+        capitalised=tuple(book.capitalised),
     )
 
 
@@ -978,6 +1065,118 @@ def _money(amount: Money, terms: LoanTerms) -> int:
     return amount.minor
 
 
+#: The longest a re-age may run: a reschedule's term, a hardship plan's months and its resumption.
+MAX_REAGE_MONTHS = 480
+
+
+def _regular_instalment(book: _Book, on: dt.date) -> int:
+    """The instalment in force on ``on`` as scheduled: the latest due by then, else the first."""
+    lines = [line for line in book.lines if line.scheduled > 0]
+    due = [line for line in lines if line.due_on <= on]
+    found = due[-1] if due else lines[0] if lines else None
+    return found.scheduled if found is not None else 0
+
+
+def _check_reage(book: _Book, on: dt.date) -> None:
+    """Refuse a re-age the product's ``reage_policy`` does not allow on ``on``; record it."""
+    check_reage(
+        reage_policy(book.terms.product.reage_policy),
+        on,
+        earlier=book.reages,
+        payments=book.received,
+        instalment_fen=_regular_instalment(book, on),
+    )
+    book.reages.append(on)
+
+
+def _carry_arrears(book: _Book, on: dt.date, resume: dt.date) -> int:
+    """Close the loan's past for a re-age on ``on``; returns the principal to re-amortise.
+
+    The current period's interest earned to ``on`` (and anything already paid on instalments
+    not yet due) goes on a line due on ``on``, so the new schedule accrues from ``on`` and no
+    earned interest is lost nor unearned interest charged. Principal unpaid moves to the new
+    schedule. Interest and fees unpaid (and penalties) stay owed on their lines, bearing no
+    interest, demanded from ``resume`` — or, where the product says so (``capitalise_arrears``,
+    ``capitalise_penalties``), join the principal, each capitalisation recorded.
+    """
+    earned = book.earned_unpaid(on)
+    kept = [line for line in book.lines if line.due_on <= on]
+    future = [line for line in book.lines if line.due_on > on]
+    principal = sum(line.unpaid("principal") for line in book.lines)
+    paid: dict[str, int] = {c: sum(line.paid[c] for line in future) for c in COMPONENTS}
+    last = kept[-1].due_on if kept else book.terms.disbursed_on
+    if last < on or any(paid.values()):
+        due = dict(paid)
+        due["interest"] += earned
+        kept.append(_Line(len(kept) + 1, on, due, dict(paid)))
+    book.lines = kept  # the caller adds the new future
+    product = book.terms.product
+    chosen = {
+        "interest": product.capitalise_arrears,
+        "fee": product.capitalise_arrears,
+        "penalty": product.capitalise_penalties,
+    }
+    for line in kept:
+        line.due["principal"] = line.paid["principal"]
+        for component, capitalise in chosen.items():
+            unpaid = line.unpaid(component)
+            if capitalise and unpaid:
+                line.due[component] = line.paid[component]
+                principal += unpaid
+                book.capitalised.append((on, component, unpaid))
+        if any(line.unpaid(c) for c in COMPONENTS):
+            line.deferred_to = resume
+    return principal
+
+
+def _check_plan(event: HardshipPlan, terms: LoanTerms) -> None:
+    if not 1 <= event.months <= MAX_REAGE_MONTHS:
+        raise InvalidArgumentError(
+            "months", expected=f"1 to {MAX_REAGE_MONTHS} months", got=event.months
+        )
+    if not Decimal(0) <= event.rate <= terms.annual_rate:
+        raise InvalidArgumentError(
+            "rate",
+            expected=f"a plan rate from 0 to the contract rate {terms.annual_rate}",
+            got=event.rate,
+        )
+    if not Decimal(0) <= event.share <= 1:
+        raise InvalidArgumentError("share", expected="a share from 0 to 1", got=event.share)
+    if event.term is not None and not 1 <= event.term <= MAX_REAGE_MONTHS:
+        raise InvalidArgumentError(
+            "term", expected=f"1 to {MAX_REAGE_MONTHS} months or none", got=event.term
+        )
+
+
+def _hardship(book: _Book, event: HardshipPlan) -> None:
+    """Apply a :class:`HardshipPlan`: reduced lines from ``on``, then the rest re-amortised."""
+    terms, on = book.terms, event.on
+    _check_plan(event, terms)
+    remaining = sum(1 for line in book.lines if line.due_on > on)
+    term = event.term if event.term is not None else max(remaining, 1)
+    _check_reage(book, on)
+    end = add_months(on, event.months, anchor_day=on.day)  # the last reduced instalment
+    capital = _carry_arrears(book, on, add_months(on, event.months + 1, anchor_day=on.day))
+    base = len(book.lines)
+    reduced = plan_lines(capital, on, event.months, event.rate, event.share, term)
+    for k, (due_on, interest, principal) in enumerate(reduced, start=1):
+        due = {"penalty": 0, "fee": 0, "interest": interest, "principal": principal}
+        book.lines.append(_Line(base + k, due_on, due, scheduled=interest + principal))
+    left = capital - sum(principal for _, _, principal in reduced)
+    if left > 0:  # resumption: the rest at the contract rate over ``term`` months from ``end``
+        base = len(book.lines)
+        resumed = build_schedule(_continuation(terms, left, term, end, terms.annual_rate))
+        for i in resumed.instalments:
+            due = {"penalty": 0, "fee": 0, "interest": i.interest.minor}
+            due["principal"] = i.principal.minor
+            book.lines.append(
+                _Line(
+                    base + i.number, i.due_on, due, scheduled=i.interest.minor + i.principal.minor
+                )
+            )
+    book.status = "rescheduled"
+
+
 def _apply(book: _Book, event: Event) -> None:
     terms = book.terms
     if isinstance(event, Recovery):
@@ -1044,13 +1243,13 @@ def _apply(book: _Book, event: Event) -> None:
             )
         book.settle_if_done()
     elif isinstance(event, Reschedule):
-        if event.term < 1:
+        if not 1 <= event.term <= MAX_REAGE_MONTHS:
             raise InvalidArgumentError(
-                "term", expected="a positive number of months", got=event.term
+                "term", expected=f"1 to {MAX_REAGE_MONTHS} months", got=event.term
             )
-        capital = book.unpaid_total()
-        book.reamortise(event.on, capital, event.term, terms.annual_rate)
-        book.status = "rescheduled"
+        book.reschedule(event.on, event.term)
+    elif isinstance(event, HardshipPlan):
+        _hardship(book, event)
     elif isinstance(event, WriteOff):
         book.written_off = sum(line.unpaid("principal") for line in book.lines)
         book.status = "written_off"

@@ -86,6 +86,16 @@ class Product(BaseModel):
     npa_allocation: tuple[str, ...] | None = None
     npa_dpd: Annotated[int, Field(ge=1, le=3650)] = 90
     in_advance: InAdvance = "reduce_principal"
+    #: A reschedule capitalises unpaid penalties only when the product says so (they are
+    #: otherwise kept owed, bearing no interest; the legal statement caps all charges anyway).
+    capitalise_penalties: bool = False
+    #: A re-age (reschedule or hardship plan) capitalises the interest and fees fallen due and
+    #: unpaid (and the current period's interest earned to the day) only when the product says
+    #: so; otherwise they stay owed, bearing no interest, due with the first full instalment.
+    #: Interest not yet earned is never capitalised (Civil Code art. 677).
+    capitalise_arrears: bool = False
+    #: The re-ageing limits (``servicing/data/forbearance.yaml``): ``ffiec_2000`` or ``none``.
+    reage_policy: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,40}$")] = "ffiec_2000"
     prepayment_fee_rate: Annotated[Decimal, Field(ge=0, le=Decimal("0.1"))] = Decimal(0)
     charges_cap_rate: Annotated[Decimal, Field(gt=0, le=10)] | None = None
     description: str = ""
@@ -115,6 +125,10 @@ class Product(BaseModel):
             value: Decimal | None = getattr(self, name)
             if value is not None and value != value.quantize(Decimal("0.000001")):
                 raise ValueError(f"{name} takes at most 6 decimal places, got {value}")
+        # imported here: forbearance imports schedule, which imports this module
+        from fengkong.servicing.forbearance import reage_policy  # noqa: PLC0415
+
+        reage_policy(self.reage_policy)  # an unknown policy is refused, naming the field
         if self.prepayment_fee_rate and self.charges_cap_rate is None:
             raise ValueError(
                 "prepayment_fee_rate needs charges_cap_rate (the all-in annual cap the agreed "

@@ -1,7 +1,7 @@
 """One truth: end of day over the database equals the per-loan fold, for every event stream.
 
 Hypothesis draws streams of every event kind (several payments a day, split payoffs, partial
-prepayments, reversals, fees, waivers, reschedules, write-offs, recoveries) over a few short
+prepayments, reversals, fees, waivers, reschedules, hardship plans, write-offs, recoveries) over a few short
 loans, posts them through the service, runs ``run_end_of_day`` at random checkpoints on an
 in-memory SQLite database and compares each loan with ``replay`` instalment by instalment:
 due and paid per component, DPD, status, bucket, accrued interest. Loans have a short first
@@ -25,6 +25,7 @@ from fengkong.servicing import LoanTerms, load_products
 from fengkong.servicing.ledger import (
     COMPONENTS,
     FeeCharge,
+    HardshipPlan,
     Prepayment,
     Recovery,
     Repayment,
@@ -43,10 +44,14 @@ STATS = {"examples": 0, "posted": 0, "compared": 0}
 
 
 def _contracts():
+    # re-age limits off (``reage_policy: none``): a 5-week example never has the three months of
+    # payments the default FFIEC policy asks, and reschedules and hardship plans must be drawn
     cash = CATALOGUE["cash_loan"].model_copy(
-        update={"min_term": 1, "late_fee_fen": 2000, "grace_days": 3}
+        update={"min_term": 1, "late_fee_fen": 2000, "grace_days": 3, "reage_policy": "none"}
     )
-    flat = CATALOGUE["flat_fee_instalment"].model_copy(update={"min_term": 1})
+    flat = CATALOGUE["flat_fee_instalment"].model_copy(
+        update={"min_term": 1, "reage_policy": "none"}
+    )
     first_due = START + dt.timedelta(days=4)
     return [
         LoanTerms(cash, Money.of("3000"), Decimal("0.18"), 2, START, first_due),
@@ -66,6 +71,7 @@ KINDS = (
     "fee",
     "waive",
     "reschedule",
+    "hardship",
     "writeoff",
     "recover",
 )
@@ -106,6 +112,9 @@ def _event(kind, n, on, size, flag, schedule, posted):
         "fee": lambda: FeeCharge(on, Money.from_minor(size * 10), instalment=1 + size % 2, key=key),
         "waive": lambda: Waiver(on, COMPONENTS[size % 4], Money.from_minor(size), key=key),
         "reschedule": lambda: Reschedule(on, term=1 + size % 2, key=key),
+        "hardship": lambda: HardshipPlan(
+            on, 1 + size % 2, key=key, rate=Decimal(size % 3) / 100, share=Decimal(size % 5) / 4
+        ),
         "writeoff": lambda: WriteOff(on, key=key),
         "recover": lambda: Recovery(on, Money.from_minor(size * 100), key=key),
     }

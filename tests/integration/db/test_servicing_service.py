@@ -12,8 +12,15 @@ from fengkong.db.engine import downgrade
 from fengkong.errors import InvalidArgumentError, NotFoundError
 from fengkong.money import Money
 from fengkong.services import servicing as svc
-from fengkong.servicing import LoanTerms, load_products
-from fengkong.servicing.ledger import COMPONENTS, Prepayment, Reversal, WriteOff
+from fengkong.servicing import LoanTerms, build_schedule, load_products
+from fengkong.servicing.ledger import (
+    COMPONENTS,
+    HardshipPlan,
+    Prepayment,
+    Repayment,
+    Reversal,
+    WriteOff,
+)
 
 CATALOGUE = load_products()
 START = dt.date(2026, 1, 10)
@@ -257,6 +264,63 @@ def test_every_event_kind_goes_through_the_service_and_end_of_day(sessions):
             )
             == 0
         )
+
+
+def test_a_hardship_plan_posts_through_the_service_and_end_of_day(sessions):
+    """Issue 23 part 6: a HardshipPlan goes through the one door (stored by class name, its
+    rates as exact decimals), is idempotent, a bad one writes nothing, and end of day (the
+    per-loan fold) agrees with the fold. 3,000 at 18 % over 6 months from 01-10 (FFIEC limits):
+    the instalment (3,000 x 0.015 / (1 - 1.015^-6) = 526.58) paid in February, March and April
+    qualifies a plan on 04-15."""
+    inst = build_schedule(_terms(term=6)).instalments[0].total
+    assert inst == Money.of("526.58")
+    with sessions.begin() as s:
+        a = svc.book_loan(s, _terms(term=6), external_id="L1", borrower_id="B1")
+        for m in (2, 3):
+            svc.post_repayment(s, a, dt.date(2026, m, 10), inst, key=f"p{m}", business_date=TODAY)
+    plan = HardshipPlan(dt.date(2026, 4, 15), 2, key="hp", rate=Decimal("0.06"))
+    with pytest.raises(InvalidArgumentError, match="consecutive"), sessions.begin() as s:
+        svc.post_event(s, a, plan, business_date=TODAY)  # two payments only: refused
+    with sessions.begin() as s:
+        svc.post_event(
+            s, a, Repayment(dt.date(2026, 4, 10), Money.of("10"), key="p4"), business_date=TODAY
+        )
+    bad = HardshipPlan(dt.date(2026, 4, 15), 2, key="hp-bad", rate=Decimal("0.5"))
+    with pytest.raises(InvalidArgumentError, match="rate"), sessions.begin() as s:
+        svc.post_event(s, a, bad, business_date=TODAY)
+    # 10.00 in April: 526.58 + 526.58 + 10.00 < 3 x 526.58: still refused
+    with pytest.raises(InvalidArgumentError, match="consecutive"), sessions.begin() as s:
+        svc.post_event(s, a, plan, business_date=TODAY)
+    with sessions.begin() as s:
+        svc.post_event(
+            s,
+            a,
+            Repayment(dt.date(2026, 4, 11), inst - Money.of("10"), key="p4b"),
+            business_date=TODAY,
+        )
+    with sessions.begin() as s:
+        state = svc.post_event(s, a, plan, business_date=TODAY)
+        assert state.status == "rescheduled" and state.reages == (plan.on,)
+        svc.post_event(s, a, plan, business_date=TODAY)  # the same event again: a no-op
+    with sessions() as s:
+        rows = s.scalars(select(LoanEventRecord).where(LoanEventRecord.kind == "HardshipPlan"))
+        assert [(r.key, r.payload["rate"]) for r in rows] == [("hp", "0.06")]
+    as_of = dt.date(2026, 7, 20)
+    with sessions.begin() as s:
+        svc.run_end_of_day(s, as_of)
+    with sessions() as s:
+        state = svc.loan_state(s, a, as_of)
+        record = s.get(LoanRecord, a)
+        assert (record.status, record.dpd, record.bucket) == (state.status, state.dpd, state.bucket)
+        assert state.status == "rescheduled" and state.dpd > 0  # the plan's lines went unpaid
+        rows = s.scalars(
+            select(InstalmentRecord)
+            .where(InstalmentRecord.loan_id == a)
+            .order_by(InstalmentRecord.instalment)
+        ).all()
+        assert [(r.due_on, r.due_principal, r.due_interest) for r in rows] == [
+            (i.due_on, i.due["principal"], i.due["interest"]) for i in state.instalments
+        ]
 
 
 def test_a_product_waterfall_is_honoured_by_end_of_day(sessions):

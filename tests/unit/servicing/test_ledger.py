@@ -144,15 +144,30 @@ def test_partial_prepayment_reamortises(mode):
         )
 
 
-def test_reschedule_capitalises_arrears():
-    s = cash_loan()
+def test_reschedule_re_amortises_principal_and_keeps_arrears_owed():
+    """Was ``test_reschedule_capitalises_arrears``: a reschedule no longer turns everything
+    unpaid (interest not yet earned and penalties included) into principal (Civil Code art.
+    677, issue 23 part 6). Only the principal is re-amortised; interest fallen due, the current
+    period's interest earned to the day and penalties stay owed, due with the first new
+    instalment, so the payoff is the same right before and right after. ``reage_policy: none``:
+    this loan has made no payment, which the default FFIEC limits refuse (test_forbearance)."""
+    s = cash_loan(reage_policy="none")
     on = s.instalments[2].due_on + dt.timedelta(days=40)
     before = replay(s, [], as_of=on - dt.timedelta(days=1))
     state = replay(s, [Reschedule(on, term=24, key="reage")], as_of=on)
     assert state.status == "rescheduled" and state.dpd == 0
     new = [i for i in state.instalments if i.due_on > on]
     assert len(new) == 24
-    assert sum(i.due["principal"] for i in new) == sum(i.unpaid for i in before.instalments)
+    capital = sum(i.due["principal"] for i in new)
+    assert capital == sum(i.due["principal"] for i in before.instalments) == s.total_principal.minor
+    assert (
+        payoff_quote(s, [Reschedule(on, term=24, key="reage")], on=on).total
+        == payoff_quote(s, [], on=on).total
+    )
+    kept = [i for i in state.instalments if i.due_on <= on]
+    penalty = sum(i.due["penalty"] - i.paid["penalty"] for i in kept)
+    assert penalty > 0 and all(i.due_date == new[0].due_on for i in kept if i.unpaid)
+    assert state.capitalised == ()
 
 
 def test_write_off_and_recovery():
