@@ -17,6 +17,7 @@ import logging
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any, Final, NoReturn
 
 import typer
@@ -135,6 +136,17 @@ def parse_date(value: str | None, field: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidArgumentError(field, expected="a date as YYYY-MM-DD", got=value) from None
+
+
+def parse_decimal(value: str, field: str) -> Decimal:
+    """A decimal option exactly as written (never through float); NaN and infinities refused."""
+    try:
+        found = Decimal(value.strip())
+    except ArithmeticError:
+        found = None
+    if found is None or not found.is_finite():
+        raise InvalidArgumentError(field, expected="a finite decimal number", got=value)
+    return found
 
 
 def database_sessions() -> Any:

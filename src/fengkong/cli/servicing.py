@@ -11,7 +11,14 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from fengkong.cli._console import console, database_sessions, parse_date, progress_bar, user_errors
+from fengkong.cli._console import (
+    console,
+    database_sessions,
+    parse_date,
+    parse_decimal,
+    progress_bar,
+    user_errors,
+)
 from fengkong.cli.loan import FiledOn, print_statement
 from fengkong.db import make_engine, migrate
 from fengkong.errors import InvalidArgumentError
@@ -154,6 +161,57 @@ def refund(
                 session, loan_id, day, amount_fen, key=key, business_date=today, names=_CLI_FIELDS
             )
     console.print(f"{loan}: suspense {state.suspense}", highlight=False)
+
+
+@app.command()
+def hardship(
+    loan: Annotated[str, typer.Option("--loan", help="The loan's external id.")],
+    on: Annotated[str, typer.Option("--on", help="First reduced instalment's date, YYYY-MM-DD.")],
+    months: Annotated[int, typer.Option("--months", help="Number of reduced instalments.")],
+    key: Annotated[str, typer.Option("--key", help="Idempotency key: the same again is a no-op.")],
+    rate: Annotated[
+        str, typer.Option("--rate", help="Annual interest rate during the plan (0 freezes it).")
+    ] = "0",
+    share: Annotated[
+        str, typer.Option("--share", help="Share of the level principal paid during the plan.")
+    ] = "0.5",
+    term: Annotated[
+        int | None, typer.Option("--term", help="Months to re-amortise over after the plan.")
+    ] = None,
+) -> None:
+    """Grant a hardship plan: reduced instalments, then resumption (within the re-age limits)."""
+    with user_errors():
+        day = parse_date(on, "--on")
+        today = parse_date(None, "--on")
+        names = {**_CLI_FIELDS, "months": "--months", "rate": "--rate", "share": "--share",
+                 "term": "--term"}  # fmt: skip
+        with _sessions().begin() as session:
+            loan_id = svc.loan_id_for(session, loan, lock=True)
+            state = svc.grant_hardship_plan(
+                session,
+                loan_id,
+                day,
+                months=months,
+                rate=parse_decimal(rate, "--rate"),
+                share=parse_decimal(share, "--share"),
+                term=term,
+                key=key,
+                business_date=today,
+                names=names,
+            )
+    table = Table(title=f"{escape(loan)}: {state.status}, DPD {state.dpd}")
+    for column in ("#", "due on", "principal", "interest", "unpaid"):
+        table.add_column(column, justify="right")
+    currency = state.terms.principal.currency
+    for line in state.instalments:
+        table.add_row(
+            str(line.number),
+            str(line.due_date),
+            str(Money.from_minor(line.due["principal"], currency)),
+            str(Money.from_minor(line.due["interest"], currency)),
+            str(Money.from_minor(line.unpaid, currency)),
+        )
+    console.print(table)
 
 
 @app.command("import")

@@ -56,6 +56,7 @@ __all__ = [
     "book_loan",
     "check_event",
     "delinquency_snapshot",
+    "grant_hardship_plan",
     "import_repayments",
     "loan_id_for",
     "loan_payoff",
@@ -496,6 +497,31 @@ def refund_suspense(
 ) -> LoanState:
     """Pay money held in suspense back to the borrower (a :class:`Refund` event, see :func:`post_event`)."""
     event = Refund(on, _amount(session, loan_id, amount), key=key)
+    return post_event(session, loan_id, event, business_date=business_date, names=names)
+
+
+def grant_hardship_plan(
+    session: Session,
+    loan_id: int,
+    on: dt.date,
+    *,
+    months: int,
+    key: str,
+    business_date: dt.date,
+    rate: Decimal = Decimal(0),
+    share: Decimal = Decimal("0.5"),
+    term: int | None = None,
+    names: Mapping[str, str] | None = None,
+) -> LoanState:
+    """Grant a hardship plan (a :class:`HardshipPlan` event, see :func:`post_event`).
+
+    The plan passes the same door as a payment: dated after the last end of day and on or before
+    ``business_date``; the core then refuses what the product's re-age policy does not allow
+    (too many re-ages, too few qualifying payments), a rate above the contract's, a share outside
+    0..1 and a loan that is settled or written off. The same key and plan again is a no-op.
+    """
+    _lock(session, loan_id)
+    event = HardshipPlan(on, months, key=key, rate=rate, share=share, term=term)
     return post_event(session, loan_id, event, business_date=business_date, names=names)
 
 

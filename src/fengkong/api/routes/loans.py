@@ -19,6 +19,7 @@ from fengkong.services.policies import get_decision
 from fengkong.services.servicing import (
     MAX_AMOUNT_FEN,
     book_loan,
+    grant_hardship_plan,
     loan_id_for,
     loan_payoff,
     loan_state,
@@ -27,6 +28,7 @@ from fengkong.services.servicing import (
     refund_suspense,
 )
 from fengkong.servicing import LoanTerms, build_schedule, load_products
+from fengkong.servicing.ledger import MAX_REAGE_MONTHS
 from fengkong.servicing.products import get_product
 
 router = APIRouter(prefix="/v1/loans", tags=["loans"])
@@ -72,6 +74,21 @@ class RefundIn(BaseModel):
     idempotency_key: str = Field(min_length=1, max_length=128)
 
 
+class HardshipIn(BaseModel):
+    """A hardship plan: ``months`` reduced instalments from ``starts_on`` (``share`` of the level
+    principal, interest at ``annual_rate``, 0 freezes it), then the rest re-amortised over ``term``
+    months at the contract rate. Limited by the product's re-age policy; the same key again is a
+    no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+    starts_on: dt.date
+    months: int = Field(ge=1, le=MAX_REAGE_MONTHS)
+    annual_rate: Decimal = Field(default=Decimal(0), ge=0, le=Decimal("10"), allow_inf_nan=False)
+    share: Decimal = Field(default=Decimal("0.5"), ge=0, le=1, allow_inf_nan=False)
+    term: int | None = Field(default=None, ge=1, le=MAX_REAGE_MONTHS)
+    idempotency_key: str = Field(min_length=1, max_length=128)
+
+
 _REPAY_FIELDS = {
     "on": "body.paid_on",
     "amount": "body.amount_fen",
@@ -81,6 +98,14 @@ _REPAY_FIELDS = {
     "reverses": "body.idempotency_key",
 }
 _REFUND_FIELDS = {**_REPAY_FIELDS, "on": "body.refunded_on"}
+_HARDSHIP_FIELDS = {
+    **_REPAY_FIELDS,
+    "on": "body.starts_on",
+    "months": "body.months",
+    "rate": "body.annual_rate",
+    "share": "body.share",
+    "term": "body.term",
+}
 
 
 def _plain(value: Any) -> Any:
@@ -194,6 +219,29 @@ def refund(
     )
     audit_write(session, who, "loan.refund", loan_id, at=now, key=body.idempotency_key)
     return {"loan_id": loan_id, "status": result.status, "suspense_fen": result.suspense_fen}
+
+
+@router.post("/{loan_id}/hardship-plans")
+def hardship_plan(
+    loan_id: LoanId, body: HardshipIn, request: Request, session: SessionDep, who: Writers
+) -> dict[str, Any]:
+    """Grant a hardship plan once (reduced instalments, then resumption) within the re-age limits."""
+    now = request.app.state.clock()
+    state = grant_hardship_plan(
+        session,
+        loan_id_for(session, loan_id, lock=True),
+        body.starts_on,
+        months=body.months,
+        rate=body.annual_rate,
+        share=body.share,
+        term=body.term,
+        key=body.idempotency_key,
+        business_date=now.date(),
+        names=_HARDSHIP_FIELDS,
+    )
+    audit_write(session, who, "loan.hardship_plan", loan_id, at=now, key=body.idempotency_key)
+    lines = _plain(state)["instalments"]
+    return {"loan_id": loan_id, "status": state.status, "dpd": state.dpd, "instalments": lines}
 
 
 @router.get("/{loan_id}/statement")
