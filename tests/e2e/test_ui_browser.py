@@ -26,6 +26,9 @@ CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium missing")
 
 
+MOMENT: list[dt.datetime] = [dt.datetime(2026, 1, 1, tzinfo=dt.UTC)]  # the server's clock
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -36,12 +39,12 @@ def _free_port() -> int:
 def site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo")
     result = run_demo(folder, applications=3000, seed=0)
-    clock = dt.datetime.combine(result.as_of, dt.time(2, 0), tzinfo=dt.UTC)  # 10:00 Shanghai
+    MOMENT[0] = dt.datetime.combine(result.as_of, dt.time(2, 0), tzinfo=dt.UTC)  # 10:00 Shanghai
     app = create_app(
         Settings(database_url=result.database_url, data_dir=folder),
         default_policy="demo_credit",
         online=result.online,
-        clock=lambda: clock,
+        clock=lambda: MOMENT[0],
     )
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -138,15 +141,28 @@ def test_collector_logs_a_compliant_and_a_blocked_contact_and_a_promise(site):
     assert rows.count() >= 1
     rows.first.click()
     case_url = page.url
-    page.select_option("#channel", "call")
-    page.fill("#at", f"{site[1].as_of}T02:00")  # 10:00 in Shanghai
+    page.select_option("#channel", "sms")
+    page.select_option("#template_id", "reminder")
     page.click("#log-contact")
     expect(page.locator("#contact-result")).to_contain_text("Allowed")
-    page.select_option("#channel", "call")
-    page.fill("#at", f"{site[1].as_of}T15:00")  # 23:00 in Shanghai: quiet hours
-    page.click("#log-contact")
-    expect(page.locator("#contact-result .rule").first).to_have_text("quiet_hours")
+    MOMENT[0] = dt.datetime.combine(site[1].as_of, dt.time(15, 0), tzinfo=dt.UTC)  # 23:00 local
+    try:
+        page.select_option("#channel", "sms")
+        page.select_option("#template_id", "reminder")
+        page.click("#log-contact")
+        expect(page.locator("#contact-result .rule").first).to_have_text("quiet_hours")
+    finally:
+        MOMENT[0] = dt.datetime.combine(site[1].as_of, dt.time(2, 0), tzinfo=dt.UTC)
     page.screenshot(path=str(shots / "workbench.png"), full_page=True)
+    page.goto(case_url)
+    page.select_option("#kind", "cease_contact")
+    page.fill("#reason", "asked us in writing to stop")
+    page.click("#save-request")
+    expect(page.locator("#stops")).to_contain_text("cease_request")
+    page.select_option("#channel", "sms")
+    page.select_option("#template_id", "reminder")
+    page.click("#log-contact")
+    expect(page.locator("#contact-result")).to_contain_text("stop:cease_request")
     page.goto(case_url)
     page.fill("#amount_fen", "100")
     page.fill("#due_on", str(site[1].as_of + dt.timedelta(days=7)))

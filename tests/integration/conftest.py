@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -43,8 +44,16 @@ NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def service(database_url, tmp_path):
-    app = create_app(Settings(database_url=database_url, data_dir=tmp_path), clock=lambda: NOW)
+def clock():
+    """The service's clock: a test moves it by setting ``clock.now``."""
+    return SimpleNamespace(now=NOW)
+
+
+@pytest.fixture
+def service(database_url, tmp_path, clock):
+    app = create_app(
+        Settings(database_url=database_url, data_dir=tmp_path), clock=lambda: clock.now
+    )
     keys = {}
     with app.state.sessions.begin() as s:
         for name, role, subject in (

@@ -21,9 +21,11 @@ from fengkong.api.errors import install_error_handlers
 from fengkong.api.routes import (
     collections,
     contacts,
+    debtors,
     decisions,
     health,
     loans,
+    notices,
     policies,
     portfolio,
 )
@@ -125,7 +127,7 @@ def create_app(
     app.state.default_policy = default_policy
     app.state.clock = clock
     install_error_handlers(app)
-    routers = (health, decisions, policies, loans, contacts, collections, portfolio)
+    routers = (health, decisions, policies, loans, contacts, collections, notices, debtors, portfolio)
     for module in routers:
         app.include_router(module.router)
     app.include_router(ui.router)

@@ -65,23 +65,17 @@ class ValidateIn(BaseModel):
 
 
 class ContactIn(BaseModel):
-    """A contact attempt to check (and log) before it is made."""
+    """A contact the caller wants to make: the case, the channel, the template and (for anyone
+    but the debtor) the stored contact. Everything else — the time, the debtor, number, zone,
+    jurisdiction, stop states, loan state and earlier contacts — the server knows."""
 
     model_config = ConfigDict(extra="forbid")
-    case_id: str = Field(max_length=64)
-    debtor_id: str = Field(max_length=64)
+    case_id: str = Field(min_length=1, max_length=64)
     channel: Literal["call", "robocall", "sms", "email", "letter", "field_visit"]
-    at: dt.datetime = Field(description="When, with a time zone.")
-    jurisdiction: Literal["cn", "us"] = "cn"
-    debtor_tz: str | None = Field(default=None, max_length=64)
-    number: str | None = Field(default=None, max_length=32)
-    party: Literal["debtor", "third_party"] = "debtor"
-    purpose: Literal["collect", "locate"] = "collect"
-    template: str = Field(default="", max_length=2000)
-    recording: list[Literal["audio", "video"]] = Field(default_factory=list)
-    case_status: str = Field(default="open", max_length=32)
-    holds: list[str] = Field(default_factory=list)
-    debtor_unreachable: bool = False
+    template_id: str = Field(min_length=1, max_length=64, pattern=r"^[\w.\-]+$")
+    contact_id: int | None = Field(
+        default=None, ge=1, le=2**63 - 1, description="A stored third party or attorney."
+    )
 
 
 class ContactOut(BaseModel):
@@ -97,3 +91,9 @@ class OutcomeIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     outcome: Literal["connected", "unanswered", "wrong_party", "delivered", "visited", "failed"]
+    recording_id: str | None = Field(
+        default=None,
+        max_length=128,
+        pattern=r"^[\w.:/\-]+$",
+        description="The recording's id: required where the profile records the channel.",
+    )

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
@@ -94,6 +94,7 @@ def _check_contacts(
     planned_at: Mapping[str, dt.time],
     zones: pl.DataFrame,
     history: Mapping[str, Sequence[LoggedAttempt]],
+    holds: Mapping[str, Sequence[tuple[str, frozenset[str] | None]]] | None = None,
 ) -> pl.DataFrame:
     """Every planned contact through :func:`check_attempt` at its planned local time.
 
@@ -111,8 +112,16 @@ def _check_contacts(
                 status: str, past: Sequence[LoggedAttempt]) -> tuple[Any, bool, list[str]]:  # fmt: skip
         if action not in CHANNELS:  # placements are not contacts
             return None, True, []
-        zone = ZoneInfo(tz or profile.time_zones[0])
+        try:
+            zone = ZoneInfo(tz or profile.time_zones[0])
+        except (ZoneInfoNotFoundError, ValueError):  # the check reports it; the run goes on
+            zone = ZoneInfo(profile.time_zones[0])
         at = dt.datetime.combine(as_of, planned_at[action], tzinfo=zone).astimezone(dt.UTC)
+        held = frozenset(
+            stop
+            for stop, channels in (holds or {}).get(debtor, ())
+            if channels is None or action in channels
+        )
         attempt = Attempt(
             case_id,
             debtor,
@@ -123,13 +132,18 @@ def _check_contacts(
             recording=frozenset(_RECORDING.get(action, ())),
         )
         v = check_attempt(
-            attempt, history=past, state=CaseState(status=status), profile=profile, rules=rules
+            attempt,
+            history=past,
+            state=CaseState(status=status, holds=held),
+            profile=profile,
+            rules=rules,
         )
         return at, v.allowed, [b.rule for b in v.breaches]
 
     keys = ["action", "template", "time_zone", "status"]
-    known = frame.filter(pl.col("borrower_id").is_in(list(history)))
-    shared = frame.filter(~pl.col("borrower_id").is_in(list(history)))
+    own = list({*history, *(holds or {})})  # debtors checked one by one
+    known = frame.filter(pl.col("borrower_id").is_in(own))
+    shared = frame.filter(~pl.col("borrower_id").is_in(own))
     distinct = shared.unique(keys, maintain_order=True).select(keys)
     checked = [verdict("-", "-", a, t, z, st, ()) for a, t, z, st in distinct.iter_rows()]
     table = distinct.with_columns(
@@ -140,7 +154,7 @@ def _check_contacts(
     parts = [shared.join(table, on=keys, how="left", nulls_equal=True)]
     if known.height:
         one = [
-            verdict(c, d, a, t, z, st, history[d])
+            verdict(c, d, a, t, z, st, history.get(d, ()))
             for c, d, a, t, z, st in known.select("case_id", "borrower_id", *keys).iter_rows()
         ]
         parts.append(
@@ -175,6 +189,7 @@ def run_day(
     contracts: AgencyContracts | None = None,
     last_paid: pl.DataFrame | None = None,
     contact_history: Mapping[str, Sequence[LoggedAttempt]] | None = None,
+    stops: Mapping[str, Sequence[tuple[str, frozenset[str] | None]]] | None = None,
 ) -> DayResult:
     """One day's run (see the module docstring).
 
@@ -187,7 +202,10 @@ def run_day(
     agency placements so far (cases the strategy sends to an agency are placed under the
     ``contracts``, stale placements recalled; ``last_paid``: ``case_id, paid_on``);
     ``contact_history``: each debtor's logged attempts of the last 7 days (lender and
-    agencies), against which their planned contacts are checked.
+    agencies), against which their planned contacts are checked; ``stops``: each debtor's
+    stop states in force, ``(stop, channels)`` (``channels`` None: every channel) — a debtor
+    with a stop on every channel gets no plan and no agency placement (an active placement is
+    recalled), a stop on some channels blocks those channels' contacts.
     """
     uplift = {"call": 0.15, "field_visit": 0.30, **(uplift or {})}
     today, events = update_cases(cases, loans, as_of, stages=stages)
@@ -217,7 +235,10 @@ def run_day(
             pl.col("case_id").is_in(broken["case_id"].implode()).alias("broken_promise"),
         )
     )
-    plan = strategy.plan(frame, paused=paused_cases(judged, as_of).to_list())
+    stops = stops or {}
+    whole = [b for b, held in stops.items() if any(ch is None for _, ch in held)]
+    stopped = today.filter(pl.col("borrower_id").is_in(whole))["case_id"].to_list()
+    plan = strategy.plan(frame, paused=paused_cases(judged, as_of).to_list(), stopped=stopped)
     checked = _check_contacts(
         plan,
         today,
@@ -226,6 +247,7 @@ def run_day(
         {**PLANNED_AT, **(planned_at or {})},
         people.select("borrower_id", "time_zone"),
         contact_history or {},
+        stops,
     )
     ok = checked.filter(pl.col("allowed"))
     work = ok.join(
@@ -252,6 +274,12 @@ def run_day(
         as_of,
         last_paid=last_paid,
     )
+    if stopped:  # a stop on every channel recalls the case from its agency today
+        halt = pl.col("case_id").is_in(stopped) & pl.col("recalled_on").is_null()
+        recalled = pl.concat([recalled, placed.filter(halt).select(recalled.columns)])
+        placed = placed.with_columns(
+            pl.when(halt).then(pl.lit(as_of)).otherwise(pl.col("recalled_on")).alias("recalled_on")
+        )
     active = placed.filter(pl.col("recalled_on").is_null())["case_id"]
     today = today.with_columns(
         pl.when(pl.col("case_id").is_in(active.implode()))

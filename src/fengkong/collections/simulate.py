@@ -99,7 +99,8 @@ def simulate_strategy(
     stages: Stages | None = None,
 ) -> StrategySimulation:
     """Run ``strategy`` on ``cases`` (``case_id, stage, p_pay, overdue_fen, balance_fen,
-    max_dpd``) for ``months`` months; figures per arm (``all`` without arms)."""
+    max_dpd``, optionally ``stopped``: a stop state in force) for ``months`` months; figures
+    per arm (``all`` without arms). A stopped case gets no contact and no placement."""
     if months < 1:
         raise InvalidArgumentError("months", expected="at least 1", got=months)
     model = response_model()
@@ -108,6 +109,11 @@ def simulate_strategy(
     agency_rate = float(model["agency"]["monthly_recovery"])
     commission = costs["agency"]["commission_bp"] / 10_000
     stages = stages or Stages()
+    stopped = (
+        set(cases.filter(pl.col("stopped").fill_null(False))["case_id"].to_list())
+        if "stopped" in cases.columns
+        else set()
+    )
     state = cases.select(
         "case_id", "p_pay", "overdue_fen", "balance_fen", pl.col("max_dpd").alias("dpd")
     ).with_columns(
@@ -137,7 +143,10 @@ def simulate_strategy(
         miss = np.ones(live.height)
         cost = np.zeros(live.height)
         placed_now = live["placed"].to_numpy().copy()
+        ids = live["case_id"].to_list()
         for i, plan in enumerate(decided["plan"].to_list()):
+            if ids[i] in stopped:  # a stop state: no contact, no placement
+                continue
             for action, _ in plans[plan]:
                 if action == "agency":
                     placed_now[i] = True

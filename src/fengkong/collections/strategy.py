@@ -6,7 +6,8 @@ ordered actions, ``"channel:template"`` items separated by commas (``sms:reminde
 ``stage``, ``p_pay`` — the collection score —, ``overdue_fen``, ``balance_fen``, ``max_dpd``,
 ``broken_promise``); champion/challenger ``arms`` keyed by ``case_id`` give every case a
 cohort that never changes. :func:`load_strategy` refuses a strategy naming an unknown action
-or template, and templates with banned content; :meth:`Strategy.plan` turns today's cases into
+or template, and templates with banned content — from the shipped file, a lender's file
+(:func:`load_templates`) or a mapping passed in, every load path runs the same check; :meth:`Strategy.plan` turns today's cases into
 action rows, skipping cases paused by a promise and cases in a stop state.
 
 >>> s = load_strategy()
@@ -28,10 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import yaml
 
-from fengkong.collections.guardrails import CHANNELS, check_template
-from fengkong.collections.rules import load_contact_rules
+from fengkong.collections.content import checked_templates, load_templates, template_problems
+from fengkong.collections.rules import CHANNELS
 from fengkong.errors import ConfigError, Problem
 from fengkong.expression import ExpressionLimits
 from fengkong.policy import Policy, load_policy
@@ -41,32 +41,6 @@ __all__ = ["ACTIONS", "Strategy", "load_strategy", "load_templates"]
 
 ACTIONS = (*CHANNELS, "agency", "legal")  # contacts, then placements
 _ITEM = re.compile(r"^([a-z_]+)(?::([A-Za-z0-9_]+))?$")
-
-
-def load_templates(path: str | Path | None = None) -> dict[str, dict[str, str]]:
-    """Templates by id (``channel``, ``text``); banned content is a ``ConfigError``."""
-    if path is None:
-        text = resources.files("fengkong.collections").joinpath("data/templates.yaml")
-        raw, file = yaml.safe_load(text.read_text("utf-8")), "templates.yaml"
-    else:
-        raw, file = yaml.safe_load(Path(path).read_text(encoding="utf-8")), Path(path).name
-    templates = (raw or {}).get("templates") or {}
-    problems = []
-    rules = load_contact_rules()
-    for name, t in templates.items():
-        if t.get("channel") not in CHANNELS:
-            problems.append(
-                Problem(file, f"templates.{name}.channel", f"expected one of {CHANNELS}")
-            )
-        for kind, phrase in check_template(str(t.get("text", "")), party="debtor", rules=rules):
-            problems.append(
-                Problem(file, f"templates.{name}.text", f"banned content ({kind}): {phrase!r}")
-            )
-    if problems:
-        raise ConfigError(problems)
-    return {
-        str(k): {"channel": str(v["channel"]), "text": str(v["text"])} for k, v in templates.items()
-    }
 
 
 def parse_plan(plan: str | None) -> list[tuple[str, str | None]]:
@@ -86,7 +60,7 @@ def _items(plan: str | None) -> list[str]:
     return [item.strip() for item in (plan or "").split(",") if item.strip()]
 
 
-def _plan_problems(plan: str, templates: Mapping[str, Mapping[str, str]]) -> list[str]:
+def _plan_problems(plan: str, templates: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """What is wrong with a plan (empty when every item is a known action and template)."""
     problems = []
     for item in _items(plan):
@@ -192,7 +166,7 @@ class Strategy:
     """A checked strategy: its policy and the templates its plans use."""
 
     policy: Policy
-    templates: Mapping[str, Mapping[str, str]]
+    templates: Mapping[str, Mapping[str, Any]]
 
     @property
     def arms(self) -> tuple[str, ...]:
@@ -243,22 +217,30 @@ class Strategy:
 def load_strategy(
     source: str | Path | Mapping[str, Any] | None = None,
     *,
-    templates: Mapping[str, Mapping[str, str]] | None = None,
+    templates: Mapping[str, Mapping[str, Any]] | None = None,
     limits: ExpressionLimits | None = None,
 ) -> Strategy:
     """A checked strategy (the shipped default when ``source`` is None).
 
     Refused, with every problem: a policy problem, no ``plan`` output, an unknown action
-    (an unknown strategy node), an unknown template or one for another channel.
+    (an unknown strategy node), an unknown template or one for another channel, and
+    ``templates`` passed in with a problem :func:`load_templates` would refuse (banned
+    content included: every load path checks content).
     """
     if source is None:
         source = Path(
             str(resources.files("fengkong.collections").joinpath("data/strategy_default.yaml"))
         )
     policy = load_policy(source, limits=limits)
-    templates = dict(templates) if templates is not None else load_templates()
     file = "<strategy>" if isinstance(source, Mapping) else Path(source).name
     problems = []
+    if templates is None:
+        templates = load_templates()
+    else:
+        problems += template_problems(templates, file="<templates>")
+        if problems:
+            raise ConfigError(problems)
+        templates = checked_templates(templates)
     plan = next((e for name, e in policy.outputs if name == "plan"), None)
     if plan is None:
         problems.append(Problem(file, "outputs.plan", "a strategy must output `plan`"))

@@ -2,6 +2,7 @@
 
 from fengkong.db.engine import make_engine, migrate, session_factory
 from fengkong.db.models import (
+    AgencyPlacementRecord,
     ApiKeyRecord,
     AuditLogRecord,
     Base,
@@ -9,6 +10,8 @@ from fengkong.db.models import (
     CollectionCaseRecord,
     ContactLogRecord,
     ContactOutcomeRecord,
+    DebtorContactRecord,
+    DebtorRequestRecord,
     DecisionRecord,
     EodRunRecord,
     InstalmentRecord,
@@ -17,9 +20,11 @@ from fengkong.db.models import (
     PolicyEventRecord,
     PolicyVersionRecord,
     PromiseRecord,
+    SettlementOfferRecord,
 )
 
 __all__ = [
+    "AgencyPlacementRecord",
     "ApiKeyRecord",
     "AuditLogRecord",
     "Base",
@@ -27,6 +32,8 @@ __all__ = [
     "CollectionCaseRecord",
     "ContactLogRecord",
     "ContactOutcomeRecord",
+    "DebtorContactRecord",
+    "DebtorRequestRecord",
     "DecisionRecord",
     "EodRunRecord",
     "InstalmentRecord",
@@ -35,6 +42,7 @@ __all__ = [
     "PolicyEventRecord",
     "PolicyVersionRecord",
     "PromiseRecord",
+    "SettlementOfferRecord",
     "make_engine",
     "migrate",
     "session_factory",

@@ -215,6 +215,7 @@ class ContactLogRecord(Base):
     debtor_tz: Mapped[str | None] = mapped_column(String(64))
     template: Mapped[str] = mapped_column(Text, default="")
     recording: Mapped[list[str]] = mapped_column(JSON, default=list)
+    debts: Mapped[list[str] | None] = mapped_column(JSON)  # the loans the contact is about
     allowed: Mapped[bool] = mapped_column(Boolean)
     breaches: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
 
@@ -229,6 +230,8 @@ class ContactOutcomeRecord(Base):
     )
     outcome: Mapped[str] = mapped_column(String(16))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
+    recording_id: Mapped[str | None] = mapped_column(String(128))  # the evidence, when required
 
 
 class ApiKeyRecord(Base):
@@ -280,6 +283,7 @@ class CollectionCaseRecord(Base):
     plan: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     phone: Mapped[str | None] = mapped_column(String(32))
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    jurisdiction: Mapped[str] = mapped_column(String(8), default="cn", server_default="cn")
     opened_on: Mapped[dt.date] = mapped_column(Date)
     updated_on: Mapped[dt.date] = mapped_column(Date)
 
@@ -299,3 +303,92 @@ class PromiseRecord(Base):
     made_by: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     resolved_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class DebtorRequestRecord(Base):
+    """A stop state in force for a debtor: a borrower's request (dispute, cease contact,
+    hardship) or a fact the lender learned (legal hold, deceased, bankruptcy, represented by an
+    attorney); who set it and when, and who lifted it and when (rows are never deleted)."""
+
+    __tablename__ = "debtor_requests"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('dispute', 'cease_contact', 'hardship', 'legal_hold', 'deceased', "
+            "'bankruptcy', 'represented')",
+            name="kind",
+        ),
+        CheckConstraint("lifted_at IS NULL OR lifted_at >= effective_from", name="lifted_after"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    borrower_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    loan_id: Mapped[str | None] = mapped_column(String(64))  # a dispute of one loan (external id)
+    channels: Mapped[list[str] | None] = mapped_column(JSON)  # cease contact: None = every channel
+    disputed_fen: Mapped[int | None] = mapped_column(BigInteger)
+    verification: Mapped[str | None] = mapped_column(String(16))  # a dispute: pending | verified
+    attorney_contact_id: Mapped[int | None] = mapped_column(ForeignKey("debtor_contacts.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    effective_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    lifted_by: Mapped[str | None] = mapped_column(String(64))
+    lifted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    lift_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DebtorContactRecord(Base):
+    """A person the lender may call about a debtor: a third party from the application (only to
+    locate an unreachable debtor) or the debtor's attorney; numbers in E.164."""
+
+    __tablename__ = "debtor_contacts"
+    __table_args__ = (CheckConstraint("role IN ('third_party', 'attorney')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    borrower_id: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(128))
+    relation: Mapped[str] = mapped_column(String(32), default="")
+    number: Mapped[str] = mapped_column(String(32))
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AgencyPlacementRecord(Base):
+    """A case placed with a collection agency (委外) and, later, recalled: kept across days so
+    recall dates and each agency's capacity hold from one daily run to the next."""
+
+    __tablename__ = "agency_placements"
+    __table_args__ = (UniqueConstraint("case_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    agency_id: Mapped[str] = mapped_column(String(64), index=True)
+    placed_on: Mapped[dt.date] = mapped_column(Date)
+    placed_dpd: Mapped[int] = mapped_column(Integer)
+    placed_overdue_fen: Mapped[int] = mapped_column(BigInteger)
+    commission_rate: Mapped[str] = mapped_column(String(16))  # a decimal as text: exact
+    recalled_on: Mapped[dt.date | None] = mapped_column(Date)
+    number: Mapped[int] = mapped_column(Integer)
+
+
+class SettlementOfferRecord(Base):
+    """A settlement-in-full offer on a case: the discounted amount, its expiry, who approved it
+    within the limit table; accepted by payment (the rest is waived and the case closes)."""
+
+    __tablename__ = "settlement_offers"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0 AND amount_fen <= balance_fen", name="amount"),
+        CheckConstraint("status IN ('open', 'accepted', 'withdrawn')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    balance_fen: Mapped[int] = mapped_column(BigInteger)  # the payoff when offered
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    expires_on: Mapped[dt.date] = mapped_column(Date)
+    approved_by: Mapped[str] = mapped_column(String(64))
+    approver_role: Mapped[str] = mapped_column(String(16))
+    made_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    accepted_on: Mapped[dt.date | None] = mapped_column(Date)

@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fengkong.db.models import ApiKeyRecord, AuditLogRecord
-from fengkong.errors import InvalidArgumentError
+from fengkong.db.models import ApiKeyRecord, AuditLogRecord, CollectionCaseRecord
+from fengkong.errors import InvalidArgumentError, NotFoundError
 from fengkong.policy.versions import normalise_identity
 
 __all__ = [
@@ -35,6 +35,8 @@ __all__ = [
     "authenticate",
     "create_api_key",
     "mask_personal",
+    "owner_of",
+    "workable_case",
 ]
 
 ROLES = ("admin", "risk_analyst", "collector", "auditor", "service")
@@ -134,3 +136,20 @@ def mask_personal(data: Any, *, role: str) -> Any:
     if isinstance(data, list):
         return [mask_personal(v, role=role) for v in data]
     return data
+
+
+_SEES_ALL = ("admin", "auditor", "risk_analyst")
+
+
+def owner_of(who: Principal) -> str | None:
+    """The collector id whose cases ``who`` may see; None for roles that see every case."""
+    return None if who.role in _SEES_ALL else (who.subject or who.name)
+
+
+def workable_case(session: Session, case_id: str, who: Principal) -> CollectionCaseRecord:
+    """The case, if ``who`` may see it (a collector: only their own); else not found."""
+    record = session.get(CollectionCaseRecord, case_id)
+    mine = owner_of(who)
+    if record is None or (mine is not None and record.assigned_to != mine):
+        raise NotFoundError("case", case_id)
+    return record

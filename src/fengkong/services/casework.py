@@ -21,25 +21,33 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fengkong.collections.agencies import PLACEMENT_SCHEMA
 from fengkong.collections.cases import CASE_SCHEMA, update_cases
 from fengkong.collections.daily import DayResult, run_day
-from fengkong.collections.guardrails import Attempt, CaseState
 from fengkong.collections.promises import PROMISE_SCHEMA, make_promise
 from fengkong.collections.rules import ContactProfile
 from fengkong.collections.score import case_p_pay
 from fengkong.collections.strategy import Strategy
 from fengkong.db.models import (
+    AgencyPlacementRecord,
     ApiKeyRecord,
     CollectionCaseRecord,
     ContactLogRecord,
     ContactOutcomeRecord,
+    DebtorContactRecord,
     LoanEventRecord,
     LoanRecord,
     PromiseRecord,
 )
 from fengkong.errors import InvalidArgumentError, NotFoundError
-from fengkong.services.access import Principal
-from fengkong.services.collections import ContactResult, attempt_contact
+from fengkong.services.access import Principal, owner_of, workable_case
+from fengkong.services.collections import (
+    ContactResult,
+    log_planned_contacts,
+    recent_contacts,
+    request_contact,
+)
+from fengkong.services.debtors import REQUEST_KINDS, list_requests, stops_by_borrower
 from fengkong.services.servicing import delinquency_snapshot, loan_id_for, loan_state
 
 __all__ = [
@@ -52,22 +60,6 @@ __all__ = [
     "run_collections",
     "workable_case",
 ]
-
-_SEES_ALL = ("admin", "auditor", "risk_analyst")
-
-
-def owner_of(who: Principal) -> str | None:
-    """The collector id whose cases ``who`` may see; None for roles that see every case."""
-    return None if who.role in _SEES_ALL else (who.subject or who.name)
-
-
-def workable_case(session: Session, case_id: str, who: Principal) -> CollectionCaseRecord:
-    """The case, if ``who`` may see it (a collector: only their own); else not found."""
-    record = session.get(CollectionCaseRecord, case_id)
-    mine = owner_of(who)
-    if record is None or (mine is not None and record.assigned_to != mine):
-        raise NotFoundError("case", case_id)
-    return record
 
 
 def _open_cases(session: Session) -> pl.DataFrame:
@@ -126,6 +118,25 @@ def _payments(session: Session, since: dt.date, as_of: dt.date) -> pl.DataFrame:
     )
 
 
+def _placements(session: Session) -> pl.DataFrame:
+    """Every agency placement so far (recalled ones too): capacity and recall span the days."""
+    rows = session.scalars(select(AgencyPlacementRecord).order_by(AgencyPlacementRecord.id))
+    return pl.DataFrame(
+        [{k: getattr(r, k) for k in PLACEMENT_SCHEMA} for r in rows], schema=PLACEMENT_SCHEMA
+    )
+
+
+def _store_placements(session: Session, placements: pl.DataFrame) -> None:
+    known = {(r.case_id, r.number): r for r in session.scalars(select(AgencyPlacementRecord))}
+    for row in placements.iter_rows(named=True):
+        record = known.get((row["case_id"], row["number"]))
+        if record is None:
+            session.add(AgencyPlacementRecord(**row))
+        elif record.recalled_on is None and row["recalled_on"] is not None:
+            record.recalled_on = row["recalled_on"]
+    session.flush()
+
+
 def run_collections(
     session: Session,
     as_of: dt.date,
@@ -153,6 +164,22 @@ def run_collections(
     payments = paid.join(case_of, on="borrower_id").select("case_id", "paid_on", "amount_fen")
     previous = cases if cases.height else None
     today, _ = update_cases(previous, loans, as_of)
+    day_start = dt.datetime.combine(as_of, dt.time.min, tzinfo=dt.UTC)
+    day_end = dt.datetime.combine(as_of, dt.time.max, tzinfo=dt.UTC)
+    held: dict[str, set[tuple[str, frozenset[str] | None]]] = {}
+    for moment in (day_start, day_end):  # in force at any time of the day
+        for borrower, rows in stops_by_borrower(session, moment).items():
+            held.setdefault(borrower, set()).update(
+                (REQUEST_KINDS[r.kind], frozenset(r.channels) if r.channels else None) for r in rows
+            )
+    history = recent_contacts(session, since=day_start - dt.timedelta(days=8))
+    placements = _placements(session)
+    last_paid = (
+        _payments(session, dt.date.min, as_of)
+        .join(case_of, on="borrower_id")
+        .group_by("case_id")
+        .agg(pl.col("paid_on").max())
+    )
     result = run_day(
         as_of=as_of,
         loans=loans,
@@ -165,8 +192,20 @@ def run_collections(
         field_agents=field_agents,
         profile=profile,
         borrowers=borrowers,
+        contact_history=history,
+        stops={b: sorted(v, key=str) for b, v in held.items()},
+        placements=placements,
+        last_paid=last_paid,
     )
-    _store(session, result, as_of, p_pay=case_p_pay(today, loans, p_pay), phones=phones or {})
+    _store_placements(session, result.placements)
+    zones = (
+        dict(borrowers.select("borrower_id", "time_zone").iter_rows())
+        if borrowers is not None and "time_zone" in borrowers.columns
+        else {}
+    )
+    _store(session, result, as_of, p_pay=case_p_pay(today, loans, p_pay), phones=phones or {},
+           zones=zones)  # fmt: skip
+    log_planned_contacts(session, result, profile=profile)
     return result
 
 
@@ -177,6 +216,7 @@ def _store(
     *,
     p_pay: pl.DataFrame,
     phones: Mapping[str, str],
+    zones: Mapping[str, str | None] | None = None,
 ) -> None:
     external = dict(session.execute(select(LoanRecord.id, LoanRecord.external_id)).all())
     assigned = dict(result.calls.assignments.select("case_id", "agent_id").iter_rows())
@@ -213,7 +253,8 @@ def _store(
             record.assigned_by = None if row["case_id"] in assigned else record.assigned_by
         record.plan = plans.get(row["case_id"], [])
         record.phone = phones.get(row["borrower_id"], record.phone)
-        record.time_zone = record.time_zone or "Asia/Shanghai"
+        # the debtor's own zone; unknown: None, checked in every zone of the profile
+        record.time_zone = (zones or {}).get(row["borrower_id"]) or record.time_zone
         record.updated_on = as_of
     session.flush()
     judged = result.promises.filter(pl.col("resolved_on") == as_of)
@@ -310,8 +351,26 @@ def case_detail(session: Session, case_id: str, who: Principal, as_of: dt.date) 
     promises = session.scalars(
         select(PromiseRecord).where(PromiseRecord.case_id == case_id).order_by(PromiseRecord.id)
     ).all()
+    at = dt.datetime.combine(as_of, dt.time.max, tzinfo=dt.UTC)
+    people = session.scalars(
+        select(DebtorContactRecord)
+        .where(DebtorContactRecord.borrower_id == record.borrower_id)
+        .order_by(DebtorContactRecord.id)
+    ).all()
     return {
         **_summary(record),
+        "stops": [r for r in list_requests(session, record.borrower_id) if _in_force_on(r, at)],
+        "people": [
+            {
+                "contact_id": p.id,
+                "role": p.role,
+                "name": p.name,
+                "relation": p.relation,
+                "phone": p.number,
+            }  # fmt: skip
+            for p in people
+        ],
+        "jurisdiction": record.jurisdiction,
         "phone": record.phone,
         "time_zone": record.time_zone,
         "opened_on": record.opened_on.isoformat(),
@@ -341,6 +400,12 @@ def case_detail(session: Session, case_id: str, who: Principal, as_of: dt.date) 
             for p in promises
         ],
     }
+
+
+def _in_force_on(request: dict[str, Any], at: dt.datetime) -> bool:
+    start = dt.datetime.fromisoformat(request["effective_from"])
+    lifted = request["lifted_at"]
+    return start <= at and (lifted is None or dt.datetime.fromisoformat(lifted) > at)
 
 
 def add_promise(
@@ -376,40 +441,28 @@ def add_promise(
     return {"promise_id": row.id, "status": "pending", "due_on": due_on.isoformat()}
 
 
-_RECORDED = {"call": frozenset({"audio"}), "robocall": frozenset({"audio"}),
-             "field_visit": frozenset({"audio", "video"})}  # fmt: skip
-
-
 def contact_case(
     session: Session,
     case_id: str,
     who: Principal,
     *,
     channel: str,
+    template_id: str,
     at: dt.datetime,
-    party: str = "debtor",
-    template: str = "",
-    jurisdiction: str = "cn",
+    contact_id: int | None = None,
 ) -> ContactResult:
-    """Log a contact on a stored case through the guardrails (the workbench's "log a call"):
-    the debtor, their time zone and number come from the case; calls and visits are
-    recorded as the rules require; a case no longer open is in a stop state."""
-    record = workable_case(session, case_id, who)
-    attempt = Attempt(
-        case_id,
-        record.borrower_id,
-        channel,
-        at,
-        debtor_tz=record.time_zone,
-        number=record.phone,
-        party=party,
-        purpose="collect" if party == "debtor" else "locate",
-        actor=who.name,
-        template=template,
-        recording=_RECORDED.get(channel, frozenset()),
+    """The workbench's "log a contact": the same gate as the contacts API
+    (:func:`~fengkong.services.collections.request_contact`): the server supplies the time,
+    the debtor, number, zone, stop states and history."""
+    return request_contact(
+        session,
+        who,
+        case_id=case_id,
+        channel=channel,
+        template_id=template_id,
+        at=at,
+        contact_id=contact_id,
     )
-    state = CaseState(status="open" if record.status == "open" else record.status)
-    return attempt_contact(session, attempt, state=state, jurisdiction=jurisdiction)
 
 
 def reassign_case(

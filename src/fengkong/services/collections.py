@@ -11,11 +11,15 @@ outcome, since it never happened. Nothing here updates or deletes a log row.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+import polars as pl
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from fengkong.collections.daily import DayResult
 from fengkong.collections.guardrails import (
     OUTCOMES,
     Attempt,
@@ -24,13 +28,30 @@ from fengkong.collections.guardrails import (
     Verdict,
     check_attempt,
 )
-from fengkong.collections.rules import ContactRules, load_contact_rules
-from fengkong.db.models import ContactLogRecord, ContactOutcomeRecord
+from fengkong.collections.rules import ContactProfile, ContactRules, load_contact_rules
+from fengkong.collections.strategy import load_templates
+from fengkong.db.models import (
+    CollectionCaseRecord,
+    ContactLogRecord,
+    ContactOutcomeRecord,
+    LoanRecord,
+)
 from fengkong.errors import InvalidArgumentError, NotFoundError, WorkflowError
+from fengkong.services.access import Principal, workable_case
+from fengkong.services.debtors import attorney_on_record, debtor_contact, stop_states, stops_at
+from fengkong.services.servicing import loan_id_for, loan_state
 
-__all__ = ["ContactResult", "attempt_contact", "contact_history", "record_outcome"]
-
-_LOOKBACK = dt.timedelta(days=8)  # the longest rule looks back 7 days
+__all__ = [
+    "ContactResult",
+    "attempt_contact",
+    "contact_history",
+    "debtor_unreachable",
+    "live_case_status",
+    "log_planned_contacts",
+    "recent_contacts",
+    "record_outcome",
+    "request_contact",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,23 +71,84 @@ def contact_history(session: Session, debtor_id: str, *, since: dt.datetime) -> 
         .where(ContactLogRecord.debtor_id == debtor_id, ContactLogRecord.at >= since)
         .order_by(ContactLogRecord.at, ContactLogRecord.id)
     )
-    out = []
+    return [_logged(log, outcome) for log, outcome in rows]
+
+
+def recent_contacts(session: Session, *, since: dt.datetime) -> dict[str, list[LoggedAttempt]]:
+    """Every debtor's logged attempts since ``since`` (the daily batch reads them in one query)."""
+    rows = session.execute(
+        select(ContactLogRecord, ContactOutcomeRecord.outcome)
+        .outerjoin(ContactOutcomeRecord, ContactOutcomeRecord.log_id == ContactLogRecord.id)
+        .where(ContactLogRecord.at >= since)
+        .order_by(ContactLogRecord.at, ContactLogRecord.id)
+    )
+    out: dict[str, list[LoggedAttempt]] = {}
     for log, outcome in rows:
-        attempt = Attempt(
-            log.case_id,
-            log.debtor_id,
-            log.channel,
-            _aware(log.at),
-            debtor_tz=log.debtor_tz,
-            number=log.number,
-            party=log.party,
-            purpose=log.purpose,
-            actor=log.actor,
-            template=log.template,
-            recording=frozenset(log.recording),
-        )
-        out.append(LoggedAttempt(attempt, "blocked" if not log.allowed else outcome or "pending"))
+        out.setdefault(log.debtor_id, []).append(_logged(log, outcome))
     return out
+
+
+#: Channels the batch sends itself: each planned one is an attempt in the log (pending until
+#: its delivery report). Calls and visits are work for people, logged when they are made.
+AUTOMATED = ("sms", "robocall", "email", "letter")
+
+
+def log_planned_contacts(session: Session, result: DayResult, *, profile: ContactProfile) -> int:
+    """Append the day's automated contacts to the contact log, allowed or blocked, and every
+    blocked planned contact of any channel; returns the rows written."""
+    jurisdiction = next(
+        (name for name, p in load_contact_rules().profiles.items() if p == profile), "cn"
+    )
+    acts = result.actions.filter(
+        pl.col("planned_at").is_not_null()
+        & (pl.col("action").is_in(AUTOMATED) | ~pl.col("allowed"))
+    ).join(result.cases.select("case_id", "borrower_id", "loans"), on="case_id", how="left")
+    if not acts.height:
+        return 0
+    catalogue = load_templates()
+    external = dict(session.execute(select(LoanRecord.id, LoanRecord.external_id)).all())
+    rows = [
+        {
+            "case_id": r["case_id"],
+            "debtor_id": r["borrower_id"] or "",
+            "jurisdiction": jurisdiction,
+            "channel": r["action"],
+            "party": "debtor",
+            "purpose": "collect",
+            "actor": f"batch:{r['action']}",
+            "number": None,
+            "at": r["planned_at"].replace(tzinfo=dt.UTC)
+            if r["planned_at"].tzinfo is None
+            else r["planned_at"],
+            "debtor_tz": None,
+            "template": (catalogue.get(r["template"] or "") or {}).get("text", ""),
+            "recording": sorted(profile.recording.get(r["action"], ())),
+            "debts": sorted(external[x] for x in r["loans"] or [] if x in external),
+            "allowed": r["allowed"],
+            "breaches": [{"rule": b, "message": b, "source": "batch"} for b in r["breaches"] or []],
+        }
+        for r in acts.iter_rows(named=True)
+    ]
+    session.execute(insert(ContactLogRecord), rows)
+    return len(rows)
+
+
+def _logged(log: ContactLogRecord, outcome: str | None) -> LoggedAttempt:
+    attempt = Attempt(
+        log.case_id,
+        log.debtor_id,
+        log.channel,
+        _aware(log.at),
+        debtor_tz=log.debtor_tz,
+        number=log.number,
+        party=log.party,
+        purpose=log.purpose,
+        actor=log.actor,
+        template=log.template,
+        recording=frozenset(log.recording),
+        debts=frozenset(log.debts or ()),
+    )
+    return LoggedAttempt(attempt, "blocked" if not log.allowed else outcome or "pending")
 
 
 def _aware(at: dt.datetime) -> dt.datetime:
@@ -84,7 +166,7 @@ def attempt_contact(
     """Check an attempt against the debtor's jurisdiction and log it, allowed or blocked."""
     rules = rules or load_contact_rules()
     profile = rules.profile(jurisdiction)
-    history = contact_history(session, attempt.debtor_id, since=attempt.at - _LOOKBACK)
+    history = contact_history(session, attempt.debtor_id, since=attempt.at - profile.lookback)
     verdict = check_attempt(attempt, history=history, state=state, profile=profile, rules=rules)
     record = ContactLogRecord(
         case_id=attempt.case_id,
@@ -99,6 +181,7 @@ def attempt_contact(
         debtor_tz=attempt.debtor_tz,
         template=attempt.template,
         recording=sorted(attempt.recording),
+        debts=sorted(attempt.debts),
         allowed=verdict.allowed,
         breaches=[
             {"rule": b.rule, "message": b.message, "source": b.source} for b in verdict.breaches
@@ -109,13 +192,146 @@ def attempt_contact(
     return ContactResult(record.id, verdict)
 
 
-def record_outcome(session: Session, log_id: int, outcome: str, *, at: dt.datetime) -> None:
-    """Append what came of an allowed attempt (once)."""
+#: Right-party contact has failed when the last ``_FAILED_TO_UNREACHABLE`` attempts to the
+#: debtor in ``_UNREACHABLE_WINDOW`` all failed (unanswered, wrong party, failed) and none
+#: connected: only then may a third party be asked to help locate them (lender policy).
+_FAILED_TO_UNREACHABLE = 3
+_UNREACHABLE_WINDOW = dt.timedelta(days=7)
+_FAILED = ("unanswered", "wrong_party", "failed")
+
+
+def debtor_unreachable(history: Sequence[LoggedAttempt], at: dt.datetime) -> bool:
+    """Whether right-party contact has failed, read from the contact log (never the caller).
+
+    >>> import datetime as dt
+    >>> at = dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC)
+    >>> tries = [LoggedAttempt(Attempt("C", "D", "call", at - dt.timedelta(hours=h)), "unanswered") for h in (1, 2, 3)]
+    >>> debtor_unreachable(tries, at), debtor_unreachable(tries[:2], at)
+    (True, False)
+    """
+    since = at - _UNREACHABLE_WINDOW
+    to_debtor = [
+        h
+        for h in history
+        if h.attempt.party == "debtor" and since < h.attempt.at <= at and h.outcome != "blocked"
+    ]
+    if any(h.outcome == "connected" for h in to_debtor):
+        return False
+    last = sorted(to_debtor, key=lambda h: h.attempt.at)[-_FAILED_TO_UNREACHABLE:]
+    return len(last) == _FAILED_TO_UNREACHABLE and all(h.outcome in _FAILED for h in last)
+
+
+def live_case_status(session: Session, case: CollectionCaseRecord, on: dt.date) -> set[str]:
+    """Stop states the ledger puts on a case at ``on``: ``settled`` when every loan of the case
+    is settled (a loan paid a minute ago stops contact, not tomorrow's run), ``not_overdue``
+    when nothing is past due; the stored case status when the case is closed."""
+    out = set()
+    if case.status not in ("open", "recovery"):
+        out.add(case.status)
+    if not case.loans:
+        return out
+    states = [loan_state(session, loan_id_for(session, external), on) for external in case.loans]
+    if all(s.status in ("settled", "closed") for s in states):
+        out.add("settled")
+    elif all(s.overdue.minor == 0 for s in states):
+        out.add("not_overdue")
+    return out
+
+
+def request_contact(
+    session: Session,
+    who: Principal,
+    *,
+    case_id: str,
+    channel: str,
+    template_id: str,
+    at: dt.datetime,
+    contact_id: int | None = None,
+    templates: Mapping[str, Mapping[str, str]] | None = None,
+) -> ContactResult:
+    """Check and log a contact the caller wants to make; the server supplies every fact.
+
+    The caller names the case, the channel, the template and, for anyone but the debtor, the
+    stored contact. The debtor, their number, time zone and jurisdiction come from the case;
+    the instant is ``at`` (the service's clock); the stop states from the debtor's requests in
+    force, the case's status and the ledger at that instant; the earlier contacts and whether
+    the debtor is unreachable from the contact log; the recording the profile requires is made
+    by the lender's dialler and its evidence is required with the outcome. A collector may
+    contact only on a case assigned to them; a case that does not exist is not found.
+    """
+    case = workable_case(session, case_id, who)
+    catalogue = templates if templates is not None else load_templates()
+    template = catalogue.get(template_id)
+    if template is None or template["channel"] != channel:
+        raise InvalidArgumentError(
+            "template_id",
+            expected=f"a {channel} template of the catalogue",
+            got=template_id,
+        )
+    rules = load_contact_rules()
+    profile = rules.profile(case.jurisdiction or "cn")
+    contact = None if contact_id is None else debtor_contact(session, case.borrower_id, contact_id)
+    requests = stops_at(session, case.borrower_id, at)
+    if contact is not None and contact.role == "attorney":
+        attorney_on_record(requests, contact)
+    holds = stop_states(requests, channel=channel, contact=contact)
+    holds |= live_case_status(session, case, at.date())
+    history = contact_history(
+        session, case.borrower_id, since=at - max(profile.lookback, _UNREACHABLE_WINDOW)
+    )
+    party = "debtor" if contact is None else contact.role  # third_party or attorney
+    third = party == "third_party"
+    attempt = Attempt(
+        case.case_id,
+        case.borrower_id,
+        channel,
+        at,
+        debtor_tz=case.time_zone,
+        number=None
+        if channel in ("letter", "email", "field_visit")
+        else (contact.number if contact is not None else case.phone),
+        party=party,
+        purpose="locate" if third else "collect",
+        actor=who.name,
+        template=template["text"],
+        template_id=template_id,
+        recording=frozenset(profile.recording.get(channel, ())),
+        debts=frozenset(case.loans),
+    )
+    state = CaseState(
+        status="open",
+        holds=frozenset(holds),
+        debtor_unreachable=debtor_unreachable(history, at),
+    )
+    return attempt_contact(
+        session, attempt, state=state, jurisdiction=case.jurisdiction or "cn", rules=rules
+    )
+
+
+_EVIDENCE = re.compile(r"^[\w.:/\-]{1,128}$")
+_SUPERVISORS = ("admin",)
+
+
+def record_outcome(
+    session: Session,
+    log_id: int,
+    outcome: str,
+    *,
+    at: dt.datetime,
+    who: Principal | None = None,
+    recording_id: str | None = None,
+) -> None:
+    """Append what came of an allowed attempt (once), by the person who made it (or a supervisor).
+
+    A channel the jurisdiction's profile requires recorded needs the recording's id as evidence.
+    """
     if outcome not in OUTCOMES:
         raise InvalidArgumentError("outcome", expected=f"one of {OUTCOMES}", got=outcome)
     log = session.get(ContactLogRecord, log_id)
     if log is None:
         raise NotFoundError("contact attempt", log_id)
+    if who is not None and who.role not in _SUPERVISORS and log.actor != who.name:
+        raise NotFoundError("contact attempt", log_id)  # another collector's: not theirs to see
     if not log.allowed:
         raise WorkflowError(
             "record an outcome", current="blocked", reason="a blocked attempt never happened"
@@ -124,5 +340,24 @@ def record_outcome(session: Session, log_id: int, outcome: str, *, at: dt.dateti
         raise WorkflowError(
             "record an outcome", current="recorded", reason="the log is append-only: one outcome"
         )
-    session.add(ContactOutcomeRecord(log_id=log_id, outcome=outcome, recorded_at=at))
+    wanted = load_contact_rules().profile(log.jurisdiction).recording.get(log.channel, ())
+    if recording_id is not None and not _EVIDENCE.match(recording_id):
+        raise InvalidArgumentError(
+            "recording_id", expected="1 to 128 letters, digits or . : / _ -", got=recording_id
+        )
+    if wanted and recording_id is None:
+        raise InvalidArgumentError(
+            "recording_id",
+            expected=f"the id of the {'/'.join(wanted)} recording ({log.channel}s are recorded)",
+            got=None,
+        )
+    session.add(
+        ContactOutcomeRecord(
+            log_id=log_id,
+            outcome=outcome,
+            recorded_at=at,
+            recorded_by=who.name if who is not None else None,
+            recording_id=recording_id,
+        )
+    )
     session.flush()

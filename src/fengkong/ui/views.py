@@ -26,15 +26,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
+from fengkong.collections.strategy import load_templates
 from fengkong.db.models import DecisionRecord
-from fengkong.errors import FengkongError, InvalidArgumentError
+from fengkong.errors import FengkongError, InvalidArgumentError, NotFoundError
 from fengkong.money import Money
 from fengkong.policy.audit import json_ready
 from fengkong.policy.simulate import simulate
-from fengkong.services.access import Principal, audit_write, mask_personal
+from fengkong.services.access import Principal, audit_write, mask_personal, workable_case
 from fengkong.services.casework import add_promise, case_detail, contact_case, queue
 from fengkong.services.dashboard import kpis as portfolio_kpis
 from fengkong.services.dashboard import roll_rates, vintage_curves
+from fengkong.services.debtors import REQUEST_KINDS, set_request
 from fengkong.services.policies import get_decision, list_versions, load_version
 from fengkong.servicing import apr, build_schedule, check_contract, legal_statement, replay
 from fengkong.servicing.apr import schedule_cash_flows
@@ -368,6 +370,7 @@ def _case_page(
     now = _now(request).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M")
     return _page(request, "case.html", title=f"{labels(_lang(request))['case']} {case_id}",
                  who=who, active="workbench", c=shown, result=result, now=now,
+                 templates=load_templates(), kinds=list(REQUEST_KINDS),
                  error=error or None, status=status)  # fmt: skip
 
 
@@ -387,33 +390,59 @@ def log_contact(
     request: Request,
     case_id: str,
     channel: Annotated[str, Form(max_length=16)],
-    at: Annotated[str, Form(max_length=40)],
-    party: Annotated[str, Form(max_length=16)] = "debtor",
-    template: Annotated[str, Form(max_length=2000)] = "",
+    template_id: Annotated[str, Form(max_length=64)],
+    contact_id: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
+    """Log a contact now through the same gate as the API (the server supplies the facts)."""
     who = _guard(request, ("admin", "collector"))
     if isinstance(who, Response):
         return who
-    try:
-        when = dt.datetime.fromisoformat(at)
-    except ValueError:
+    person = int(contact_id) if contact_id.isdigit() and len(contact_id) < 19 else None
+    if contact_id and person is None:
         return _case_page(request, who, case_id, status=422,
-                          error=f"at: expected an ISO date-time, got {at!r}")  # fmt: skip
-    when = when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+                          error=f"contact_id: expected a stored contact, got {contact_id!r}")  # fmt: skip
     try:
         with request.app.state.sessions.begin() as s:
-            done = contact_case(s, case_id[:64], who, channel=channel, at=when, party=party,
-                                template=template)  # fmt: skip
+            done = contact_case(s, case_id[:64], who, channel=channel, template_id=template_id,
+                                at=_now(request), contact_id=person)  # fmt: skip
             audit_write(s, who, "contact.attempt", case_id, at=_now(request),
                         log_id=done.log_id, allowed=done.verdict.allowed)  # fmt: skip
-    except FengkongError as exc:
+    except NotFoundError as exc:
         return _page(request, "message.html", title="case", who=who, status=404, message=str(exc))
+    except FengkongError as exc:
+        return _case_page(request, who, case_id, status=422, error=str(exc))
     for b in done.verdict.breaches:
         request.app.state.metrics.blocks.labels(b.rule).inc()
     result = {"allowed": done.verdict.allowed, "log_id": done.log_id,
               "breaches": [{"rule": b.rule, "message": b.message, "source": b.source}
                            for b in done.verdict.breaches]}  # fmt: skip
     return _case_page(request, who, case_id, result=result)
+
+
+@router.post("/cases/{case_id}/request", response_model=None)
+def record_request(
+    request: Request,
+    case_id: str,
+    kind: Annotated[str, Form(max_length=16)],
+    reason: Annotated[str, Form(max_length=2000)],
+    channels: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    """Record a borrower's request or a stop fact on the case's debtor (dispute, cease contact...)."""
+    who = _guard(request, ("admin", "collector"))
+    if isinstance(who, Response):
+        return who
+    try:
+        with request.app.state.sessions.begin() as s:
+            case = workable_case(s, case_id[:64], who)
+            made = set_request(s, who, case.borrower_id, kind, at=_now(request), reason=reason,
+                               channels=[c[:16] for c in channels[:8]] if channels else None)  # fmt: skip
+            audit_write(s, who, "debtor.request", case.borrower_id, at=_now(request),
+                        request_id=made["request_id"], kind=kind)  # fmt: skip
+    except NotFoundError as exc:
+        return _page(request, "message.html", title="case", who=who, status=404, message=str(exc))
+    except FengkongError as exc:
+        return _case_page(request, who, case_id, status=422, error=str(exc))
+    return RedirectResponse(f"/ui/cases/{case_id}", status_code=303)
 
 
 @router.post("/cases/{case_id}/promise", response_model=None)

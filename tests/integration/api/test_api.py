@@ -79,30 +79,30 @@ def test_roles_are_enforced_and_errors_have_one_shape(service):
     assert not check["ok"] and check["problems"][0]["path"] == "rules.0.when"
 
 
-def test_contacts_run_the_guardrails_server_side(service):
+def test_contacts_run_the_guardrails_server_side(service, clock):
     _app, client, keys = service
-    night = {"case_id": "K1", "debtor_id": "D1", "channel": "call", "at": "2026-11-24T14:30:00+00:00",
-             "debtor_tz": "Asia/Shanghai", "recording": ["audio"]}  # fmt: skip
-    blocked = client.post("/v1/contacts", json=night, headers=keys["carl"]).json()
+    call = {"case_id": "K1", "channel": "call", "template_id": "call_script"}
+    clock.now = dt.datetime(2026, 11, 24, 14, 30, tzinfo=dt.UTC)  # 22:30 in Shanghai
+    blocked = client.post("/v1/contacts", json=call, headers=keys["carl"]).json()
     assert not blocked["allowed"] and blocked["breaches"][0]["rule"] == "quiet_hours"
-    day = night | {"at": "2026-11-24T02:30:00+00:00"}
-    ok = client.post("/v1/contacts", json=day, headers=keys["carl"]).json()
+    clock.now = dt.datetime(2026, 11, 24, 2, 30, tzinfo=dt.UTC)  # 10:30
+    ok = client.post("/v1/contacts", json=call, headers=keys["carl"]).json()
     assert ok["allowed"]
     assert (
         client.post(
             f"/v1/contacts/{ok['log_id']}/outcome",
-            json={"outcome": "connected"},
+            json={"outcome": "connected", "recording_id": "rec-1"},
             headers=keys["carl"],
         ).status_code
         == 200
     )
     again = client.post(
         f"/v1/contacts/{blocked['log_id']}/outcome",
-        json={"outcome": "connected"},
+        json={"outcome": "connected", "recording_id": "rec-2"},
         headers=keys["carl"],
     )
     assert again.status_code == 409
-    assert client.post("/v1/contacts", json=day, headers=keys["gate"]).status_code == 403
+    assert client.post("/v1/contacts", json=call, headers=keys["gate"]).status_code == 403
     assert 'fengkong_guardrail_blocks_total{rule="quiet_hours"} 1.0' in client.get("/metrics").text
 
 

@@ -31,11 +31,13 @@ def test_every_attempt_is_logged_and_counts_cross_agencies(sessions):
         for hour, actor in ((9, "lender"), (10, "agency-7"), (11, "agency-9")):
             result = attempt_contact(s, call(hour, actor=actor), state=OPEN, jurisdiction="cn")
             assert result.verdict.allowed
-            record_outcome(s, result.log_id, "connected", at=call(hour, 5).at)
+            record_outcome(
+                s, result.log_id, "connected", at=call(hour, 5).at, recording_id=f"rec-{hour}"
+            )
         fourth = attempt_contact(s, call(15), state=OPEN, jurisdiction="cn")
         assert [b.rule for b in fourth.verdict.breaches] == ["connected_calls_per_day"]
         with pytest.raises(WorkflowError, match="never happened"):
-            record_outcome(s, fourth.log_id, "connected", at=call(15, 5).at)
+            record_outcome(s, fourth.log_id, "connected", at=call(15, 5).at, recording_id="rec-15")
     with sessions.begin() as s:
         assert s.scalar(select(func.count()).select_from(ContactLogRecord)) == 5
         history = contact_history(s, "D1", since=dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
@@ -54,9 +56,9 @@ def test_every_attempt_is_logged_and_counts_cross_agencies(sessions):
 def test_an_outcome_is_recorded_once(sessions):
     with sessions.begin() as s:
         ok = attempt_contact(s, call(10), state=OPEN, jurisdiction="cn")
-        record_outcome(s, ok.log_id, "unanswered", at=call(10, 1).at)
+        record_outcome(s, ok.log_id, "unanswered", at=call(10, 1).at, recording_id="rec-a")
         with pytest.raises(WorkflowError, match="append-only"):
-            record_outcome(s, ok.log_id, "connected", at=call(10, 2).at)
+            record_outcome(s, ok.log_id, "connected", at=call(10, 2).at, recording_id="rec-b")
 
 
 def test_a_settled_case_is_blocked_and_still_logged(sessions):

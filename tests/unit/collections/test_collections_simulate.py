@@ -66,3 +66,20 @@ def test_arms_are_reported_and_curves_rise():
 def test_months_must_be_positive():
     with pytest.raises(InvalidArgumentError, match="months"):
         simulate_strategy(load_strategy(), population(10), months=0)
+
+
+def test_stopped_cases_get_no_contact_and_no_placement_in_the_simulator(tmp_path):
+    """Issue 24 part 2: the simulator obeys stop states like every other path."""
+    cases = population(500).with_columns(pl.lit(True).alias("stopped"))
+    quiet = simulate_strategy(only("", tmp_path, "nothing"), cases, months=3, seed=1)
+    busy = simulate_strategy(
+        only("sms:reminder,call:call_script,agency", tmp_path, "busy"), cases, months=3, seed=1
+    )
+    assert busy.totals["cost_fen"].sum() == 0  # not one attempt, not one commission
+    assert busy.totals.equals(quiet.totals)
+    half = population(500).with_columns((pl.int_range(pl.len()) % 2 == 0).alias("stopped"))
+    some = simulate_strategy(only("sms:reminder", tmp_path, "sms"), half, months=1, seed=1)
+    whole = simulate_strategy(
+        only("sms:reminder", tmp_path, "sms2"), population(500), months=1, seed=1
+    )
+    assert 0 < some.totals["cost_fen"].sum() < whole.totals["cost_fen"].sum()

@@ -48,7 +48,14 @@ def test_china_quiet_hours_at_the_boundaries(hh, mm, blocked):
 
 @pytest.mark.parametrize(
     ("local", "blocked"),
-    [("21:00:00", False), ("21:00:01", True), ("07:59:59", True), ("08:00:00", False)],
+    [
+        ("21:00:00", False),  # "after 9 p.m.": 9 p.m. itself is not after it
+        ("21:00:00.000001", True),
+        ("21:00:00.500000", True),  # the old 21:00:01 boundary let this through
+        ("21:00:01", True),
+        ("07:59:59.999999", True),
+        ("08:00:00", False),
+    ],
 )
 def test_us_quiet_hours_in_the_debtors_zone(local, blocked):
     t = dt.time.fromisoformat(local)
@@ -145,7 +152,18 @@ def test_third_parties_only_to_locate_an_unreachable_debtor():
         at, party="third_party", purpose="locate", template="Please ask Li Wei to call us"
     )
     assert "third_party_locate" in rules_broken(locate)
-    assert rules_broken(locate, state=CaseState(debtor_unreachable=True)) == []
+    # free text to a third party is refused even to locate: approved scripts only
+    assert rules_broken(locate, state=CaseState(debtor_unreachable=True)) == ["third_party_script"]
+    approved = call(
+        at,
+        party="third_party",
+        purpose="locate",
+        template_id="locate_en",
+        template="Hello, this is Amy Chen calling from Fengkong Finance. I am trying to confirm or "
+        "correct location information for Li Wei. Can you confirm the best address or telephone "
+        "number to reach Li?",
+    )
+    assert rules_broken(approved, state=CaseState(debtor_unreachable=True)) == []
     telling = call(
         at, party="third_party", purpose="locate", template="Li Wei 逾期 3 个月, please tell him"
     )

@@ -11,11 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from fengkong.api.deps import SessionDep, require
 from fengkong.services.access import Principal, audit_write, mask_personal
 from fengkong.services.casework import add_promise, case_detail, queue, reassign_case
+from fengkong.services.settlement import offer_settlement, pay_settlement
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"])
 Workers = Annotated[Principal, Depends(require("admin", "collector"))]
 Managers = Annotated[Principal, Depends(require("admin"))]
 Readers = Annotated[Principal, Depends(require("admin", "collector", "auditor", "risk_analyst"))]
+Payers = Annotated[Principal, Depends(require("admin", "service"))]
 CaseId = Annotated[str, Path(max_length=64)]
 
 
@@ -40,7 +42,9 @@ class AssignmentIn(BaseModel):
 def my_queue(
     session: SessionDep,
     who: Readers,
-    status: Annotated[str, Query(pattern="^(open|recovery|cured|settled)$")] = "open",
+    status: Annotated[
+        str, Query(pattern="^(open|recovery|cured|settled|settled_in_full)$")
+    ] = "open",
     assigned_to: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
@@ -78,4 +82,49 @@ def assign(
         session, case_id, body.collector, hold_days=body.hold_days, who=who, today=now.date()
     )
     audit_write(session, who, "case.assign", case_id, at=now, reason=body.reason, **done)
+    return done
+
+
+class OfferIn(BaseModel):
+    """Settle the case in full for ``amount_fen`` if paid by ``expires_on`` (within your authority)."""
+
+    model_config = ConfigDict(extra="forbid")
+    amount_fen: int = Field(gt=0, le=10**12)
+    expires_on: dt.date
+
+
+class SettlementPaymentIn(BaseModel):
+    """The payment of a settlement offer: exactly its amount, once (the key makes a retry a no-op)."""
+
+    model_config = ConfigDict(extra="forbid")
+    amount_fen: int = Field(gt=0, le=10**12)
+    idempotency_key: str = Field(min_length=1, max_length=100, pattern=r"^[\w.\-]+$")
+
+
+@router.post("/cases/{case_id}/settlements")
+def offer(
+    case_id: CaseId, body: OfferIn, request: Request, session: SessionDep, who: Workers
+) -> dict[str, Any]:
+    """Offer to settle a case in full at a discount (limited by the approver's role)."""
+    now = request.app.state.clock()
+    made = offer_settlement(session, who, case_id, amount_fen=body.amount_fen,
+                            expires_on=body.expires_on, today=now.date())  # fmt: skip
+    audit_write(session, who, "case.settlement_offer", case_id, at=now, **made)
+    return made
+
+
+@router.post("/cases/{case_id}/settlements/{offer_id}/payments")
+def pay(
+    case_id: CaseId,
+    offer_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    body: SettlementPaymentIn,
+    request: Request,
+    session: SessionDep,
+    who: Payers,
+) -> dict[str, Any]:
+    """Accept an offer by its payment today: the discount waived, the loans settled, the case closed."""
+    now = request.app.state.clock()
+    done = pay_settlement(session, case_id, offer_id, amount_fen=body.amount_fen,
+                          key=body.idempotency_key, on=now.date(), business_date=now.date())  # fmt: skip
+    audit_write(session, who, "case.settlement_paid", case_id, at=now, **done)
     return done
