@@ -881,6 +881,29 @@ def _write_bucket_history(session: Session, changed: pl.DataFrame) -> None:
     session.flush()
 
 
+def _reaged_overdue(session: Session, as_of: dt.date) -> pl.DataFrame:
+    """``loan_id, fold_overdue_fen`` of the re-aged loans (rare): the instalment rows keep each
+    line's own due date, while the arrears a re-age deferred are overdue only from the date they
+    were moved to, so their overdue amount is the fold's (each line from its ``due_date``)."""
+    reaged = sorted(
+        set(
+            session.scalars(
+                select(LoanEventRecord.loan_id).where(
+                    LoanEventRecord.kind.in_(("Reschedule", "HardshipPlan")),
+                    LoanEventRecord.on <= as_of,
+                )
+            )
+        )
+    )
+    rows = []
+    for loan_id in reaged:
+        lines = loan_state(session, loan_id, as_of).instalments
+        rows.append((loan_id, sum(i.unpaid for i in lines if i.due_date < as_of)))
+    return pl.DataFrame(
+        rows, schema={"loan_id": pl.Int64, "fold_overdue_fen": pl.Int64}, orient="row"
+    )
+
+
 def delinquency_snapshot(session: Session, as_of: dt.date) -> pl.DataFrame:
     """Every loan after end of day: ``loan_id, borrower_id, dpd, overdue_fen, balance_fen,
     status`` (what :func:`fengkong.collections.update_cases` reads). Overdue counts every
@@ -921,6 +944,13 @@ def delinquency_snapshot(session: Session, as_of: dt.date) -> pl.DataFrame:
         pl.col("unpaid").filter(pl.col("due_on") < as_of).sum().alias("overdue_fen"),
         pl.col("principal").sum().alias("balance_fen"),
     )
+    deferred = _reaged_overdue(session, as_of)
+    if not deferred.is_empty():  # a re-age defers arrears the rows cannot show: the fold's word
+        per_loan = (
+            per_loan.join(deferred, on="loan_id", how="left")
+            .with_columns(pl.coalesce("fold_overdue_fen", "overdue_fen").alias("overdue_fen"))
+            .drop("fold_overdue_fen")
+        )
     return loans.join(per_loan, on="loan_id", how="left").select(
         "loan_id",
         "borrower_id",

@@ -6,7 +6,8 @@ loan, as the fold sums a day's repayments) allocated by the waterfall over what 
 (switching to its NPA order at ``allocation.npa_dpd``), a full payoff cancelling unearned interest and fees,
 penalty interest on overdue principal, late fees after the grace days, DPD, bucket, status
 and NPA contagion across a borrower's loans. A loan already at ``business_date`` is left as
-it is, so running the same date twice changes nothing. A property test requires every
+it is, so running the same date twice changes nothing; a settled or written-off loan only has
+its ``last_eod`` carried to the day (the day is closed for it too). A property test requires every
 instalment's amounts, the DPD and the status to equal :func:`fengkong.servicing.ledger.replay`
 run day by day.
 
@@ -262,6 +263,12 @@ def run_eod(
     loans = book.loans
     due_today = _live(loans, day)
     frozen = loans.join(due_today.select("loan_id"), on="loan_id", how="anti")
+    # a settled or written-off loan accrues nothing, but the day is closed for it too: its
+    # ``last_eod`` moves on, so no posting (a reversal, a recovery) is back-valued into it
+    closed = pl.col("status").is_in(["settled", "written_off"]) & (pl.col("last_eod") < day)
+    frozen = frozen.with_columns(
+        pl.when(closed).then(pl.lit(day)).otherwise(pl.col("last_eod")).alias("last_eod")
+    )
     lines = book.lines.join(due_today.select("loan_id"), on="loan_id", how="semi")
     rest = book.lines.join(due_today.select("loan_id"), on="loan_id", how="anti")
 

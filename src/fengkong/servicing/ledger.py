@@ -69,6 +69,8 @@ __all__ = [
 Component = Literal["penalty", "fee", "interest", "principal"]
 When = Literal["past_due", "due", "in_advance"]
 COMPONENTS: tuple[Component, ...] = ("penalty", "fee", "interest", "principal")
+PrepaymentMode = Literal["reduce_term", "reduce_instalment"]
+PREPAYMENT_MODES: tuple[PrepaymentMode, ...] = ("reduce_term", "reduce_instalment")
 DEFAULT_ORDER: tuple[tuple[When, Component], ...] = tuple(
     (w, c) for w in ("past_due", "due", "in_advance") for c in COMPONENTS
 )
@@ -165,7 +167,7 @@ class Prepayment:
     on: dt.date
     key: str
     amount: Money | None = None
-    mode: Literal["reduce_term", "reduce_instalment"] = "reduce_instalment"
+    mode: PrepaymentMode = "reduce_instalment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,6 +427,9 @@ class _Book:
             )
             for i in schedule.instalments
         ]
+        #: principal a re-age moved into the future that was not repaid early there (arrears,
+        #: capitalised charges): it bears no prepayment fee
+        self.fee_free = 0
         self.day = schedule.terms.disbursed_on  # end of this day is accounted for
         self.status: str = "active"
         self.paid = 0
@@ -432,7 +437,11 @@ class _Book:
         self.recovered = 0
         self.principal_waived: list[tuple[dt.date, int]] = []
         self.credit = 0  # paid in advance, held for the next due date (``hold_credit``)
+        self.released = 0  # held credit the loan could not take, for the suspense balance
         self.received: list[tuple[dt.date, int]] = []  # payments, for the re-age limits
+        #: ``(paid on, fen, reversed on)`` per payment reversed by ``as_of``: it stood until its
+        #: reversal, so a re-age granted before the reversal still counted it
+        self.reversed: list[tuple[dt.date, int, dt.date]] = []
         self.reages: list[dt.date] = []
         self.capitalised: list[tuple[dt.date, str, int]] = []
 
@@ -450,6 +459,7 @@ class _Book:
             self.credit -= used
             self.allocate(used, day)
             self.settle_if_done()
+            self.settle_with_credit(day)
             self._accrue(day)
         self._accrue(to)
 
@@ -547,6 +557,11 @@ class _Book:
         room = max(product.charges_cap_rate - charges, Decimal(0)) * days / 365
         return min(product.prepayment_fee_rate, room)
 
+    def fee_base(self, on: dt.date) -> int:
+        """The principal a payoff on ``on`` repays early: the principal not yet due, less what a
+        re-age moved there from arrears (``fee_free``), which is not repaid early."""
+        return max(self.future_principal(on) - self.fee_free, 0)
+
     def prepayment_fee(self, on: dt.date, principal: int) -> int:
         rate = self.fee_rate(on)
         return int((rate * principal).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
@@ -557,7 +572,7 @@ class _Book:
         credit. Interest and fees of future periods are not earned (Civil Code art. 677)."""
         future = self.future_principal(on)
         total = self.fallen_due(on) + future + self.earned_unpaid(on)
-        return max(total + self.prepayment_fee(on, future) - self.credit, 0)
+        return max(total + self.prepayment_fee(on, self.fee_base(on)) - self.credit, 0)
 
     # -- money --------------------------------------------------------------------------
     def pay(self, amount: int, on: dt.date, *, mode: str | None = None) -> None:
@@ -569,27 +584,64 @@ class _Book:
         ``mode``), never buying interest or fees not yet earned.
         """
         if amount == self.payoff(on):
-            self.pay_off(on, amount)
+            self.release(self.pay_off(on, amount))
             return
         due_now = self.due_now(on)
         if amount <= due_now:
             self.allocate(amount, on)
             return
         self.allocate(due_now, on)
+        rest = amount - due_now
         if mode is None and self.terms.product.in_advance == "hold_credit":
-            self.credit += amount - due_now
-        else:
-            self.prepay(on, amount - due_now, mode or "reduce_instalment")
+            self.credit += rest
+            return
+        rest = self.pay_deferred(rest, on)
+        if rest:
+            self.prepay(on, rest, mode or "reduce_instalment")
 
-    def pay_off(self, on: dt.date, amount: int) -> None:
-        """Settle on ``on``: unearned interest and fees cancelled, any agreed fee charged."""
-        fee = self.prepayment_fee(on, self.future_principal(on))
+    def pay_deferred(self, amount: int, on: dt.date) -> int:
+        """Pay arrears a re-age deferred past ``on`` (earned, owed, only demanded later) by the
+        waterfall's past-due order, before any principal is repaid early; returns what is left."""
+        order = (
+            self.allocation.npa_order
+            if self.dpd(on) >= self.allocation.npa_dpd
+            else self.allocation.order
+        )
+        left = amount
+        for component in [c for w, c in order if w == "past_due"]:
+            for line in self.lines:
+                if line.due_on <= on < line.due_date and left:
+                    take = min(left, line.unpaid(component))
+                    line.paid[component] += take
+                    left -= take
+        return left
+
+    def pay_off(self, on: dt.date, amount: int) -> int:
+        """Settle on ``on``: unearned interest and fees cancelled, any agreed fee charged; returns
+        what ``amount`` and the held credit did not need (0 unless the credit exceeded the debt)."""
+        fee = self.prepayment_fee(on, self.fee_base(on))
         self.cut_future_interest(on)
         found = self.current(on)
         if found is not None:
             found[0].due["fee"] += fee
-        self.allocate(amount + self.credit, on, in_advance=True)
+        left = self.allocate(amount + self.credit, on, in_advance=True)
         self.credit = 0
+        return left
+
+    def settle_with_credit(self, on: dt.date) -> None:
+        """A held credit covering all the loan owes on ``on`` settles it (as a payoff); what the
+        credit did not need goes to suspense (``released``), refundable, never lost."""
+        if not self.credit or self.status in ("settled", "written_off"):
+            return
+        if self.payoff(on) > 0:
+            return
+        self.release(self.pay_off(on, 0))
+        self.settle_if_done()
+
+    def release(self, fen: int) -> None:
+        """Move ``fen`` the loan holds but cannot take back out of it (to suspense)."""
+        self.released += fen
+        self.paid -= fen
 
     def prepay(self, on: dt.date, amount: int, mode: str) -> None:
         """Money above what is due now: interest earned to ``on`` first, then principal (less
@@ -606,10 +658,15 @@ class _Book:
         future = [ln for ln in self.lines if ln.due_on > on]
         outstanding = self.future_principal(on)
         rate = self.fee_rate(on)
-        principal = min(
-            int((Decimal(rest) / (1 + rate)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)),
-            outstanding,
-        )
+        free = min(self.fee_free, outstanding)  # re-aged arrears: repaid first, with no fee
+        if rest <= free:
+            principal = rest
+        else:
+            early = Decimal(rest - free) / (1 + rate)
+            principal = min(
+                free + int(early.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), outstanding
+            )
+        self.fee_free -= min(principal, free)
         remaining, count = outstanding - principal, len(future)
         if mode == "reduce_term" and remaining > 0:
             level = future[0].due["principal"] + future[0].due["interest"]
@@ -779,12 +836,37 @@ def _check_keys(events: Sequence[Event], as_of: dt.date | None = None) -> list[E
     ]
 
 
+def _reversed_by(events: Sequence[Event], as_of: dt.date) -> list[tuple[dt.date, int, dt.date]]:
+    """``(paid on, fen, reversed on)`` per repayment or prepayment (with an amount) whose
+    reversal is dated by ``as_of`` (keys already checked by :func:`_check_keys`)."""
+    paid = {
+        e.key: e
+        for e in events
+        if isinstance(e, Repayment | Prepayment) and e.amount is not None and e.on <= as_of
+    }
+    gone: dict[str, dt.date] = {}
+    for e in events:
+        if isinstance(e, Reversal) and e.on <= as_of and e.reverses in paid:
+            gone[e.reverses] = min(e.on, gone.get(e.reverses, e.on))
+    out = []
+    for key, on in gone.items():
+        amount = paid[key].amount
+        assert amount is not None
+        out.append((paid[key].on, amount.minor, on))
+    return out
+
+
 class _Suspense:
     """Money received that the loan cannot take, held for the borrower (one replay's working state)."""
 
     def __init__(self) -> None:
         self.balance = 0
         self.parts: list[tuple[str, int]] = []
+
+    def hold(self, book: _Book) -> None:
+        """Take in the held credit the loan released (more than it owed, or written off)."""
+        self.balance += book.released
+        book.released = 0
 
     def take(self, book: _Book, event: Event) -> Event | None:
         """Route what the loan cannot take to suspense; the event to apply to the loan, if any.
@@ -820,28 +902,27 @@ class _Suspense:
 def _same_day_repayments(
     events: list[Event], terms: LoanTerms
 ) -> tuple[list[Event], dict[str, tuple[str, ...]]]:
-    """A day's repayments as one payment of their sum, at the first one's place.
+    """A day's repayments in a row as one payment of their sum, at the first one's place.
 
     Interest and penalties accrue by the day, so payments with one value date are one payment:
     100 and then the rest of the payoff on one day settle the loan, as end of day (which sums
-    a day's payments) says. Returns the events and, per merged payment, the keys it took in.
+    a day's payments) says. Only repayments with no other event of the day between them are
+    merged: one posted after a same-day waiver, fee or re-age is applied after it, on the
+    terms that event made (the day's payoff quote counts it). Returns the events and, per
+    merged payment, the keys it took in.
     """
     out: list[Event] = []
-    first_of_day: dict[dt.date, int] = {}
     merged: dict[str, tuple[str, ...]] = {}
     for event in events:
         if not isinstance(event, Repayment):
             out.append(event)
             continue
         _money(event.amount, terms)  # each payment is checked before it is summed
-        at = first_of_day.get(event.on)
-        if at is None:
-            first_of_day[event.on] = len(out)
+        first = out[-1] if out else None
+        if not isinstance(first, Repayment) or first.on != event.on:
             out.append(event)
             continue
-        first = out[at]
-        assert isinstance(first, Repayment)
-        out[at] = replace(first, amount=first.amount + event.amount)
+        out[-1] = replace(first, amount=first.amount + event.amount)
         merged[first.key] = (*merged.get(first.key, ()), event.key)
     return out, merged
 
@@ -855,6 +936,7 @@ def _fold(
     """The events in force at ``as_of`` applied in date order; the end of ``as_of`` not yet run."""
     book = _Book(schedule, allocation or Allocation.of(schedule.terms.product))
     terms = schedule.terms
+    book.reversed = _reversed_by(events, as_of)
     effective, merged = _same_day_repayments(
         sorted(_check_keys(events, as_of), key=lambda e: e.on), terms
     )
@@ -868,12 +950,15 @@ def _fold(
                 expected=f"a date on or after disbursement ({terms.disbursed_on})",
                 got=event.on,
             )
+        _check_fields(event, terms)
         book.advance(event.on - dt.timedelta(days=1))
         received = book.paid + book.recovered
         charged = book.charged(event.on)
         to_loan = suspense.take(book, event)
         if to_loan is not None:
             _apply(book, to_loan)
+            book.settle_with_credit(event.on)
+        suspense.hold(book)
         applied.extend((event.key, *merged.get(event.key, ())))
         if book.paid + book.recovered > received:
             payments.append((event.on, book.paid + book.recovered - received, charged))
@@ -892,11 +977,13 @@ def replay(
 ) -> LoanState:
     """Fold ``events`` over ``schedule`` up to the end of ``as_of``.
 
-    Repayments dated the same day act as one payment of their sum (the day's value date).
+    Repayments dated the same day, with no other event of the day between them, act as one
+    payment of their sum (the day's value date).
     """
     book, applied, payments, suspense = _fold(schedule, events, as_of, allocation)
     terms = schedule.terms
     book.advance(as_of)
+    suspense.hold(book)
     dpd = book.dpd(as_of) if book.status not in ("settled",) else 0
     status = book.status
     if status in ("active", "rescheduled") and dpd > 0:
@@ -998,7 +1085,7 @@ def payoff_quote(
     fallen = [line for line in book.lines if line.due_on <= on]
     future = book.future_principal(on)
     parts = {c: sum(line.unpaid(c) for line in fallen) for c in ("penalty", "fee", "interest")}
-    fee = book.prepayment_fee(on, future)
+    fee = book.prepayment_fee(on, book.fee_base(on))
     principal = future + sum(line.unpaid("principal") for line in fallen)
     interest = parts["interest"] + book.earned_unpaid(on)
     total = book.payoff(on)
@@ -1083,7 +1170,12 @@ def _check_reage(book: _Book, on: dt.date) -> None:
         reage_policy(book.terms.product.reage_policy),
         on,
         earlier=book.reages,
-        payments=book.received,
+        payments=sorted(
+            [
+                *book.received,
+                *((paid_on, fen) for paid_on, fen, gone in book.reversed if paid_on <= on < gone),
+            ]
+        ),
         instalment_fen=_regular_instalment(book, on),
     )
     book.reages.append(on)
@@ -1100,6 +1192,7 @@ def _carry_arrears(book: _Book, on: dt.date, resume: dt.date) -> int:
     ``capitalise_penalties``), join the principal, each capitalisation recorded.
     """
     earned = book.earned_unpaid(on)
+    early = book.fee_base(on)  # what a payoff repays early stays so: the payoff is unchanged
     kept = [line for line in book.lines if line.due_on <= on]
     future = [line for line in book.lines if line.due_on > on]
     principal = sum(line.unpaid("principal") for line in book.lines)
@@ -1126,14 +1219,26 @@ def _carry_arrears(book: _Book, on: dt.date, resume: dt.date) -> int:
                 book.capitalised.append((on, component, unpaid))
         if any(line.unpaid(c) for c in COMPONENTS):
             line.deferred_to = resume
+    book.fee_free = max(principal - early, 0)
     return principal
 
 
+def _finite_decimal(name: str, value: object) -> Decimal:
+    """``value`` as a finite ``Decimal`` (never a float on a money path), else refused naming ``name``."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise InvalidArgumentError(name, expected="a finite Decimal", got=value)
+    return value
+
+
 def _check_plan(event: HardshipPlan, terms: LoanTerms) -> None:
+    if isinstance(event.months, bool) or not isinstance(event.months, int):
+        raise InvalidArgumentError("months", expected="a whole number of months", got=event.months)
     if not 1 <= event.months <= MAX_REAGE_MONTHS:
         raise InvalidArgumentError(
             "months", expected=f"1 to {MAX_REAGE_MONTHS} months", got=event.months
         )
+    _finite_decimal("rate", event.rate)
+    _finite_decimal("share", event.share)
     if not Decimal(0) <= event.rate <= terms.annual_rate:
         raise InvalidArgumentError(
             "rate",
@@ -1156,7 +1261,8 @@ def _hardship(book: _Book, event: HardshipPlan) -> None:
     term = event.term if event.term is not None else max(remaining, 1)
     _check_reage(book, on)
     end = add_months(on, event.months, anchor_day=on.day)  # the last reduced instalment
-    capital = _carry_arrears(book, on, add_months(on, event.months + 1, anchor_day=on.day))
+    resume = add_months(on, event.months + 1, anchor_day=on.day)
+    capital = _carry_arrears(book, on, resume)
     base = len(book.lines)
     reduced = plan_lines(capital, on, event.months, event.rate, event.share, term)
     for k, (due_on, interest, principal) in enumerate(reduced, start=1):
@@ -1166,6 +1272,10 @@ def _hardship(book: _Book, event: HardshipPlan) -> None:
     if left > 0:  # resumption: the rest at the contract rate over ``term`` months from ``end``
         base = len(book.lines)
         resumed = build_schedule(_continuation(terms, left, term, end, terms.annual_rate))
+        first = resumed.instalments[0].due_on  # the arrears fall due with it (month ends)
+        for line in book.lines:
+            if line.deferred_to is not None and line.deferred_to == resume:
+                line.deferred_to = first
         for i in resumed.instalments:
             due = {"penalty": 0, "fee": 0, "interest": i.interest.minor}
             due["principal"] = i.principal.minor
@@ -1175,6 +1285,20 @@ def _hardship(book: _Book, event: HardshipPlan) -> None:
                 )
             )
     book.status = "rescheduled"
+
+
+def _check_fields(event: Event, terms: LoanTerms) -> None:
+    """Refuse an event whose own fields are out of their domain, naming the field."""
+    if isinstance(event, Waiver) and event.component not in COMPONENTS:
+        raise InvalidArgumentError(
+            "component", expected=f"one of {', '.join(COMPONENTS)}", got=event.component
+        )
+    if isinstance(event, Prepayment) and event.mode not in PREPAYMENT_MODES:
+        raise InvalidArgumentError(
+            "mode", expected=f"one of {', '.join(PREPAYMENT_MODES)}", got=event.mode
+        )
+    if isinstance(event, HardshipPlan):
+        _check_plan(event, terms)
 
 
 def _apply(book: _Book, event: Event) -> None:
@@ -1251,5 +1375,7 @@ def _apply(book: _Book, event: Event) -> None:
     elif isinstance(event, HardshipPlan):
         _hardship(book, event)
     elif isinstance(event, WriteOff):
+        book.release(book.credit)  # the borrower's held money stays theirs: to suspense
+        book.credit = 0
         book.written_off = sum(line.unpaid("principal") for line in book.lines)
         book.status = "written_off"
