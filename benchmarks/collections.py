@@ -2,9 +2,12 @@
 
 1. A day over 1,000,000 delinquent cases (one borrower each, drawn like the synthetic book's
    delinquent loans): the collection score (a LightGBM fitted on a synthetic book, scoring all
-   cases), case opening and staging, the shipped strategy through the decision engine, every
-   planned contact through the guardrails at its planned local time, and the exact allocation
-   of the day's calls and field visits to 2,000 collectors and 500 field agents.
+   cases), case opening and staging, the contact log read (the last 31 days of a log holding
+   three attempts for each of 10 % of the debtors) and the stop states in force (1 % of the
+   debtors), the shipped strategy through the decision engine, every planned contact through
+   the guardrails at its planned local time, the exact allocation of the day's calls and field
+   visits to 2,000 collectors and 500 field agents, and every automated contact written to
+   the contact log (SQLite, a file on disk).
 2. Allocation of 100,000 call tasks to 500 collectors (stages × languages × regions): the exact
    allocation (with its optimality gap), the greedy fallback (its recovery against the optimum)
    and, as the reference a developer would write first, SciPy's MILP on the full formulation
@@ -83,6 +86,38 @@ def _population(n: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataF
     return loans, features, borrowers
 
 
+def _contact_log(debtors: pl.Series, as_of: dt.date) -> tuple[Any, dict[str, Any]]:
+    """A contact log on disk holding 3 attempts in the last week for 10 % of the debtors, and
+    a stop state (a cease request on calls, or a dispute) for 1 %."""
+    import tempfile  # noqa: PLC0415
+
+    from sqlalchemy import insert  # noqa: PLC0415
+
+    from fengkong.db import ContactLogRecord, make_engine, migrate, session_factory  # noqa: PLC0415
+
+    folder = tempfile.mkdtemp(prefix="fk-bench-")
+    engine = make_engine(f"sqlite:///{folder}/log.db")
+    migrate(engine)
+    ids = debtors.to_list()
+    rows = [
+        {"case_id": f"x{k}", "debtor_id": ids[k], "jurisdiction": "cn", "channel": "call",
+         "party": "debtor", "purpose": "collect", "actor": "agency-1", "number": None,
+         "at": dt.datetime.combine(as_of - dt.timedelta(days=j + 1), dt.time(3), tzinfo=dt.UTC),
+         "debtor_tz": None, "template": "", "recording": ["audio"], "debts": None,
+         "allowed": True, "breaches": []}  # fmt: skip
+        for k in range(0, len(ids), 10)
+        for j in range(3)
+    ]
+    sessions = session_factory(engine)
+    with sessions.begin() as s:
+        s.execute(insert(ContactLogRecord), rows)
+    stops = {
+        ids[k]: [("cease_request", frozenset({"call"}))] if k % 200 else [("disputed", None)]
+        for k in range(0, len(ids), 100)
+    }
+    return sessions, stops
+
+
 def _day(n: int) -> dict[str, Any]:
     from fengkong.collections import load_contact_rules  # noqa: PLC0415
     from fengkong.collections.cases import update_cases  # noqa: PLC0415
@@ -95,6 +130,7 @@ def _day(n: int) -> dict[str, Any]:
     )
     from fengkong.collections.strategy import load_strategy  # noqa: PLC0415
     from fengkong.collections.synthetic import synthetic_staff  # noqa: PLC0415
+    from fengkong.services.collections import log_planned_contacts, recent_contacts  # noqa: PLC0415
     from fengkong.synth import generate  # noqa: PLC0415
 
     book = generate(100_000, seed=1)
@@ -113,6 +149,12 @@ def _day(n: int) -> dict[str, Any]:
     p_pay = case_p_pay(cases, loans, scored)
     timings["cases"] = time.perf_counter() - t1
     team, field = synthetic_staff(borrowers, collectors=2000, field_agents=500)
+    sessions, stops = _contact_log(loans["borrower_id"], as_of)
+    t2 = time.perf_counter()
+    with sessions() as s:
+        since = dt.datetime.combine(as_of, dt.time(), tzinfo=dt.UTC) - dt.timedelta(days=31)
+        history = recent_contacts(s, since=since)
+    timings["contact log read"] = time.perf_counter() - t2
     t2 = time.perf_counter()
     result = run_day(
         as_of=as_of,
@@ -128,12 +170,19 @@ def _day(n: int) -> dict[str, Any]:
         field_agents=field,
         profile=load_contact_rules().profile("cn"),
         borrowers=borrowers,
+        contact_history=history,
+        stops=stops,
     )
     timings["day (cases, plan, guardrails, allocation)"] = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    with sessions.begin() as s:
+        written = log_planned_contacts(s, result, profile=load_contact_rules().profile("cn"))
+    timings["contact log write"] = time.perf_counter() - t3
     timings["total"] = time.perf_counter() - t0
     return {
         "timings": timings,
-        "summary": result.summary(),
+        "summary": {**result.summary(), "contacts_logged": written,
+                    "history_debtors": len(history)},  # fmt: skip
         "calls_seconds": result.calls.seconds,
         "visits_seconds": result.visits.seconds,
         "calls_gap": result.calls.gap,

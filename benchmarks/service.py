@@ -178,10 +178,12 @@ class _Connections:
     three connections may send nearly everything to one worker.
     """
 
-    def __init__(self, host: str, port: int, key: str, size: int) -> None:
+    def __init__(
+        self, host: str, port: int, key: str, size: int, path: str = "/v1/decisions"
+    ) -> None:
         self.host, self.port, self.size = host, port, size
         self.head = (
-            f"POST /v1/decisions HTTP/1.1\r\nhost: {host}:{port}\r\nx-api-key: {key}\r\n"
+            f"POST {path} HTTP/1.1\r\nhost: {host}:{port}\r\nx-api-key: {key}\r\n"
             "content-type: application/json\r\ncontent-length: "
         ).encode()
         self.idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
@@ -218,14 +220,19 @@ class _Connections:
 
 
 async def _load(
-    port: int, key: str, rate: float, seconds: float, feed: Iterator[bytes]
+    port: int,
+    key: str,
+    rate: float,
+    seconds: float,
+    feed: Iterator[bytes],
+    path: str = "/v1/decisions",
 ) -> dict[str, Any]:
     latencies: list[float] = []
     sent_at: list[float] = []
     statuses: dict[int, int] = {}
     errors = 0
     failures: list[str] = []
-    pool = _Connections("127.0.0.1", port, key, size=64)
+    pool = _Connections("127.0.0.1", port, key, size=64, path=path)
     await pool.open()
 
     async def one(body: bytes, due: float) -> None:

@@ -127,7 +127,17 @@ def create_app(
     app.state.default_policy = default_policy
     app.state.clock = clock
     install_error_handlers(app)
-    routers = (health, decisions, policies, loans, contacts, collections, notices, debtors, portfolio)
+    routers = (
+        health,
+        decisions,
+        policies,
+        loans,
+        contacts,
+        collections,
+        notices,
+        debtors,
+        portfolio,
+    )
     for module in routers:
         app.include_router(module.router)
     app.include_router(ui.router)

@@ -42,7 +42,8 @@ __all__ = [
 ROLES = ("admin", "risk_analyst", "collector", "auditor", "service")
 _SEES_PERSONAL = ("admin", "auditor")
 _PERSONAL = re.compile(
-    r"(phone|mobile|id_number|id_no|address|emergency_contact|bank_card)", re.IGNORECASE
+    r"(phone|mobile|id_number|id_no|address|emergency_contact|bank_card|contact_name|contact_relation)",
+    re.IGNORECASE,
 )
 
 

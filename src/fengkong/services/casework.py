@@ -47,7 +47,12 @@ from fengkong.services.collections import (
     recent_contacts,
     request_contact,
 )
-from fengkong.services.debtors import REQUEST_KINDS, list_requests, stops_by_borrower
+from fengkong.services.debtors import (
+    REQUEST_KINDS,
+    covered_channels,
+    list_requests,
+    stops_by_borrower,
+)
 from fengkong.services.servicing import delinquency_snapshot, loan_id_for, loan_state
 
 __all__ = [
@@ -170,7 +175,8 @@ def run_collections(
     for moment in (day_start, day_end):  # in force at any time of the day
         for borrower, rows in stops_by_borrower(session, moment).items():
             held.setdefault(borrower, set()).update(
-                (REQUEST_KINDS[r.kind], frozenset(r.channels) if r.channels else None) for r in rows
+                (REQUEST_KINDS[r.kind], covered_channels(r.channels) if r.channels else None)
+                for r in rows
             )
     history = recent_contacts(session, since=day_start - dt.timedelta(days=8))
     placements = _placements(session)
@@ -364,10 +370,10 @@ def case_detail(session: Session, case_id: str, who: Principal, as_of: dt.date) 
             {
                 "contact_id": p.id,
                 "role": p.role,
-                "name": p.name,
-                "relation": p.relation,
+                "contact_name": p.name,
+                "contact_relation": p.relation,
                 "phone": p.number,
-            }  # fmt: skip
+            }
             for p in people
         ],
         "jurisdiction": record.jurisdiction,

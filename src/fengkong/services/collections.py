@@ -13,10 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from fengkong.collections.daily import DayResult
@@ -62,29 +63,45 @@ class ContactResult:
     verdict: Verdict
 
 
-def contact_history(session: Session, debtor_id: str, *, since: dt.datetime) -> list[LoggedAttempt]:
-    """The debtor's logged attempts since ``since`` with their outcomes (``blocked`` for
-    refused attempts, ``pending`` while no outcome is recorded)."""
-    rows = session.execute(
-        select(ContactLogRecord, ContactOutcomeRecord.outcome)
-        .outerjoin(ContactOutcomeRecord, ContactOutcomeRecord.log_id == ContactLogRecord.id)
-        .where(ContactLogRecord.debtor_id == debtor_id, ContactLogRecord.at >= since)
-        .order_by(ContactLogRecord.at, ContactLogRecord.id)
-    )
-    return [_logged(log, outcome) for log, outcome in rows]
+_HISTORY = (
+    ContactLogRecord.case_id,
+    ContactLogRecord.debtor_id,
+    ContactLogRecord.channel,
+    ContactLogRecord.at,
+    ContactLogRecord.debtor_tz,
+    ContactLogRecord.number,
+    ContactLogRecord.party,
+    ContactLogRecord.purpose,
+    ContactLogRecord.actor,
+    ContactLogRecord.template,
+    ContactLogRecord.recording,
+    ContactLogRecord.debts,
+    ContactLogRecord.allowed,
+    ContactOutcomeRecord.outcome,
+)
 
 
-def recent_contacts(session: Session, *, since: dt.datetime) -> dict[str, list[LoggedAttempt]]:
-    """Every debtor's logged attempts since ``since`` (the daily batch reads them in one query)."""
-    rows = session.execute(
-        select(ContactLogRecord, ContactOutcomeRecord.outcome)
+def _history_query(since: dt.datetime) -> Any:
+    return (
+        select(*_HISTORY)
         .outerjoin(ContactOutcomeRecord, ContactOutcomeRecord.log_id == ContactLogRecord.id)
         .where(ContactLogRecord.at >= since)
         .order_by(ContactLogRecord.at, ContactLogRecord.id)
     )
+
+
+def contact_history(session: Session, debtor_id: str, *, since: dt.datetime) -> list[LoggedAttempt]:
+    """The debtor's logged attempts since ``since`` with their outcomes (``blocked`` for
+    refused attempts, ``pending`` while no outcome is recorded)."""
+    rows = session.execute(_history_query(since).where(ContactLogRecord.debtor_id == debtor_id))
+    return [_logged(*row) for row in rows]
+
+
+def recent_contacts(session: Session, *, since: dt.datetime) -> dict[str, list[LoggedAttempt]]:
+    """Every debtor's logged attempts since ``since`` (the daily batch reads them in one query)."""
     out: dict[str, list[LoggedAttempt]] = {}
-    for log, outcome in rows:
-        out.setdefault(log.debtor_id, []).append(_logged(log, outcome))
+    for row in session.execute(_history_query(since)):
+        out.setdefault(row[1], []).append(_logged(*row))
     return out
 
 
@@ -107,48 +124,80 @@ def log_planned_contacts(session: Session, result: DayResult, *, profile: Contac
         return 0
     catalogue = load_templates()
     external = dict(session.execute(select(LoanRecord.id, LoanRecord.external_id)).all())
-    rows = [
-        {
-            "case_id": r["case_id"],
-            "debtor_id": r["borrower_id"] or "",
-            "jurisdiction": jurisdiction,
-            "channel": r["action"],
-            "party": "debtor",
-            "purpose": "collect",
-            "actor": f"batch:{r['action']}",
-            "number": None,
-            "at": r["planned_at"].replace(tzinfo=dt.UTC)
-            if r["planned_at"].tzinfo is None
-            else r["planned_at"],
-            "debtor_tz": None,
-            "template": (catalogue.get(r["template"] or "") or {}).get("text", ""),
-            "recording": sorted(profile.recording.get(r["action"], ())),
-            "debts": sorted(external[x] for x in r["loans"] or [] if x in external),
-            "allowed": r["allowed"],
-            "breaches": [{"rule": b, "message": b, "source": "batch"} for b in r["breaches"] or []],
-        }
-        for r in acts.iter_rows(named=True)
-    ]
-    session.execute(insert(ContactLogRecord), rows)
+    texts = {k: v["text"] for k, v in catalogue.items()}
+    recording = {
+        ch: sorted(profile.recording.get(ch, ())) for ch in (*AUTOMATED, "call", "field_visit")
+    }
+    reach = dict(
+        (r[0], (r[1], r[2]))
+        for r in session.execute(
+            select(
+                CollectionCaseRecord.case_id,
+                CollectionCaseRecord.phone,
+                CollectionCaseRecord.time_zone,
+            )
+        )
+    )
+    rows = []
+    for case_id, debtor, action, template, at, allowed, breaches, loans in acts.select(
+        "case_id", "borrower_id", "action", "template", "planned_at", "allowed", "breaches", "loans"
+    ).iter_rows():
+        phone, zone = reach.get(case_id, (None, None))
+        rows.append(
+            {
+                "case_id": case_id,
+                "debtor_id": debtor or "",
+                "jurisdiction": jurisdiction,
+                "channel": action,
+                "party": "debtor",
+                "purpose": "collect",
+                "actor": f"batch:{action}",
+                "number": phone if action in ("sms", "robocall") else None,
+                "at": at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC),
+                "debtor_tz": zone,
+                "template": texts.get(template or "", ""),
+                "recording": recording.get(action, []),
+                "debts": sorted(external[x] for x in loans or () if x in external),
+                "allowed": allowed,
+                "breaches": [{"rule": b, "message": b, "source": "batch"} for b in breaches or ()],
+            }
+        )
+    table = cast(Table, ContactLogRecord.__table__)
+    session.connection().execute(insert(table), rows)  # Core executemany: no ORM per row
     return len(rows)
 
 
-def _logged(log: ContactLogRecord, outcome: str | None) -> LoggedAttempt:
+def _logged(
+    case_id: str,
+    debtor_id: str,
+    channel: str,
+    at: dt.datetime,
+    debtor_tz: str | None,
+    number: str | None,
+    party: str,
+    purpose: str,
+    actor: str,
+    template: str,
+    recording: list[str] | None,
+    debts: list[str] | None,
+    allowed: bool,
+    outcome: str | None,
+) -> LoggedAttempt:
     attempt = Attempt(
-        log.case_id,
-        log.debtor_id,
-        log.channel,
-        _aware(log.at),
-        debtor_tz=log.debtor_tz,
-        number=log.number,
-        party=log.party,
-        purpose=log.purpose,
-        actor=log.actor,
-        template=log.template,
-        recording=frozenset(log.recording),
-        debts=frozenset(log.debts or ()),
+        case_id,
+        debtor_id,
+        channel,
+        _aware(at),
+        debtor_tz=debtor_tz,
+        number=number,
+        party=party,
+        purpose=purpose,
+        actor=actor,
+        template=template,
+        recording=frozenset(recording or ()),
+        debts=frozenset(debts or ()),
     )
-    return LoggedAttempt(attempt, "blocked" if not log.allowed else outcome or "pending")
+    return LoggedAttempt(attempt, "blocked" if not allowed else outcome or "pending")
 
 
 def _aware(at: dt.datetime) -> dt.datetime:
@@ -162,11 +211,24 @@ def attempt_contact(
     state: CaseState,
     jurisdiction: str,
     rules: ContactRules | None = None,
+    history: Sequence[LoggedAttempt] | None = None,
 ) -> ContactResult:
-    """Check an attempt against the debtor's jurisdiction and log it, allowed or blocked."""
+    """Check an attempt against the debtor's jurisdiction and log it, allowed or blocked.
+
+    ``history``: the debtor's logged attempts (read from the log when omitted). A contact
+    logged for later the same day (the batch logs its SMS at their planned time) is already
+    committed, so it counts as if made now.
+    """
     rules = rules or load_contact_rules()
     profile = rules.profile(jurisdiction)
-    history = contact_history(session, attempt.debtor_id, since=attempt.at - profile.lookback)
+    if history is None:
+        history = contact_history(session, attempt.debtor_id, since=attempt.at - profile.lookback)
+    history = [
+        h
+        if h.attempt.at <= attempt.at
+        else LoggedAttempt(replace(h.attempt, at=attempt.at), h.outcome)
+        for h in history
+    ]
     verdict = check_attempt(attempt, history=history, state=state, profile=profile, rules=rules)
     record = ContactLogRecord(
         case_id=attempt.case_id,
@@ -238,6 +300,23 @@ def live_case_status(session: Session, case: CollectionCaseRecord, on: dt.date) 
     return out
 
 
+def _lock_debtor(session: Session, case_id: str) -> None:
+    """Take the write lock on the debtor's cases first (a no-op update, the transaction's first
+    statement): two contacts to one debtor check and log one after the other, so together they
+    never exceed a limit (SQLite serialises writers; PostgreSQL locks the rows until the
+    commit)."""
+    debtor = (
+        select(CollectionCaseRecord.borrower_id)
+        .where(CollectionCaseRecord.case_id == case_id)
+        .scalar_subquery()
+    )
+    session.execute(
+        update(CollectionCaseRecord)
+        .where(CollectionCaseRecord.borrower_id == debtor)
+        .values(updated_on=CollectionCaseRecord.updated_on)
+    )
+
+
 def request_contact(
     session: Session,
     who: Principal,
@@ -259,6 +338,7 @@ def request_contact(
     by the lender's dialler and its evidence is required with the outcome. A collector may
     contact only on a case assigned to them; a case that does not exist is not found.
     """
+    _lock_debtor(session, case_id)
     case = workable_case(session, case_id, who)
     catalogue = templates if templates is not None else load_templates()
     template = catalogue.get(template_id)
@@ -304,10 +384,25 @@ def request_contact(
         debtor_unreachable=debtor_unreachable(history, at),
     )
     return attempt_contact(
-        session, attempt, state=state, jurisdiction=case.jurisdiction or "cn", rules=rules
+        session,
+        attempt,
+        state=state,
+        jurisdiction=case.jurisdiction or "cn",
+        rules=rules,
+        history=history,
     )
 
 
+#: What can come of an attempt on each channel: a call is never "delivered" or "visited", so a
+#: call counts towards the limits on connected and unanswered calls.
+CHANNEL_OUTCOMES: dict[str, tuple[str, ...]] = {
+    "call": ("connected", "unanswered", "wrong_party", "failed"),
+    "robocall": ("connected", "unanswered", "wrong_party", "failed"),
+    "sms": ("delivered", "failed"),
+    "email": ("delivered", "failed"),
+    "letter": ("delivered", "failed"),
+    "field_visit": ("visited", "wrong_party", "failed"),
+}
 _EVIDENCE = re.compile(r"^[\w.:/\-]{1,128}$")
 _SUPERVISORS = ("admin",)
 
@@ -330,6 +425,11 @@ def record_outcome(
     log = session.get(ContactLogRecord, log_id)
     if log is None:
         raise NotFoundError("contact attempt", log_id)
+    fits = CHANNEL_OUTCOMES.get(log.channel, OUTCOMES)
+    if outcome not in fits:
+        raise InvalidArgumentError(
+            "outcome", expected=f"an outcome of a {log.channel}: one of {fits}", got=outcome
+        )
     if who is not None and who.role not in _SUPERVISORS and log.actor != who.name:
         raise NotFoundError("contact attempt", log_id)  # another collector's: not theirs to see
     if not log.allowed:

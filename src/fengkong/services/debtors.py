@@ -48,6 +48,7 @@ __all__ = [
     "REQUEST_KINDS",
     "add_contact",
     "attorney_on_record",
+    "covered_channels",
     "debtor_contact",
     "lift_request",
     "list_requests",
@@ -323,10 +324,28 @@ def stop_states(
     is the attorney on record)."""
     out = set()
     for r in requests:
-        if r.kind == "cease_contact" and r.channels is not None and channel not in r.channels:
+        if (
+            r.kind == "cease_contact"
+            and r.channels is not None
+            and channel not in covered_channels(r.channels)
+        ):
             continue
         out.add(REQUEST_KINDS[r.kind])
     return out
+
+
+#: A request not to be called covers robocalls too: both are telephone calls (Regulation F
+#: 12 CFR 1006.14(h), a medium the consumer asked not to be used).
+_SAME_MEDIUM = {"call": ("call", "robocall"), "robocall": ("call", "robocall")}
+
+
+def covered_channels(channels: Iterable[str]) -> frozenset[str]:
+    """The channels a cease request on ``channels`` stops (a call covers robocalls).
+
+    >>> sorted(covered_channels(["call"]))
+    ['call', 'robocall']
+    """
+    return frozenset(c for ch in channels for c in _SAME_MEDIUM.get(ch, (ch,)))
 
 
 def attorney_on_record(

@@ -107,12 +107,14 @@ def offer_settlement(
     last = today + dt.timedelta(days=table.max_days_to_expiry)
     if not today <= expires_on <= last:
         raise InvalidArgumentError("expires_on", expected=f"{today} to {last}", got=expires_on)
-    if session.scalar(
-        select(SettlementOfferRecord.id).where(
+    for earlier in session.scalars(
+        select(SettlementOfferRecord).where(
             SettlementOfferRecord.case_id == case_id, SettlementOfferRecord.status == "open"
         )
     ):
-        raise WorkflowError("offer a settlement", current="open", reason="an offer is open")
+        if earlier.expires_on >= today:
+            raise WorkflowError("offer a settlement", current="open", reason="an offer is open")
+        earlier.status = "withdrawn"  # lapsed unpaid: it no longer binds anyone
     row = SettlementOfferRecord(
         case_id=case_id,
         balance_fen=balance,
@@ -181,8 +183,19 @@ def pay_settlement(
         raise InvalidArgumentError(
             "amount_fen", expected=f"the offer's {row.amount_fen} fen", got=amount_fen
         )
-    payoffs = _payoffs(session, case, on)
+    payoffs = {k: v for k, v in _payoffs(session, case, on).items() if v > 0}
     total = sum(payoffs.values())
+    if total == 0:
+        raise WorkflowError("pay a settlement", current="settled", reason="nothing is owed")
+    limit = settlement_limits().limits.get(row.approver_role)
+    if limit is None or Decimal(total - amount_fen) > limit.max_discount * total:
+        raise WorkflowError(
+            "pay a settlement",
+            current="beyond authority",
+            reason=f"the payoff has grown to {total} fen: waiving {total - amount_fen} fen is "
+            f"beyond the {row.approver_role}'s {limit.max_discount if limit else 0:%} authority; "
+            "a new offer must be approved",
+        )
     shares, left = {}, amount_fen
     for i, (external, owed) in enumerate(payoffs.items()):
         last = i == len(payoffs) - 1

@@ -200,7 +200,7 @@ def test_a_represented_debtor_is_contacted_only_through_the_attorney(overdue):
 
 
 def test_requests_and_contacts_of_other_debtors_are_not_found(overdue):
-    app, client, keys = overdue
+    _app, client, keys = overdue
     body = {"kind": "hardship", "reason": "lost job"}
     assert (
         client.post("/v1/debtors/D2/requests", json=body, headers=keys["carl"]).status_code == 404

@@ -34,7 +34,7 @@ def _payoff(client, keys):
     return sum(
         client.get(
             f"/v1/loans/{loan}/payoff", params={"on": "2026-11-24"}, headers=keys["root"]
-        ).json()["amount_fen"]  # fmt: skip
+        ).json()["amount_fen"]
         for loan in ("L-A", "L-B")
     )
 
@@ -81,7 +81,7 @@ def test_a_collector_offers_within_authority_and_the_payment_settles_the_case(ca
                 ).json()["paid_total"]["amount"]
             )
             * 100
-        )  # fmt: skip
+        )
         for loan in ("L-A", "L-B")
     )
     assert paid_total == amount  # the borrower paid the offer, not a fen more

@@ -350,3 +350,199 @@ def test_a_callers_templates_are_checked_before_any_is_approved():
         assert verdict.allowed is allowed, verdict
     raw = third("Hello, can you help us reach {first_name}?", "ask")  # as stored, unrendered
     assert check_attempt(raw, history=(), state=LOCATING, profile=CN, templates=mine).allowed
+
+
+# --- invisible marks, look-alike letters, traditional characters ------------------------
+
+
+def test_every_invisible_mark_is_removed_before_matching():
+    import sys  # noqa: PLC0415
+    import unicodedata  # noqa: PLC0415
+
+    kana_marks = {"\u3099", "\u309a"}  # part of the kana they follow: kept
+    marks = [chr(c) for c in range(sys.maxunicode + 1)
+             if unicodedata.category(chr(c)) in ("Mn", "Me") and chr(c) not in kana_marks]  # fmt: skip
+    ignorable = ["\u034f", "\u115f", "\u3164", "\ufe0f", "\uffa0", "\U000e0100", "\U000e0fff"]
+    assert len(marks) > 1_500
+    for c in marks + ignorable:
+        assert normalise_text(f"p{c}o{c}lice") == normalise_text("police"), hex(ord(c))
+    assert kinds("Pay today or the p\u0301o\u0308lice\ufe0f will come") == ["impersonation"]
+
+
+def test_kana_and_hangul_come_through_as_they_were():
+    for text in ("がっこう", "パスポート", "한국어 사용자", "ガッコウ"):
+        assert normalise_text(text) == text.replace(" ", "")
+    assert normalise_text("ｶﾞｯｺｳ") == "ガッコウ"
+
+
+CYRILLIC = str.maketrans("aceopxyisjABCEHKMOPTXY", "асеорхуіѕјАВСЕНКМОРТХУ")
+GREEK = str.maketrans("aopiktxABEHIKMNOPTXYZ", "αορικτχΑΒΕΗΙΚΜΝΟΡΤΧΥΖ")
+
+
+@settings(max_examples=300)
+@given(
+    item=st.sampled_from([(k, p) for k, p in PHRASES if p.isascii()]),
+    table=st.sampled_from([CYRILLIC, GREEK]),
+    upper=st.booleans(),
+    mask=st.integers(1, 2**20),
+)
+def test_look_alike_letters_do_not_hide_a_latin_phrase(item, table, upper, mask):
+    kind, phrase = item
+    text = phrase.upper() if upper else phrase
+    swapped = "".join(c.translate(table) if mask >> i & 1 else c for i, c in enumerate(text))
+    assert (kind, phrase) in check_template(f"Note: {swapped} today")
+
+
+def test_every_character_of_the_chinese_phrases_has_its_traditional_form_folded():
+    from fengkong.collections.content import SAME_IN_BOTH, TRADITIONAL  # noqa: PLC0415
+
+    han = {c for _, ps in RULES.content.items() for p in ps for c in p if "\u4e00" <= c <= "\u9fff"}
+    assert han - set(TRADITIONAL) - SAME_IN_BOTH == set(), (
+        "add these to TRADITIONAL or SAME_IN_BOTH"
+    )
+    assert not set(TRADITIONAL) & SAME_IN_BOTH
+    for kind, phrases in RULES.content.items():
+        for phrase in phrases:
+            for i in range(2):  # first and last variant of each character
+                trad = "".join(TRADITIONAL.get(c, c)[-i] for c in phrase)
+                found = check_template(f"请注意{trad}。", party="third_party")
+                assert (kind, phrase) in found, trad
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [("你就是个老賴", "insult"), ("不还钱就打给你的通訊錄", "exposure"), ("法院傳票已经寄出", "impersonation"),
+     ("騙子", "insult"), ("廢物", "insult"), ("逮捕", "impersonation"), ("檢察院", "impersonation"),
+     ("員警上門", "impersonation"), ("警察", "impersonation"), ("後果自負", "threat"),
+     ("注意家人安全", "threat"), ("曝光你", "exposure"), ("他欠錢", "disclosure"),
+     ("逾期三個月", "disclosure"), ("帳單", "disclosure")],
+)  # fmt: skip
+def test_traditional_characters_do_not_hide_a_chinese_phrase(text, kind):
+    assert kind in kinds(text, party="third_party")
+
+
+@pytest.mark.parametrize(
+    "text", ["A policeman will visit", "two policemen", "a policewoman", "the cops are coming",
+             "a cop", "C0PS", "the police-man"],
+)  # fmt: skip
+def test_police_officers_by_any_name_are_impersonation(text):
+    assert "impersonation" in kinds(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["we are coping with it", "he coped well", "copper wire", "copy this", "a policy"]
+)
+def test_a_short_phrase_takes_only_a_plural(text):
+    assert kinds(text) == []
+
+
+# --- third parties: a placeholder holds a name or a number, never free text ---------------
+
+
+def locate_en(full_name="Li Wei", first_name="Li", agent="Amy", company="Fengkong Finance"):
+    return (f"Hello, this is {agent} calling from {company}. I am trying to confirm or correct "
+            f"location information for {full_name}. Can you confirm the best address or "
+            f"telephone number to reach {first_name}?")  # fmt: skip
+
+
+def locate_zh(full_name="张三", name="张三", agent="王芳", company="凤控金融"):
+    return (f"您好，我是{company}的{agent}。我们想核实{full_name}的联系方式，"
+            f"请问您能否确认或更正可以联系到{name}的地址或电话？")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Li Wei", "John Smith", "Maria de la Cruz", "Ludwig van Beethoven", "Seán O'Brien",
+     "Jean-Luc Picard", "José García", "Nguyễn Văn An", "He Jian", "Will Smith", "J. R. Tolkien",
+     "Mohammed bin Salman", "Abdullah al-Hashimi", "Chia Her", "SMITH", "Jose\u0301 Garci\u0301a"],
+)  # fmt: skip
+def test_a_latin_personal_name_fills_a_script(name):
+    assert rules_broken(third(locate_en(full_name=name), "locate_en")) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["张三", "王芳", "欧阳娜娜", "钱学森", "阿卜杜拉·买买提", "爱新觉罗·溥仪"]
+)
+def test_a_chinese_personal_name_fills_a_script(name):
+    assert rules_broken(third(locate_zh(full_name=name), "locate_zh")) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["John Smith who stopped paying us", "John Smith Who Stopped Paying", "Li Wei Defaulted",
+     "Li Wei Debtor", "Li Is Late", "Tell Li", "john smith", "Li Wei, who owes", "Deadbeat Li",
+     "the Police", "Jоhn Smith", "Ｊｏｈｎ", "John\u200bSmith", "Li\ufe0f Wei",
+     "Supercalifragilisticexpialidocious", "A B C D E"],
+)  # fmt: skip
+def test_a_sentence_in_a_latin_name_placeholder_is_refused(name):
+    assert "third_party_script" in rules_broken(third(locate_en(full_name=name), "locate_en"))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["张三他三个月没有还我们的钱了请转告他", "张三欠钱", "张三没还", "张", "张三李四王五赵六",
+     "张三·他没有还钱", "老赖张三", "张三的"],
+)  # fmt: skip
+def test_a_sentence_in_a_chinese_name_placeholder_is_refused(name):
+    assert "third_party_script" in rules_broken(third(locate_zh(full_name=name), "locate_zh"))
+
+
+@pytest.mark.parametrize(
+    ("fills", "ok"),
+    [({"company": "Acme Recovery"}, True), ({"company": "Bank of America"}, True),
+     ({"company": "Smith & Sons Ltd."}, True),
+     ({"company": "Acme calling because John stopped paying"}, False),
+     ({"company": "Acme Who Says He Owes"}, False)],
+)  # fmt: skip
+def test_a_company_placeholder_holds_a_company_name(fills, ok):
+    broken = rules_broken(third(locate_en(**fills), "locate_en"))
+    assert ("third_party_script" not in broken) is ok, broken
+
+
+@pytest.mark.parametrize(
+    ("hotline", "ok"),
+    [("+86 400-123-4567", True), ("4001234567", True), ("(0755) 8888 6666", True),
+     ("400 now", False), ("12", False), ("4001234567 re your loan", False), ("(400", False)],
+)  # fmt: skip
+def test_a_number_placeholder_holds_a_phone_number(hotline, ok):
+    text = ("This is Amy from Fengkong Finance. We are trying to confirm or correct location "
+            f"information for Li Wei. If you can help, please call {hotline}.")  # fmt: skip
+    broken = rules_broken(third(text, "locate_sms_en", channel="sms"))
+    assert ("third_party_script" not in broken) is ok, broken
+
+
+LETTERS = "abcdefghijklmnopqrstuvwxyzéüñçøłă"
+NAME_WORD = st.builds(lambda first, rest: first.upper() + rest,
+                      st.sampled_from(LETTERS), st.text(LETTERS, min_size=1, max_size=11))  # fmt: skip
+SENTENCE = ["who owes us", "stopped paying", "Has Not Paid", "Is Overdue", "Owes Money",
+            "他没还钱", "Defaulted", "Refuses To Pay"]  # fmt: skip
+
+
+@settings(max_examples=300)
+@given(words=st.lists(NAME_WORD, min_size=1, max_size=3), tail=st.sampled_from(SENTENCE))
+def test_a_name_passes_and_the_same_name_with_a_sentence_does_not(words, tail):
+    from fengkong.collections.content import fill_problem  # noqa: PLC0415
+
+    name = " ".join(words)
+    # a drawn name that happens to be a banned word or a sentence word is refused: rare
+    assume(fill_problem("person", name) is None)
+    assert rules_broken(third(locate_en(full_name=name, first_name=words[0]), "locate_en")) == []
+    bad = locate_en(full_name=f"{name} {tail}", first_name=words[0])
+    assert "third_party_script" in rules_broken(third(bad, "locate_en"))
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=60))
+def test_any_text_as_a_name_is_a_name_or_refused(fill):
+    from fengkong.collections.content import fill_problem  # noqa: PLC0415
+
+    verdict = check_attempt(third(locate_en(full_name=fill), "locate_en"), history=(),
+                            state=LOCATING, profile=CN)  # fmt: skip
+    if fill_problem("person", unicodedata_nfc(fill)) is not None:
+        assert not verdict.allowed
+
+
+def unicodedata_nfc(text):
+    import unicodedata  # noqa: PLC0415
+
+    return unicodedata.normalize("NFC", text)
