@@ -100,11 +100,23 @@ def _contact_log(debtors: pl.Series, as_of: dt.date) -> tuple[Any, dict[str, Any
     migrate(engine)
     ids = debtors.to_list()
     rows = [
-        {"case_id": f"x{k}", "debtor_id": ids[k], "jurisdiction": "cn", "channel": "call",
-         "party": "debtor", "purpose": "collect", "actor": "agency-1", "number": None,
-         "at": dt.datetime.combine(as_of - dt.timedelta(days=j + 1), dt.time(3), tzinfo=dt.UTC),
-         "debtor_tz": None, "template": "", "recording": ["audio"], "debts": None,
-         "allowed": True, "breaches": []}  # fmt: skip
+        {
+            "case_id": f"x{k}",
+            "debtor_id": ids[k],
+            "jurisdiction": "cn",
+            "channel": "call",
+            "party": "debtor",
+            "purpose": "collect",
+            "actor": "agency-1",
+            "number": None,
+            "at": dt.datetime.combine(as_of - dt.timedelta(days=j + 1), dt.time(3), tzinfo=dt.UTC),
+            "debtor_tz": None,
+            "template": "",
+            "recording": ["audio"],
+            "debts": None,
+            "allowed": True,
+            "breaches": [],
+        }
         for k in range(0, len(ids), 10)
         for j in range(3)
     ]
@@ -181,8 +193,11 @@ def _day(n: int) -> dict[str, Any]:
     timings["total"] = time.perf_counter() - t0
     return {
         "timings": timings,
-        "summary": {**result.summary(), "contacts_logged": written,
-                    "history_debtors": len(history)},  # fmt: skip
+        "summary": {
+            **result.summary(),
+            "contacts_logged": written,
+            "history_debtors": len(history),
+        },
         "calls_seconds": result.calls.seconds,
         "visits_seconds": result.visits.seconds,
         "calls_gap": result.calls.gap,

@@ -95,8 +95,10 @@ def _check_contacts(
     zones: pl.DataFrame,
     history: Mapping[str, Sequence[LoggedAttempt]],
     holds: Mapping[str, Sequence[tuple[str, frozenset[str] | None]]] | None = None,
+    templates: Mapping[str, Mapping[str, str]] | None = None,
 ) -> pl.DataFrame:
-    """Every planned contact through :func:`check_attempt` at its planned local time.
+    """Every planned contact through :func:`check_attempt` at its planned local time, with the
+    text of its template (the content rules read the words sent, not the template's id).
 
     A debtor with contact history is checked attempt by attempt against it; for the others
     the verdict depends only on the channel, template, time zone and case status, so each
@@ -128,7 +130,8 @@ def _check_contacts(
             action,
             at,
             debtor_tz=tz,
-            template=template or "",
+            template=(templates or {}).get(template or "", {}).get("text", ""),
+            template_id=template,
             recording=frozenset(_RECORDING.get(action, ())),
         )
         v = check_attempt(
@@ -248,6 +251,7 @@ def run_day(
         people.select("borrower_id", "time_zone"),
         contact_history or {},
         stops,
+        strategy.templates,
     )
     ok = checked.filter(pl.col("allowed"))
     work = ok.join(

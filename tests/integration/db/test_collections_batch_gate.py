@@ -150,3 +150,20 @@ def test_a_stop_recalls_the_case_from_its_agency(sessions):
         ~pl.col("case_id").is_in(b1) & pl.col("recalled_on").is_null()
     )
     assert others.height == len(BORROWERS) - 1
+
+
+def test_the_batch_checks_the_text_of_each_template_not_its_id():
+    """Issue 24 (seen: the batch checked a template id, not its text): a template whose text
+    is banned is blocked in the batch even when its id looks harmless."""
+    from fengkong.collections.daily import _check_contacts  # noqa: PLC0415
+    from fengkong.collections.rules import load_contact_rules  # noqa: PLC0415
+
+    actions = pl.DataFrame({"case_id": ["C1"], "arm": ["a"], "seq": [0], "action": ["sms"],
+                            "template": ["friendly"]}, schema_overrides={"seq": pl.Int32})  # fmt: skip
+    cases = pl.DataFrame({"case_id": ["C1"], "borrower_id": ["B1"], "status": ["open"]})
+    zones = pl.DataFrame({"borrower_id": ["B1"], "time_zone": ["Asia/Shanghai"]})
+    texts = {"friendly": {"channel": "sms", "text": "Pay today or the police will arrest you"}}
+    out = _check_contacts(actions, cases, AS_OF, load_contact_rules().profile("cn"),
+                          {"sms": dt.time(10)}, zones, {}, None, texts)  # fmt: skip
+    assert not out["allowed"][0]
+    assert any(b.startswith("content:") for b in out["breaches"][0])
