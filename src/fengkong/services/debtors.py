@@ -17,9 +17,14 @@ a contact request names one by id, never by number.
 >>> engine = make_engine("sqlite://"); migrate(engine)
 >>> at = dt.datetime(2026, 11, 24, 10, tzinfo=dt.UTC)
 >>> root = Principal("root", "admin", None)
+>>> from fengkong.money import Money
+>>> from fengkong.services.servicing import book_loan
+>>> from fengkong.servicing import LoanTerms, load_products
+>>> terms = LoanTerms(load_products()["cash_loan"], Money.of("1000"), 0, 3, dt.date(2026, 9, 1))
 >>> with session_factory(engine).begin() as s:
+...     _ = book_loan(s, terms, external_id="L1", borrower_id="B1")
 ...     made = set_request(s, root, "B1", "cease_contact", at=at, channels=["call"], reason="asked by letter")
-...     sorted(stop_states(stops_at(s, "B1", at), channel="call", contact=None))
+...     sorted(stop_states(stops_at(s, "B1", at), channel="robocall", contact=None))
 ['cease_request']
 """
 
