@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from benchmarks._harness import measure, report
+from benchmarks._harness import measure, parse_args, report
 
 
 def _population(n: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -130,7 +130,7 @@ def _contact_log(debtors: pl.Series, as_of: dt.date) -> tuple[Any, dict[str, Any
     return sessions, stops
 
 
-def _day(n: int) -> dict[str, Any]:
+def _day(n: int, score_applications: int = 100_000) -> dict[str, Any]:
     from fengkong.collections import load_contact_rules  # noqa: PLC0415
     from fengkong.collections.cases import update_cases  # noqa: PLC0415
     from fengkong.collections.daily import run_day  # noqa: PLC0415
@@ -145,7 +145,7 @@ def _day(n: int) -> dict[str, Any]:
     from fengkong.services.collections import log_planned_contacts, recent_contacts  # noqa: PLC0415
     from fengkong.synth import generate  # noqa: PLC0415
 
-    book = generate(100_000, seed=1)
+    book = generate(score_applications, seed=1)  # the book the collection score learns from
     score = fit_collection_score(
         collection_dataset(book.loans, book.performance, book.collection_responses),
         n_estimators=150,
@@ -311,8 +311,18 @@ def main() -> None:
     parser.add_argument(
         "--naive-tasks", type=int, default=20_000, help="Size of the reference MILP."
     )
-    args = parser.parse_args()
-    day = measure(lambda: _day(args.cases))
+    parser.add_argument(
+        "--score-applications",
+        type=int,
+        default=100_000,
+        help="Book the collection score learns from.",
+    )
+    args = parse_args(
+        parser,
+        tiny={"cases": 2_000, "tasks": 500, "collectors": 10, "naive_limit": 5.0,
+              "naive_tasks": 200, "score_applications": 2_000},
+    )  # fmt: skip
+    day = measure(lambda: _day(args.cases, args.score_applications))
     alloc = measure(lambda: _allocation(args.tasks, args.collectors))["extra"]
     naive = measure(lambda: _naive_milp(args.naive_tasks, args.collectors, args.naive_limit))[
         "extra"

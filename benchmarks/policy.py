@@ -39,7 +39,7 @@ from typing import Any
 
 import yaml
 
-from benchmarks._harness import measure, report
+from benchmarks._harness import SKIPPED, measure, parse_args, peer_available, report
 from fengkong.modeling.artifact import ScorecardModel
 from fengkong.policy import load_policy
 from fengkong.policy.examples import (
@@ -224,39 +224,43 @@ def _latencies(fn: Callable[[dict], Any], apps: list[dict]) -> dict[str, float]:
     }
 
 
-def _engines(folder: Path) -> dict[str, Callable[[dict], Any]]:
-    import zen  # noqa: PLC0415 (a benchmark-only dependency)
-
+def _engines(folder: Path, *, with_zen: bool = True) -> dict[str, Callable[[dict], Any]]:
     policy = load_policy(folder / "credit.yaml")
     data = yaml.safe_load((folder / "credit.yaml").read_text())
     card = reference_scorecard()
-    decision = zen.ZenEngine().create_decision(json.dumps(zen_model(data, card)))
-    return {
+    engines: dict[str, Callable[[dict[str, Any]], Any]] = {
         "fengkong row, audit on": policy.decide,
         "fengkong row, audit off": lambda a: policy.decide(a, audit=False),
-        "zen-engine": decision.evaluate,
-        "zen-engine, trace": lambda a: decision.evaluate(a, {"trace": True}),
-        "hand-written if/else": hand_written(card, data),
     }
+    if with_zen:
+        import zen  # noqa: PLC0415 (a benchmark-only dependency)
+
+        decision = zen.ZenEngine().create_decision(json.dumps(zen_model(data, card)))
+        engines["zen-engine"] = decision.evaluate
+        engines["zen-engine, trace"] = lambda a: decision.evaluate(a, {"trace": True})
+    engines["hand-written if/else"] = hand_written(card, data)
+    return engines
 
 
-def _agreement(folder: Path, apps: list[dict]) -> dict[str, int]:
-    engines = _engines(folder)
-    disagree = {"zen-engine": 0, "hand-written if/else": 0}
+def _agreement(folder: Path, apps: list[dict], *, with_zen: bool = True) -> dict[str, int]:
+    engines = _engines(folder, with_zen=with_zen)
+    disagree = {"hand-written if/else": 0} | ({"zen-engine": 0} if with_zen else {})
     for a in apps:
         d = engines["fengkong row, audit on"](a)
-        z = engines["zen-engine"](a)["result"]
         h = engines["hand-written if/else"](a)
         rules = tuple(r for r in d.reasons if r.startswith("R0"))
         ours = (d.decision, d.outputs["limit_fen"], rules)
-        disagree["zen-engine"] += ours != (z["decision"], z["limit_fen"], tuple(z["reasons"]))
+        if with_zen:
+            z = engines["zen-engine"](a)["result"]
+            disagree["zen-engine"] += ours != (z["decision"], z["limit_fen"], tuple(z["reasons"]))
         disagree["hand-written if/else"] += ours != h
     return disagree
 
 
-def _row(folder: Path, n: int) -> dict[str, Any]:
+def _row(folder: Path, n: int, *, with_zen: bool = True) -> dict[str, Any]:
     apps = reference_applications(n, seed=7).to_dicts()
-    return {name: _latencies(fn, apps) for name, fn in _engines(folder).items()}
+    engines = _engines(folder, with_zen=with_zen)
+    return {name: _latencies(fn, apps) for name, fn in engines.items()}
 
 
 def _batch(folder: Path, n: int) -> dict[str, Any]:
@@ -287,16 +291,15 @@ def _zen_loop(folder: Path, n: int) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- realistic decision
 def _realistic(n_apps: int, live: int) -> dict[str, Any]:
-    import polars as pl  # noqa: PLC0415 (benchmark-only imports)
 
-    from fengkong.features import OnlineEngine, build_variables, load_spec  # noqa: PLC0415
-    from fengkong.graph import IdentifierGraph, OnlineGraph  # noqa: PLC0415
+    from fengkong.features import build_variables, load_spec  # noqa: PLC0415
     from fengkong.modeling import (  # noqa: PLC0415
         BinningProcess,
         GBMClassifier,
         Scorecard,
         application_dataset,
     )
+    from fengkong.services.online import seed_state  # noqa: PLC0415
     from fengkong.synth import generate  # noqa: PLC0415
 
     book = generate(n_apps, seed=3)
@@ -351,39 +354,38 @@ def _realistic(n_apps: int, live: int) -> dict[str, Any]:
     (folder / "realistic.yaml").write_text(yaml.safe_dump(policy_yaml, sort_keys=False))
     policy = load_policy(folder / "realistic.yaml")
 
-    engine = OnlineEngine(spec, target="app")
-    cut = history["applied_at"].max()
-    loans = book.loans.filter(pl.col("disbursed_on") <= cut.date())
-    events = [
-        (dt.datetime.combine(r["disbursed_on"], dt.time()), "loan", r)
-        for r in loans.iter_rows(named=True)
-    ]
-    events += [(r["applied_at"], "app", r) for r in history.iter_rows(named=True)]
-    events.sort(key=lambda e: (e[0], e[1] == "app"))
-    for _, source, row in events:  # the prepared state: every earlier loan and application
-        engine.observe(source, row)
-    known = history["person_id"].unique()
-    seed_graph = IdentifierGraph.build(
-        book.person_identifiers.filter(pl.col("person_id").is_in(known.implode()))
+    # the prepared state, as a worker seeds it (``seed_state``): every earlier application and
+    # every loan known before the cut (a loan is known once its disbursement day is over), and
+    # the relationship graph of the earlier applicants, its clock at the cut
+    cut = history["applied_at"].max() + dt.timedelta(microseconds=1)
+    state = seed_state(
+        {"applications": history, "loans": book.loans},
+        specs=["application_risk"],
+        as_of=cut,
+        identifiers=book.person_identifiers,
     )
-    online = OnlineGraph.seed(seed_graph)
+    engine, online = state.engine("application_risk"), state.graph
     ids = book.person_identifiers.group_by("person_id").agg("id_type", "id_value", "first_seen")
     per_person = {r[0]: list(zip(r[1], r[2], r[3], strict=True)) for r in ids.iter_rows()}
     rows = list(tail.iter_rows(named=True))
+    # each application links the identifiers its applicant holds by then (point in time: none
+    # first seen at a later application), prepared before the clock starts
+    linked = [
+        [i for i in per_person.get(app["person_id"], []) if i[2] <= app["applied_at"]]
+        for app in rows
+    ]
 
-    def inputs(app: dict[str, Any]) -> dict[str, Any]:
+    def inputs(app: dict[str, Any], identifiers: list[Any]) -> dict[str, Any]:
         """The application's variables and graph features, as the service computes them."""
         values = engine.compute(app)
-        graph = online.add(
-            app["person_id"], per_person.get(app["person_id"], []), app["applied_at"]
-        )
+        graph = online.add(app["person_id"], identifiers, app["applied_at"])
         return {
             **{c: _num(values.get(c)) for c in numeric},
             **{c: _num(graph.get(c)) for c in graph_names},
         }
 
-    for app in rows[:200]:
-        policy.decide(inputs(app))
+    for app, identifiers in zip(rows[:200], linked, strict=False):
+        policy.decide(inputs(app, identifiers))
     import gc  # noqa: PLC0415
 
     gc.collect()
@@ -391,9 +393,9 @@ def _realistic(n_apps: int, live: int) -> dict[str, Any]:
     times, decide_times, decisions = [], [], []
     prepared: list[dict[str, Any]] = []  # the inputs of the first 2,000, decided again below
     clock = time.perf_counter_ns
-    for app in rows[200:]:
+    for app, identifiers in zip(rows[200:], linked[200:], strict=True):
         t0 = clock()
-        x = inputs(app)
+        x = inputs(app, identifiers)
         d = policy.decide(x)
         times.append(clock() - t0)
         decisions.append(d.decision)
@@ -434,17 +436,32 @@ def main() -> None:
     parser.add_argument("--zen-rows", type=int, default=100_000)
     parser.add_argument("--realistic-apps", type=int, default=200_000, help="0 to skip.")
     parser.add_argument("--realistic-calls", type=int, default=5_000)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--agreement", type=int, default=20_000, help="Applications every engine must agree on."
+    )
+    args = parse_args(
+        parser,
+        tiny={"rows": 300, "batch_rows": 2_000, "zen_rows": 300, "realistic_apps": 2_500,
+              "realistic_calls": 300, "agreement": 500},
+    )  # fmt: skip
+    with_zen = peer_available("zen", tiny=args.tiny)
+    nan = float("nan")
     with tempfile.TemporaryDirectory(prefix="fk-bench-policy-") as tmp:
         folder = Path(tmp)
         write_reference_policy(folder)
         agree = measure(
-            lambda: _agreement(folder, reference_applications(20_000, seed=9).to_dicts())
+            lambda: _agreement(
+                folder, reference_applications(args.agreement, seed=9).to_dicts(), with_zen=with_zen
+            )
         )
         if any(agree["extra"].values()):
             raise SystemExit(f"the engines disagree: {agree['extra']}")
-        row = measure(lambda: _row(folder, args.rows))["extra"]
-        zen_loop = measure(lambda: _zen_loop(folder, args.zen_rows))["extra"]
+        row = measure(lambda: _row(folder, args.rows, with_zen=with_zen))["extra"]
+        zen_loop = (
+            measure(lambda: _zen_loop(folder, args.zen_rows))["extra"]
+            if with_zen
+            else {"seconds": nan, "per_second": nan}
+        )
         realistic = (
             measure(lambda: _realistic(args.realistic_apps, args.realistic_calls))["extra"]
             if args.realistic_apps
@@ -472,7 +489,8 @@ def main() -> None:
     )
     rows.append(
         {
-            "engine": f"zen-engine loop ({args.zen_rows:,} rows)",
+            "engine": f"zen-engine loop ({args.zen_rows:,} rows)"
+            + ("" if with_zen else f" ({SKIPPED})"),
             "median_us": 1e6 / zen_loop["per_second"],
             "p99_us": float("nan"),
             "max_us": float("nan"),
@@ -483,7 +501,7 @@ def main() -> None:
         "policy",
         rows,
         {
-            "agreement_sample": 20_000,
+            "agreement_sample": args.agreement,
             "disagreements": agree["extra"],
             "batch_decisions_per_second": batch["per_second"],
             "zen_loop_decisions_per_second": zen_loop["per_second"],

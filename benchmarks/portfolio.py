@@ -20,12 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import polars as pl
 
-from benchmarks._harness import measure, report
+from benchmarks._harness import SKIPPED, measure, parse_args, peer_available, report
 from fengkong.portfolio import monthly_panel, pool_loans, roll_rates, stratify, vintage_curves
 from fengkong.synth import generate, load_params, write_book
+
+try:  # the peer, imported before the timed processes fork; optional in a --tiny run
+    import pandas as pd
+except ImportError:  # pragma: no cover - CI installs only .[dev]
+    pd = None
 
 # each side reads only the columns it uses (fengkong's panel carries cash and loss columns too)
 LOAN_COLUMNS = ["loan_id", "principal_fen", "disbursed_on", "product", "rate_bp", "term"]
@@ -152,15 +156,20 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--applications", type=int, default=1_500_000)
     parser.add_argument("--book", type=Path, help="Reuse a book written with 24 months.")
-    args = parser.parse_args()
+    args = parse_args(parser, tiny={"applications": 3_000})
+    has_pandas = peer_available("pandas", tiny=args.tiny)
     with tempfile.TemporaryDirectory(prefix="fk-bench-portfolio-") as tmp:
         folder = args.book or Path(tmp) / "book"
         made = (
             {"seconds": None} if args.book else measure(lambda: _write(folder, args.applications))
         )
         ours = measure(lambda: _fengkong(folder), setup=_warm)
-        peer = measure(lambda: _pandas(folder))
-        same = ours["extra"] == peer["extra"]
+        peer = (
+            measure(lambda: _pandas(folder))
+            if has_pandas
+            else {"seconds": float("nan"), "peak_gb": float("nan"), "extra": SKIPPED}
+        )
+        same = ours["extra"] == peer["extra"] if has_pandas else SKIPPED
         rows = [
             {
                 "engine": "fengkong (Polars)",

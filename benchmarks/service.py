@@ -43,10 +43,14 @@ from typing import Any
 
 import httpx
 import numpy as np
-import psutil
 import uvloop
 
-from benchmarks._harness import report
+from benchmarks._harness import SKIPPED, free_port, parse_args, peer_available, report
+
+try:  # measures the workers' CPU; optional in a --tiny run (the `bench` extra has it)
+    import psutil
+except ImportError:  # pragma: no cover - CI installs only .[dev]
+    psutil = None
 
 
 def _prepare(url: str, folder: Path) -> str:
@@ -304,7 +308,7 @@ def _find_max(
     return good
 
 
-def _cpu_seconds(processes: list[psutil.Process]) -> list[float]:
+def _cpu_seconds(processes: list[Any]) -> list[float]:
     return [sum(p.cpu_times()[:2]) for p in processes]
 
 
@@ -325,7 +329,12 @@ def main() -> None:
         "--demo-applications", type=int, default=20_000, help="Size of the demo (its default)."
     )
     parser.add_argument("--find-max", action="store_true", help="Step the rate up to p99 > 50 ms.")
-    args = parser.parse_args()
+    args = parse_args(
+        parser,
+        tiny={"policy": "reference", "rate": 20.0, "seconds": 1.0, "workers": 1,
+              "port": free_port()},
+    )  # fmt: skip
+    has_psutil = peer_available("psutil", tiny=args.tiny)
     from fengkong.policy.examples import reference_applications  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="fk-bench-service-") as tmp:
@@ -370,12 +379,19 @@ def main() -> None:
                 except httpx.HTTPError:
                     pass
                 time.sleep(0.2)
-            _run(_load(args.port, key, 50, 5, feed))  # warm every worker
-            workers = [  # the uvicorn workers (not multiprocessing's resource tracker)
-                p
-                for p in psutil.Process(server.pid).children()
-                if "resource_tracker" not in " ".join(p.cmdline())
-            ]
+            else:
+                raise SystemExit(f"the service was not ready on port {args.port} within 20 s")
+            _run(_load(args.port, key, 50, 1 if args.tiny else 5, feed))  # warm every worker
+            workers = (  # the uvicorn workers (not multiprocessing's resource tracker)
+                [
+                    p
+                    for p in psutil.Process(server.pid).children()
+                    if "resource_tracker" not in " ".join(p.cmdline())
+                ]
+                or [psutil.Process(server.pid)]  # one worker: the server process itself
+                if has_psutil
+                else []
+            )
             before, cpu = _stored(url), _cpu_seconds(workers)
             main_run = _run(_load(args.port, key, args.rate, args.seconds, feed))
             main_run["server_cpu_ms"] = [
@@ -419,7 +435,9 @@ def main() -> None:
             "stored_equals_200": stored == ok200,
             # each worker's CPU (both its threads) per request of the whole run: how evenly
             # the kernel spread the connections, and what a decision costs the server
-            "worker_cpu_ms_per_request": [round(v, 3) for v in main_run["server_cpu_ms"]],
+            "worker_cpu_ms_per_request": [round(v, 3) for v in main_run["server_cpu_ms"]]
+            if has_psutil
+            else SKIPPED,
             "model_trees": trees,
             **({"max_sustainable_rps": sustained} if args.find_max else {}),
             "generated_on": dt.date.today().isoformat(),

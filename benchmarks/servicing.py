@@ -24,10 +24,9 @@ import time
 from decimal import Decimal
 
 import numpy as np
-import numpy_financial as npf
 import polars as pl
 
-from benchmarks._harness import report
+from benchmarks._harness import SKIPPED, parse_args, peer_available, report
 from fengkong.money import Money
 from fengkong.servicing.apr import CashFlow, apr, apr_batch
 from fengkong.servicing.batch import schedules
@@ -85,6 +84,8 @@ def _decimal_loop(book: pl.DataFrame) -> float:
 
 
 def _npf_schedules(book: pl.DataFrame) -> float:
+    import numpy_financial as npf  # noqa: PLC0415 (a peer, optional in a tiny run)
+
     ann = book.filter(method="equal_instalment")
     rate = ann["rate_ppm"].to_numpy() / 1e6 / 12
     nper = ann["term"].to_numpy()
@@ -126,7 +127,8 @@ def main() -> None:
     parser.add_argument("--loans", type=int, default=1_000_000)
     parser.add_argument("--apr-loans", type=int, default=100_000)
     parser.add_argument("--loop-sample", type=int, default=20_000)
-    args = parser.parse_args()
+    args = parse_args(parser, tiny={"loans": 2_000, "apr_loans": 500, "loop_sample": 100})
+    has_npf = peer_available("numpy_financial", tiny=args.tiny)
     rng = np.random.default_rng(0)
 
     book = _book(args.loans)
@@ -134,7 +136,7 @@ def main() -> None:
     print("workload:", dict(mix.iter_rows()), f"terms {book['term'].min()}-{book['term'].max()}")
 
     t_batch, rows = _timed(lambda: schedules(book))
-    t_npf = _npf_schedules(book)
+    t_npf = _npf_schedules(book) if has_npf else float("nan")
     n_ann = book.filter(method="equal_instalment").height
     sample = book.sample(args.loop_sample, seed=0)
     t_loop = _decimal_loop(sample) * book.height / sample.height
@@ -197,7 +199,11 @@ def main() -> None:
     agree = float(np.max(np.abs(np.array(scalar) - simple[:k])))
     term = apr_sample["term"].to_numpy()
     pmt = -amounts[np.arange(len(term)), 1] / 100
-    t_npf_rate, _ = _timed(lambda: npf.rate(term, pmt, amounts[:, 0] / 100, 0))
+    t_npf_rate = float("nan")
+    if has_npf:
+        import numpy_financial as npf  # noqa: PLC0415 (a peer, optional in a tiny run)
+
+        t_npf_rate, _ = _timed(lambda: npf.rate(term, pmt, amounts[:, 0] / 100, 0))
 
     def row(
         workload: str, engine: str, seconds: float, base: float, rows: int = 0
@@ -221,7 +227,7 @@ def main() -> None:
         ),
         row(
             f"schedules, {n_ann:,} equal-instalment loans",
-            "peer: numpy-financial ipmt/ppmt (float)",
+            "peer: numpy-financial ipmt/ppmt (float)" + ("" if has_npf else f" ({SKIPPED})"),
             t_npf,
             t_batch,
         ),
@@ -259,7 +265,8 @@ def main() -> None:
         ),
         row(
             f"APR, {apr_sample.height:,} loans as regular",
-            "peer: numpy-financial rate (vectorised, no dates)",
+            "peer: numpy-financial rate (vectorised, no dates)"
+            + ("" if has_npf else f" ({SKIPPED})"),
             t_npf_rate,
             t_apr,
         ),

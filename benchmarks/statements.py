@@ -21,7 +21,7 @@ from decimal import Decimal
 import numpy as np
 import polars as pl
 
-from benchmarks._harness import report
+from benchmarks._harness import parse_args, report
 from fengkong.money import Money
 from fengkong.servicing.batch import schedules
 from fengkong.servicing.ledger import Repayment, replay
@@ -69,7 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loans", type=int, default=100_000)
     parser.add_argument("--loop-sample", type=int, default=1_000)
-    args = parser.parse_args()
+    args = parse_args(parser, tiny={"loans": 500, "loop_sample": 50})
     rng = np.random.default_rng(0)
     book = _book(args.loans)
     rows = schedules(book)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._harness import measure, report
+from benchmarks._harness import measure, parse_args, report
 from fengkong.synth import load_params, write_book
 from fengkong.synth.applications import plan_applications
 from fengkong.synth.contracts import make_contracts
@@ -120,7 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--applications", type=int, default=1_000_000)
     parser.add_argument("--peer-loans", type=int, default=50_000)
-    args = parser.parse_args()
+    args = parse_args(parser, tiny={"applications": 2_000, "peer_loans": 500})
 
     book = measure(lambda: _book(args.applications))
     vec = measure(lambda: _vectorised(args.peer_loans))

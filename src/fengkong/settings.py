@@ -44,6 +44,13 @@ class Settings(BaseSettings):
         description="Redis URL for online state shared across workers; None keeps it in process.",
     )
     currency: str = Field(default="CNY", description="ISO 4217 currency of the book.")
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        le=256 * 1024 * 1024,
+        description="Largest request body the service reads (413 above it, before parsing); "
+        "4 MiB holds the largest policy text a validation accepts (2M characters).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="WARNING")
     policy_max_expression_chars: int = Field(
         default=4_000, ge=10, le=100_000, description="Longest expression text a policy may hold."

@@ -1,5 +1,6 @@
-"""Databases for integration tests: every test runs on SQLite and on the real PostgreSQL
-(127.0.0.1:5432/test), each PostgreSQL test in its own schema, dropped afterwards; and the
+"""Databases for integration tests: every test runs on SQLite and on a real PostgreSQL
+(``postgres_url``: FENGKONG_TEST_POSTGRES_URL, default 127.0.0.1:5432/test, or a throw-away
+server when that does not answer), each PostgreSQL test in its own schema, dropped afterwards; and the
 HTTP service over such a database (``service``: keys for every role, the reference policy
 submitted, two collection cases assigned to two collectors)."""
 
@@ -12,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from tests import _services
 
 from fengkong.api import create_app
 from fengkong.db import CollectionCaseRecord, make_engine
@@ -20,7 +22,8 @@ from fengkong.services.access import create_api_key
 from fengkong.services.policies import submit_policy
 from fengkong.settings import Settings
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# The configured URL; the server the tests reach is ``postgres_url`` (tests/conftest.py).
+POSTGRES = _services.configured_postgres_url()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -28,12 +31,13 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fk.db'}"
         return
+    postgres = request.getfixturevalue("postgres_url")  # started only when a test needs it
     schema = f"fk_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(POSTGRES)
+    admin = make_engine(postgres)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+        yield f"{postgres}{'&' if '?' in postgres else '?'}options=-csearch_path%3D{schema}"
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -94,7 +94,7 @@ def test_a_person_id_the_graph_cannot_hold_is_refused_before_anything_is_observe
     before = engine.compute(probe)["app_cnt_ip_7d"]
     r = c.post("/v1/decisions", json=body(1, person=2**70), headers=h)
     assert r.status_code == 422, r.text
-    assert r.json()["error"]["field"] == "application.person_id"
+    assert r.json()["error"]["field"] == "body.application.person_id"
     assert engine.compute(probe)["app_cnt_ip_7d"] == before  # nothing observed
 
 

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fengkong.api.errors import install_error_handlers
+from fengkong.api.errors import ERROR_RESPONSES, install_error_handlers
+from fengkong.api.gate import Gate
 from fengkong.api.routes import (
     collections,
     contacts,
@@ -127,6 +128,7 @@ def create_app(
     app.state.default_policy = default_policy
     app.state.clock = clock
     install_error_handlers(app)
+    app.add_middleware(Gate, max_body_bytes=settings.max_body_bytes, app_state=app.state)
     routers = (
         health,
         decisions,
@@ -139,7 +141,7 @@ def create_app(
         portfolio,
     )
     for module in routers:
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(ui.router)
 
     app.add_middleware(_Timing, metrics=app.state.metrics)

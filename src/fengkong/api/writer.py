@@ -126,7 +126,7 @@ def _settle(items: dict[int, _Item], errors: list[str | None]) -> None:
         if error is None:
             it.future.set_result(None)
         else:
-            it.future.set_exception(StorageError(error))
+            it.future.set_exception(StorageError(_without_sql(error)))
 
 
 class WalCheckpointer:
@@ -157,3 +157,9 @@ class WalCheckpointer:
         self._thread.join(timeout=10)
         with self.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def _without_sql(error: str) -> str:
+    """The storage error for the caller: its first line, never the SQL or its parameters."""
+    first = error.split("[SQL:", maxsplit=1)[0].splitlines()[0] if error else "unknown error"
+    return f"the decision's audit record could not be stored, so it does not count: {first[:200]}"

@@ -8,6 +8,10 @@ Exit codes, the same in every command: 0 success; :data:`EXIT_PROBLEMS` (1) a ``
 command found problems in the file (printed one per line, ``file:line: path: message``);
 :data:`EXIT_ERROR` (2) a usage error (Typer/Click's own code) or an error that stopped the
 command, printed as ``error: ...`` on stderr.
+
+Imports stay light (Typer, Rich, the error tree): every command module imports this one, and
+``fengkong --help`` must not load an engine. Option conventions shared by the commands live
+here too: :data:`Quiet` and :func:`renamed_option` (see ``docs/cli.md``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, Final, NoReturn
+from typing import Annotated, Any, Final, NoReturn
 
 import typer
 from rich.console import Console
@@ -39,6 +43,12 @@ EXIT_PROBLEMS: Final = 1
 """A ``check`` command found problems in the file it checked."""
 EXIT_ERROR: Final = 2
 """A usage error, or an error that stopped the command (Click uses 2 for usage errors)."""
+
+
+Quiet = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar and no notes on stderr.")
+]
+"""The ``--quiet`` flag every long-running command takes."""
 
 
 def _visible(text: str) -> str:
@@ -126,6 +136,22 @@ def report_problems(problems: Iterable[Problem], *, what: str) -> NoReturn:
         soft_wrap=True,
     )
     raise typer.Exit(code=EXIT_PROBLEMS)
+
+
+def renamed_option(new: str | None, old: str | None, *, name: str, old_name: str) -> str | None:
+    """The value of an option given under its name ``name`` or its deprecated, hidden old
+    name ``old_name`` (which prints a warning on stderr); both at once is an error."""
+    if old is None:
+        return new
+    if new is not None:
+        raise InvalidArgumentError(
+            name, expected=f"{name} alone ({old_name} is its deprecated old name)", got=old_name
+        )
+    err_console.print(
+        Text.assemble(("warning: ", "yellow"), f"{old_name} is deprecated; use {name}"),
+        highlight=False,
+    )
+    return old
 
 
 def parse_date(value: str | None, field: str) -> dt.date:

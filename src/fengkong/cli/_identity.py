@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from fengkong.errors import InvalidArgumentError
-from fengkong.policy.versions import normalise_identity
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -59,6 +58,8 @@ def acting_identity(session: Session, *, api_key: str | None, roles: tuple[str, 
     configured, the key is unknown or revoked, its role is not one of ``roles``, the
     operator's name is no identity, or the key's holder and the operator differ.
     """
+    from fengkong.policy.versions import normalise_identity  # noqa: PLC0415 (on demand)
+
     operator = os.environ.get(OPERATOR_ENV)
     operator_id = normalise_identity(operator, field=OPERATOR_ENV) if operator is not None else None
     if not api_key:

@@ -1,4 +1,8 @@
-"""``fengkong collections``: run a day of collections over a synthetic book."""
+"""``fengkong collections``: run a day of collections over a synthetic book.
+
+The collections engine and Polars are imported when a command runs: ``fengkong --help``
+loads no engine.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,26 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import polars as pl
 import typer
 
-from fengkong.cli._console import console, parse_date, progress_bar, user_errors
+from fengkong.cli._console import (
+    Quiet,
+    console,
+    parse_date,
+    progress_bar,
+    renamed_option,
+    user_errors,
+)
 from fengkong.errors import InvalidArgumentError
 from fengkong.settings import Settings
+
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", help="The book's month-end snapshot, YYYY-MM-DD (default: the busiest)."
+    ),
+]
+OldDate = Annotated[str | None, typer.Option("--date", hidden=True, help="Deprecated: --as-of.")]
 
 app = typer.Typer(
     help="Collections: cases, strategies, guardrails, allocation.", no_args_is_help=True
@@ -22,10 +40,8 @@ app = typer.Typer(
 def run(
     book: Annotated[Path, typer.Argument(help="A synthetic book folder (fengkong synth).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the day's work lists.")],
-    date: Annotated[
-        str | None,
-        typer.Option("--date", help="A month-end snapshot, YYYY-MM-DD (default: the busiest)."),
-    ] = None,
+    snapshot: AsOf = None,
+    old_date: OldDate = None,
     strategy: Annotated[
         Path | None, typer.Option(help="A strategy file (default: the shipped one).")
     ] = None,
@@ -33,10 +49,12 @@ def run(
     collectors: Annotated[int, typer.Option(help="Collectors in the synthetic roster.")] = 40,
     field_agents: Annotated[int, typer.Option(help="Field agents in the synthetic roster.")] = 10,
     greedy: Annotated[bool, typer.Option(help="Allocate greedily instead of exactly.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Open/close cases, score, plan actions, check every contact, allocate; write work lists."""
-    from fengkong.collections import load_contact_rules  # noqa: PLC0415 (heavy imports on demand)
+    import polars as pl  # noqa: PLC0415 (heavy imports on demand)
+
+    from fengkong.collections import load_contact_rules  # noqa: PLC0415
     from fengkong.collections.cases import update_cases  # noqa: PLC0415
     from fengkong.collections.daily import run_day  # noqa: PLC0415
     from fengkong.collections.promises import PROMISE_SCHEMA  # noqa: PLC0415
@@ -50,7 +68,8 @@ def run(
         profile = load_contact_rules().profile(jurisdiction)
         with progress_bar("collections day", 4, quiet=quiet) as advance:
             data = read_book(book)
-            as_of = _day(data, date)
+            chosen = renamed_option(snapshot, old_date, name="--as-of", old_name="--date")
+            as_of = _day(data, chosen)
             advance(1)
             day = book_day(data, as_of)
             advance(1)
@@ -102,7 +121,7 @@ def score(
     cutoff: Annotated[
         str | None, typer.Option(help="Train before this date, validate from it (YYYY-MM-DD).")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Fit the collection score (P(pay within 30 days)) and report AUC/KS out of time."""
     from fengkong.collections.score import collection_dataset, fit_collection_score  # noqa: PLC0415
@@ -135,14 +154,15 @@ def simulate(
     ] = None,
     vs: Annotated[Path | None, typer.Option("--vs", help="A challenger strategy file.")] = None,
     months: Annotated[int, typer.Option(help="Months to simulate.")] = 6,
-    date: Annotated[
-        str | None, typer.Option("--date", help="Start from this month-end snapshot.")
-    ] = None,
+    snapshot: AsOf = None,
+    old_date: OldDate = None,
     seed: Annotated[int, typer.Option(help="Seed of the draws (shared by both strategies).")] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Simulate strategies on the book's delinquent cases: recovery, roll rates, cost."""
-    from fengkong.collections.cases import update_cases  # noqa: PLC0415 (heavy imports on demand)
+    import polars as pl  # noqa: PLC0415 (heavy imports on demand)
+
+    from fengkong.collections.cases import update_cases  # noqa: PLC0415
     from fengkong.collections.score import case_p_pay  # noqa: PLC0415
     from fengkong.collections.simulate import comparison_report, simulate_strategy  # noqa: PLC0415
     from fengkong.collections.strategy import load_strategy  # noqa: PLC0415
@@ -159,7 +179,8 @@ def simulate(
             strategies[name] = load_strategy(vs, limits=limits)
         with progress_bar("simulating", 1 + len(strategies), quiet=quiet) as advance:
             data = read_book(book)
-            as_of = _day(data, date)
+            chosen = renamed_option(snapshot, old_date, name="--as-of", old_name="--date")
+            as_of = _day(data, chosen)
             day = book_day(data, as_of)
             cases, _ = update_cases(None, day["loans"], as_of)
             start = (
@@ -184,14 +205,16 @@ def simulate(
 
 def _day(data: Any, date: str | None) -> Any:
     """The requested month-end snapshot, or the one with the most loans past due."""
+    import polars as pl  # noqa: PLC0415 (on demand)
+
     snapshots = data.performance["snapshot_on"].unique().sort()
     if date is None:
         counts = data.performance.filter(pl.col("dpd") > 0).group_by("snapshot_on").len()
         return counts.sort("len", "snapshot_on")["snapshot_on"][-1]
-    as_of = parse_date(date, "--date")
+    as_of = parse_date(date, "--as-of")
     if as_of not in snapshots.to_list():
         raise InvalidArgumentError(
-            "--date",
+            "--as-of",
             expected=f"a snapshot date ({snapshots[0]}..{snapshots[-1]}, month ends)",
             got=as_of,
         )

@@ -92,7 +92,8 @@ def _serve(result: DemoResult, port: int) -> None:
         clock=lambda: dt.datetime.combine(result.as_of, dt.time(10), tzinfo=dt.UTC),
     )
     console.print(
-        f"Serving the UI on http://127.0.0.1:{port}/ui (log in with a key from keys.json: "
-        f"admin {result.keys['admin']}) and the API on http://127.0.0.1:{port}/docs — Ctrl-C stops."
+        f"Serving the UI on http://127.0.0.1:{port}/ui (log in with a key from "
+        f"{result.folder / 'keys.json'}, readable by you only) and the API on "
+        f"http://127.0.0.1:{port}/docs — Ctrl-C stops."
     )
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")

@@ -1,35 +1,59 @@
-"""``fengkong features``: list, check and build risk variables; assess their quality."""
+"""``fengkong features``: list, check and build risk variables; assess their quality.
+
+The variable engines (and Polars) are imported when a command runs: ``fengkong --help``
+loads no engine. The shipped specs are listed for the help text from the package's data
+folder, found without importing :mod:`fengkong.features`.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from fengkong.cli._console import console, progress_bar, report_problems, user_errors
+from fengkong.cli._console import Quiet, console, progress_bar, report_problems, user_errors
 from fengkong.errors import ConfigError, InvalidArgumentError
-from fengkong.features import VariableSpec, check_spec, load_spec, write_variables
-from fengkong.features.quality import select_variables, variable_quality
-from fengkong.features.spec import Aggregate, builtin_specs
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from fengkong.features import VariableSpec
 
 app = typer.Typer(
     help="Risk variables: declarative specs, point-in-time batch builds, quality.",
     no_args_is_help=True,
 )
 
+
+def _shipped_spec_names() -> list[str]:
+    """The names of the specs shipped in ``fengkong/features/data`` (as ``builtin_specs``),
+    read without importing the features package."""
+    found = importlib.util.find_spec("fengkong.features")
+    folders = found.submodule_search_locations if found is not None else None
+    return sorted(p.stem for f in folders or [] for p in Path(f, "data").glob("*.yaml"))
+
+
+def _spec_source(spec: str) -> str | Path:
+    """A shipped spec's name as it is, anything else as a file path."""
+    from fengkong.features.spec import builtin_specs  # noqa: PLC0415 (the engine on demand)
+
+    return spec if spec in builtin_specs() else Path(spec)
+
+
 SpecArg = Annotated[
     str,
-    typer.Argument(help=f"A spec file, or a shipped spec: {', '.join(builtin_specs())}."),
+    typer.Argument(help=f"A spec file, or a shipped spec: {', '.join(_shipped_spec_names())}."),
 ]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
 def read_events(folder: Path, spec: VariableSpec, sources: set[str]) -> dict[str, pl.LazyFrame]:
     """Each source's table from ``folder/<table>/*.parquet`` or ``folder/<table>.parquet``."""
+    import polars as pl  # noqa: PLC0415 (on demand)
+
     frames = {}
     for name in sorted(sources):
         table = spec.sources[name].table
@@ -50,6 +74,9 @@ def list_variables(
     match: Annotated[str | None, typer.Option(help="Only names containing this text.")] = None,
 ) -> None:
     """Print every variable a spec expands to: name, window, and what it means."""
+    from fengkong.features import load_spec  # noqa: PLC0415 (the engine on demand)
+    from fengkong.features.spec import Aggregate  # noqa: PLC0415
+
     with user_errors():
         loaded = load_spec(spec)
     table = Table(title=f"{loaded.name}: {len(loaded.variables)} variables")
@@ -67,7 +94,9 @@ def list_variables(
 def check(spec: SpecArg) -> None:
     """Report every problem of a spec, one per line (file:line: path: message), exit 1; or
     that it is fine."""
-    source = spec if spec in builtin_specs() else Path(spec)
+    from fengkong.features import check_spec, load_spec  # noqa: PLC0415 (the engine on demand)
+
+    source = _spec_source(spec)
     with user_errors():
         try:
             problems = check_spec(source)
@@ -88,8 +117,10 @@ def build(
     quiet: Quiet = False,
 ) -> None:
     """Compute every variable, point in time, for every row of the target source."""
+    from fengkong.features import load_spec, write_variables  # noqa: PLC0415 (on demand)
+
     with user_errors():
-        loaded = load_spec(spec if spec in builtin_specs() else Path(spec))
+        loaded = load_spec(_spec_source(spec))
         sources = {a.source for a in loaded.aggregates} | {target}
         frames = read_events(events, loaded, sources)
         streams = len(loaded.streams())
@@ -108,8 +139,13 @@ def quality(
     min_iv: Annotated[float, typer.Option(help="Selection: least IV.")] = 0.02,
     max_psi: Annotated[float, typer.Option(help="Selection: largest PSI between months.")] = 0.25,
     top: Annotated[int, typer.Option(help="Rows to print.")] = 20,
+    quiet: Quiet = False,
 ) -> None:
     """Coverage, missing rate, IV against the label and PSI between application months."""
+    import polars as pl  # noqa: PLC0415 (on demand)
+
+    from fengkong.features.quality import select_variables, variable_quality  # noqa: PLC0415
+
     with user_errors():
         if not variables.is_file():
             raise InvalidArgumentError("variables", expected="a Parquet file", got=str(variables))
@@ -126,7 +162,9 @@ def quality(
             apps.select(key, pl.col("applied_at").dt.strftime("%Y-%m").alias("__month")), on=key
         )
         names = [c for c in frame.columns if c != key]
-        table = variable_quality(joined, names, label=label, period="__month")
+        with progress_bar("variable quality", 1, quiet=quiet) as advance:
+            table = variable_quality(joined, names, label=label, period="__month")
+            advance(1)
     if out is not None:
         table.write_csv(out)
     chosen = select_variables(table, min_iv=min_iv, max_psi=max_psi)
@@ -160,6 +198,7 @@ def reseed(
         str | None,
         typer.Option(help="Write the state to Redis (default: FENGKONG_REDIS_URL)."),
     ] = None,
+    quiet: Quiet = False,
 ) -> None:
     """Rebuild a spec's online state from history, for a new version of the spec.
 
@@ -167,17 +206,20 @@ def reseed(
     prefix (``fk:vars:<name>:<hash>``, cleared first), so workers still running the old
     version keep serving from theirs until they are restarted with the new spec.
     """
+    from fengkong.features import load_spec  # noqa: PLC0415 (the engine on demand)
     from fengkong.services.online import seed_from_book  # noqa: PLC0415 (replay on demand)
     from fengkong.settings import Settings  # noqa: PLC0415
 
     with user_errors():
-        loaded = load_spec(spec if spec in builtin_specs() else Path(spec))
+        loaded = load_spec(_spec_source(spec))
         url = redis_url or Settings().redis_url
         if out is None and url is None:
             raise InvalidArgumentError(
                 "--out", expected="a file, or --redis-url / FENGKONG_REDIS_URL", got=None
             )
-        engine = seed_from_book(book, specs=[spec]).engine(spec)
+        with progress_bar("replaying history", 1, quiet=quiet) as advance:
+            engine = seed_from_book(book, specs=[spec]).engine(spec)
+            advance(1)
         store = engine.store
         keys = len(list(store.items()))  # type: ignore[attr-defined]
         if out is not None:

@@ -1,28 +1,27 @@
-"""``fengkong graph``: build the identifier graph of a synthetic (or real) book, rings, explain."""
+"""``fengkong graph``: build the identifier graph of a synthetic (or real) book, rings, explain.
+
+The graph engine (and Polars) are imported when a command runs: ``fengkong --help`` loads
+no engine.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from fengkong.cli._console import console, err_console, literal, progress_bar, user_errors
+from fengkong.cli._console import Quiet, console, err_console, literal, progress_bar, user_errors
 from fengkong.errors import InvalidArgumentError
-from fengkong.graph import (
-    GraphConfig,
-    IdentifierGraph,
-    detect_rings,
-    neighbourhood,
-    write_csv,
-    write_graphml,
-)
-from fengkong.synth.outcomes import observed_early_defaults
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from fengkong.graph import IdentifierGraph
 
 app = typer.Typer(
     help="The applicant-identifier graph: components, features, fraud rings.", no_args_is_help=True
@@ -46,6 +45,8 @@ PersonCap = Annotated[
 
 
 def _read(book: Path, table: str) -> pl.DataFrame:
+    import polars as pl  # noqa: PLC0415 (on demand)
+
     if not (book / table).is_dir():
         raise InvalidArgumentError(
             "book", expected=f"a folder holding {table}/ (written by fengkong synth)", got=str(book)
@@ -54,6 +55,8 @@ def _read(book: Path, table: str) -> pl.DataFrame:
 
 
 def _graph(book: Path, cap: int, person_cap: int, quiet: bool) -> IdentifierGraph:
+    from fengkong.graph import GraphConfig, IdentifierGraph  # noqa: PLC0415 (the engine on demand)
+
     config = GraphConfig(cap=cap, person_cap=person_cap)
     with progress_bar("building the graph", 1, quiet=quiet) as advance:
         graph = IdentifierGraph.build(_read(book, "person_identifiers"), config)
@@ -77,7 +80,7 @@ def build(
     ] = None,
     cap: Cap = 50,
     person_cap: PersonCap = 500,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Build the graph and write every applicant's graph features."""
     with user_errors():
@@ -104,9 +107,12 @@ def rings(
     top: Annotated[int, typer.Option(help="Rings to print.")] = 10,
     cap: Cap = 50,
     person_cap: PersonCap = 500,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Rank candidate fraud rings with their evidence."""
+    from fengkong.graph import detect_rings  # noqa: PLC0415 (the engine on demand)
+    from fengkong.synth.outcomes import observed_early_defaults  # noqa: PLC0415
+
     with user_errors():
         graph = _graph(book, cap, person_cap, quiet)
         applications = _read(book, "applications")
@@ -159,10 +165,15 @@ def explain(
     ] = None,
     cap: Cap = 50,
     person_cap: PersonCap = 500,
+    quiet: Quiet = False,
 ) -> None:
     """An applicant's k-hop neighbourhood as JSON (for the UI), GraphML or CSV."""
+    import polars as pl  # noqa: PLC0415 (on demand)
+
+    from fengkong.graph import neighbourhood, write_csv, write_graphml  # noqa: PLC0415
+
     with user_errors():
-        graph = _graph(book, cap, person_cap, True)
+        graph = _graph(book, cap, person_cap, quiet)
         view = neighbourhood(graph, person, hops=hops, limit=limit)
         text = json.dumps(view, indent=1, default=str)
         if out:

@@ -1,22 +1,34 @@
-"""``fengkong loan``: quote a loan (schedule, true APR, cap breaches) and state what is owed."""
+"""``fengkong loan``: quote a loan (schedule, true APR, cap breaches) and state what is owed.
+
+The servicing core is imported when a command runs (``fengkong --help`` loads no engine);
+:data:`METHOD_NAMES` spells the repayment methods for the help text without importing it
+(a test holds it equal to :data:`fengkong.servicing.products.METHODS`).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from fengkong.cli._console import console, literal, parse_date, user_errors
+from fengkong.cli._console import console, literal, parse_date, renamed_option, user_errors
 from fengkong.errors import InvalidArgumentError
-from fengkong.money import Money, to_decimal
-from fengkong.servicing.apr import apr, schedule_cash_flows
-from fengkong.servicing.caps import check_contract
-from fengkong.servicing.ledger import LoanState, Repayment, replay
-from fengkong.servicing.products import METHODS, ad_hoc_product, get_product, load_products
-from fengkong.servicing.schedule import LoanTerms, Schedule, build_schedule
-from fengkong.servicing.statement import LegalStatement, legal_statement
+
+if TYPE_CHECKING:
+    from fengkong.servicing.ledger import LoanState
+    from fengkong.servicing.schedule import LoanTerms, Schedule
+    from fengkong.servicing.statement import LegalStatement
+
+METHOD_NAMES: Final = (
+    "equal_instalment",
+    "equal_principal",
+    "interest_only",
+    "single_payment",
+    "flat_fee",
+)
+"""The repayment methods, as ``fengkong.servicing.products.METHODS`` names them."""
 
 app = typer.Typer(help="Quote loans and answer what a borrower owes.", no_args_is_help=True)
 
@@ -26,7 +38,8 @@ Principal = Annotated[
 Rate = Annotated[str, typer.Option(help="Nominal annual interest rate, e.g. 0.12.")]
 Term = Annotated[int, typer.Option(help="Number of monthly instalments.")]
 MethodOpt = Annotated[
-    str, typer.Option(help=f"Repayment method: {', '.join(m.replace('_', '-') for m in METHODS)}.")
+    str,
+    typer.Option(help=f"Repayment method: {', '.join(m.replace('_', '-') for m in METHOD_NAMES)}."),
 ]
 ProductOpt = Annotated[str | None, typer.Option(help="A catalogue product instead of --method.")]
 UpfrontFee = Annotated[str | None, typer.Option(help="Upfront fee in yuan.")]
@@ -40,9 +53,14 @@ Jurisdiction = Annotated[str, typer.Option(help="Jurisdiction of the legal caps:
 LenderType = Annotated[
     str, typer.Option(help="Lender type: private, licensed (cn); any (us); hcstc (uk).")
 ]
-DateOpt = Annotated[
+DisbursedOn = Annotated[
     str | None,
-    typer.Option("--date", help="Contract and disbursement date, YYYY-MM-DD (default: today)."),
+    typer.Option(
+        "--disbursed-on", help="Contract and disbursement date, YYYY-MM-DD (default: today)."
+    ),
+]
+OldDate = Annotated[
+    str | None, typer.Option("--date", hidden=True, help="Deprecated: --disbursed-on.")
 ]
 Fee = Annotated[
     str, typer.Option(help="Flat fee per instalment as a rate of the principal (flat-fee method).")
@@ -65,9 +83,17 @@ def _terms(
     product: str | None,
     upfront_fee: str | None,
     separate: bool,
-    date: str | None,
+    disbursed_on: str | None,
     fee: str,
 ) -> LoanTerms:
+    from fengkong.money import Money, to_decimal  # noqa: PLC0415 (the core on demand)
+    from fengkong.servicing.products import (  # noqa: PLC0415
+        ad_hoc_product,
+        get_product,
+        load_products,
+    )
+    from fengkong.servicing.schedule import LoanTerms  # noqa: PLC0415
+
     if product:
         chosen = get_product(load_products(), product)
     else:
@@ -81,7 +107,7 @@ def _terms(
         Money.of(principal),
         to_decimal(rate, field="--rate"),
         term,
-        parse_date(date, "--date"),
+        parse_date(disbursed_on, "--disbursed-on"),
         upfront_fee_amount=fee_amount,
     )
 
@@ -127,12 +153,18 @@ def quote(
     fee: Fee = "0",
     jurisdiction: Jurisdiction = "cn",
     lender_type: LenderType = "private",
-    date: DateOpt = None,
+    disbursed_on: DisbursedOn = None,
+    old_date: OldDate = None,
 ) -> None:
     """Print the schedule, the true APR (simple and compound) and every legal-cap breach."""
+    from fengkong.servicing.apr import apr, schedule_cash_flows  # noqa: PLC0415 (on demand)
+    from fengkong.servicing.caps import check_contract  # noqa: PLC0415
+    from fengkong.servicing.schedule import build_schedule  # noqa: PLC0415
+
     with user_errors():
+        day = renamed_option(disbursed_on, old_date, name="--disbursed-on", old_name="--date")
         terms = _terms(
-            principal, rate, term, method, product, upfront_fee, fee_paid_separately, date, fee
+            principal, rate, term, method, product, upfront_fee, fee_paid_separately, day, fee
         )
         schedule = build_schedule(terms)
         result = apr(schedule_cash_flows(schedule))
@@ -180,14 +212,21 @@ def statement(
     fee: Fee = "0",
     jurisdiction: Jurisdiction = "cn",
     lender_type: LenderType = "private",
-    date: DateOpt = None,
+    disbursed_on: DisbursedOn = None,
+    old_date: OldDate = None,
     filed_on: FiledOn = None,
 ) -> None:
     """What is owed under the contract, what is lawful under the caps, what was paid, what
     is owed and what is refundable, line by line."""
+    from fengkong.money import Money  # noqa: PLC0415 (the core on demand)
+    from fengkong.servicing.ledger import Repayment, replay  # noqa: PLC0415
+    from fengkong.servicing.schedule import build_schedule  # noqa: PLC0415
+    from fengkong.servicing.statement import legal_statement  # noqa: PLC0415
+
     with user_errors():
+        day = renamed_option(disbursed_on, old_date, name="--disbursed-on", old_name="--date")
         terms = _terms(
-            principal, rate, term, method, product, upfront_fee, fee_paid_separately, date, fee
+            principal, rate, term, method, product, upfront_fee, fee_paid_separately, day, fee
         )
         events = []
         for n, item in enumerate(paid or []):
@@ -232,4 +271,4 @@ def print_statement(result: LegalStatement, state: LoanState) -> None:
         console.print(f"- {note}")
 
 
-__all__ = ["FiledOn", "app", "print_statement"]
+__all__ = ["METHOD_NAMES", "FiledOn", "app", "print_statement"]

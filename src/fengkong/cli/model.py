@@ -1,21 +1,23 @@
 """``fengkong model``: bin, fit, score and report over Parquet or CSV; artifacts as JSON/text.
 
-The modeling stack (scikit-learn, LightGBM, matplotlib) is imported when a command runs, so
-``fengkong --help`` stays fast.
+The modeling stack (scikit-learn, LightGBM, matplotlib) and Polars are imported when a
+command runs, so ``fengkong --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import polars as pl
 import typer
 from rich.table import Table
 
-from fengkong.cli._console import console, progress_bar, user_errors
+from fengkong.cli._console import Quiet, console, progress_bar, user_errors
 from fengkong.errors import InvalidArgumentError, OutputError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 app = typer.Typer(
     help="Models: optimal binning, scorecards, LightGBM, scoring and validation reports.",
@@ -31,7 +33,6 @@ Special = Annotated[
     list[float] | None, typer.Option("--special", help="A special value with its own bin (repeat).")
 ]
 Edits = Annotated[Path | None, typer.Option("--edits", help="Bin edits (YAML) for analysts.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Only = Annotated[
     str | None,
     typer.Option(
@@ -42,6 +43,8 @@ Only = Annotated[
 
 def read_table(path: Path) -> pl.DataFrame:
     """A Parquet file or folder, or a CSV file, as a frame."""
+    import polars as pl  # noqa: PLC0415 (on demand)
+
     if path.is_dir():
         return pl.read_parquet(path / "*.parquet")
     if not path.exists():
@@ -58,6 +61,8 @@ def read_table(path: Path) -> pl.DataFrame:
 def _split(
     frame: pl.DataFrame, target: str, exclude: list[str] | None, only: str | None = None
 ) -> tuple[pl.DataFrame, Any]:
+    import polars as pl  # noqa: PLC0415 (on demand)
+
     if only is not None:
         if only not in frame.columns or frame[only].dtype != pl.Boolean:
             raise InvalidArgumentError("--only", expected="a boolean column of the data", got=only)
@@ -207,44 +212,55 @@ def score(
         list[str] | None, typer.Option("--keep", help="Columns to copy (repeat).")
     ] = None,
     reasons: Annotated[int, typer.Option(help="Reason codes per row (0: none).")] = 4,
+    quiet: Quiet = False,
 ) -> None:
     """Score every row: points (or probability) and ranked reason codes."""
-    from fengkong.modeling import ScorecardModel  # noqa: PLC0415
-
-    with user_errors():
-        art = load_artifact(model)
-        frame = read_table(data)
-        kept = frame.select(keep or [])
-        if isinstance(art, ScorecardModel):
-            scores = art.score_frame(frame)
-            cols = [
-                kept,
-                pl.DataFrame({"score": scores, "p_bad": art.probability(scores.cast(pl.Float64))}),
-            ]
-            if reasons:
-                rows = [
-                    art.explain_row(r, n_reasons=reasons).reasons
-                    for r in frame.select(art.features).iter_rows(named=True)
-                ]
-                cols.append(
-                    pl.DataFrame(
-                        {
-                            f"reason_{k + 1}": [r[k].code if len(r) > k else None for r in rows]
-                            for k in range(reasons)
-                        },
-                        schema={f"reason_{k + 1}": pl.String for k in range(reasons)},
-                    )
-                )
-        else:
-            cols = [kept, pl.DataFrame({"p_bad": art.predict_proba(frame)})]
-            if reasons:
-                cols.append(art.reasons(frame, n_reasons=reasons))
-        result = pl.concat(cols, how="horizontal")
+    with user_errors(), progress_bar("scoring", 1, quiet=quiet) as advance:
+        result, art = _scored(model, data, keep, reasons)
+        advance(1)
         if out.suffix.lower() == ".csv":
             result.write_csv(out)
         else:
             result.write_parquet(out)
-        console.print(f"{result.height:,} rows scored with {art.name} v{art.version} -> {out}")
+    console.print(f"{result.height:,} rows scored with {art.name} v{art.version} -> {out}")
+
+
+def _scored(
+    model: Path, data: Path, keep: list[str] | None, reasons: int
+) -> tuple[pl.DataFrame, Any]:
+    """Every row of ``data`` scored by the artifact at ``model``, and the artifact."""
+    import polars as pl  # noqa: PLC0415 (on demand)
+
+    from fengkong.modeling import ScorecardModel  # noqa: PLC0415
+
+    art = load_artifact(model)
+    frame = read_table(data)
+    kept = frame.select(keep or [])
+    if isinstance(art, ScorecardModel):
+        scores = art.score_frame(frame)
+        cols = [
+            kept,
+            pl.DataFrame({"score": scores, "p_bad": art.probability(scores.cast(pl.Float64))}),
+        ]
+        if reasons:
+            rows = [
+                art.explain_row(r, n_reasons=reasons).reasons
+                for r in frame.select(art.features).iter_rows(named=True)
+            ]
+            cols.append(
+                pl.DataFrame(
+                    {
+                        f"reason_{k + 1}": [r[k].code if len(r) > k else None for r in rows]
+                        for k in range(reasons)
+                    },
+                    schema={f"reason_{k + 1}": pl.String for k in range(reasons)},
+                )
+            )
+    else:
+        cols = [kept, pl.DataFrame({"p_bad": art.predict_proba(frame)})]
+        if reasons:
+            cols.append(art.reasons(frame, n_reasons=reasons))
+    return pl.concat(cols, how="horizontal"), art
 
 
 @app.command("report")
@@ -289,6 +305,7 @@ def dataset(
     target: Annotated[
         str, typer.Option(help="Oracle outcome: ever_90dpd, ever_30dpd or first_payment_default.")
     ] = "ever_90dpd",
+    quiet: Quiet = False,
 ) -> None:
     """Application-time features with outcomes (declined ones too) from a synthetic book."""
     from fengkong.modeling import application_dataset  # noqa: PLC0415
@@ -299,8 +316,12 @@ def dataset(
             raise InvalidArgumentError(
                 "--target", expected="ever_90dpd, ever_30dpd or first_payment_default", got=target
             )
-        data = application_dataset(read_book(book), target=target)
-        data.write_parquet(out)
+        with progress_bar("building the dataset", 2, quiet=quiet) as advance:
+            loaded = read_book(book)
+            advance(1)
+            data = application_dataset(loaded, target=target)
+            data.write_parquet(out)
+            advance(1)
         console.print(
             f"{data.height:,} applications ({data['accepted'].sum():,} accepted) -> {out}"
         )

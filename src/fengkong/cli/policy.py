@@ -1,19 +1,25 @@
-"""``fengkong policy``: check, run, simulate, diff and promote decision policies."""
+"""``fengkong policy``: check, run, simulate, diff and promote decision policies.
+
+The decision engine, Polars and the database are imported when a command runs: ``fengkong
+--help`` loads no engine.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
-from fengkong._yaml_strict import strict_yaml
-from fengkong.cli._console import console, progress_bar, report_problems, user_errors
+from fengkong.cli._console import Quiet, console, progress_bar, report_problems, user_errors
 from fengkong.cli._identity import ApiKeyOption, acting_identity
 from fengkong.errors import ConfigError, InvalidArgumentError, Problem
-from fengkong.policy import Policy, load_policy
 from fengkong.settings import Settings
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from fengkong.policy import Policy
 
 app = typer.Typer(
     help="Decision policies: check, run, simulate, diff, promote (maker-checker), versions.",
@@ -25,6 +31,8 @@ PolicyArg = Annotated[Path, typer.Argument(help="A policy file (YAML).")]
 
 def _load(path: Path) -> Policy:
     """A checked policy file, under the expression limits of the settings in force."""
+    from fengkong.policy import load_policy  # noqa: PLC0415 (the engine on demand)
+
     return load_policy(path, limits=Settings().expression_limits())
 
 
@@ -51,9 +59,11 @@ def run(
     keep: Annotated[
         list[str] | None, typer.Option("--keep", help="Columns to copy (repeat).")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Decide every application with the batch backend; print the decision mix."""
+    import polars as pl  # noqa: PLC0415 (on demand)
+
     with user_errors():
         loaded = _load(policy)
         frame = _read(data)
@@ -93,9 +103,11 @@ def simulate_cmd(
     ] = False,
     segment: Annotated[str | None, typer.Option(help="Column to break figures down by.")] = None,
     keep: Annotated[list[str] | None, typer.Option("--keep", help="Columns to copy.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Run a policy (and a challenger) over history: approval, bad rates, swap set, report."""
+    import polars as pl  # noqa: PLC0415 (on demand)
+
     from fengkong.policy.simulate import simulate, simulation_report  # noqa: PLC0415 (heavy)
 
     with user_errors():
@@ -132,6 +144,8 @@ def simulate_cmd(
 def _policy_data(ref: str) -> tuple[str, dict[str, object]]:
     """A file path, or ``name@version`` from the policy repository."""
     import yaml  # noqa: PLC0415 (only for diff)
+
+    from fengkong._yaml_strict import strict_yaml  # noqa: PLC0415
 
     if "@" in ref and not Path(ref).exists():
         from fengkong.cli._console import database_sessions  # noqa: PLC0415 (DB on demand)

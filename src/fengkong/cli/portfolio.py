@@ -1,4 +1,4 @@
-"""``fengkong portfolio``: the monthly portfolio report of a book."""
+"""``fengkong portfolio``: the monthly portfolio report of a book (the engine imported on demand)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,8 @@ from typing import Annotated
 
 import typer
 
-from fengkong.cli._console import console, progress_bar, user_errors
+from fengkong.cli._console import Quiet, console, progress_bar, user_errors
 from fengkong.errors import InvalidArgumentError
-from fengkong.portfolio import (
-    book_applications_view,
-    book_loan_attributes,
-    load_alert_rules,
-    load_collection_costs,
-    portfolio_report,
-)
-from fengkong.synth import read_book
 
 app = typer.Typer(
     help="Portfolio analytics: vintages, roll rates, strata, monitoring, collections.",
@@ -45,9 +37,18 @@ def report(
     maturity: Annotated[int, typer.Option(help="Months before an outcome counts as matured.")] = 6,
     alerts: Annotated[Path | None, typer.Option(help="Alert thresholds (YAML).")] = None,
     costs: Annotated[Path | None, typer.Option(help="Collection costs per channel (YAML).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Vintages, roll rates, stratification, monitoring, collections and alerts: HTML + tables."""
+    from fengkong.portfolio import (  # noqa: PLC0415 (the engine on demand)
+        book_applications_view,
+        book_loan_attributes,
+        load_alert_rules,
+        load_collection_costs,
+        portfolio_report,
+    )
+    from fengkong.synth import read_book  # noqa: PLC0415
+
     with user_errors():
         if roll_window < 1 or maturity < 0:
             raise InvalidArgumentError(

@@ -1,36 +1,49 @@
-"""``fengkong servicing``: create the database, book the synthetic loans, run end of day."""
+"""``fengkong servicing``: create the database, book the synthetic loans, run end of day.
+
+The database layer, the servicing use cases and Polars are imported when a command runs:
+``fengkong --help`` loads none of them. ``eod --date`` is the business date (the day whose
+end is run); ``statement --as-of`` and ``payoff --as-of`` the point in time of the answer;
+``repay``/``refund``/``hardship --on`` the day of the event.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-import polars as pl
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
 
 from fengkong.cli._console import (
+    Quiet,
     console,
     database_sessions,
     parse_date,
     parse_decimal,
     progress_bar,
+    renamed_option,
     user_errors,
 )
 from fengkong.cli.loan import FiledOn, print_statement
-from fengkong.db import make_engine, migrate
 from fengkong.errors import InvalidArgumentError
-from fengkong.money import Money
-from fengkong.services import servicing as svc
-from fengkong.servicing import load_products
 from fengkong.settings import Settings
+
+if TYPE_CHECKING:
+    import polars as pl
+    from sqlalchemy.orm import Session, sessionmaker
 
 app = typer.Typer(
     help="Servicing over the database (FENGKONG_DATABASE_URL; SQLite under FENGKONG_DATA_DIR by default).",
     no_args_is_help=True,
 )
+
+
+def _svc() -> Any:
+    """The servicing use cases (``fengkong.services.servicing``), imported on demand."""
+    from fengkong.services import servicing  # noqa: PLC0415 (the database on demand)
+
+    return servicing
 
 
 def _sessions() -> sessionmaker[Session]:
@@ -41,6 +54,8 @@ def _sessions() -> sessionmaker[Session]:
 @app.command()
 def init() -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
+    from fengkong.db import make_engine, migrate  # noqa: PLC0415 (the database on demand)
+
     with user_errors():
         settings = Settings()
         migrate(make_engine(settings))
@@ -51,9 +66,14 @@ def init() -> None:
 def load(
     book: Annotated[Path, typer.Argument(help="A synthetic book written by `fengkong synth`.")],
     limit: Annotated[int | None, typer.Option(help="Book at most this many loans.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Book the synthetic book's loans into the servicing database."""
+    import polars as pl  # noqa: PLC0415 (on demand)
+
+    from fengkong.servicing import load_products  # noqa: PLC0415 (the core on demand)
+
+    svc = _svc()
     with user_errors():
         if not (book / "loans").is_dir():
             raise InvalidArgumentError(
@@ -84,9 +104,10 @@ def load(
 @app.command()
 def eod(
     date: Annotated[str, typer.Option("--date", help="Business date, YYYY-MM-DD.")],
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """Run end of day for a business date over the whole book (catching up missed days)."""
+    svc = _svc()
     with user_errors():
         day = parse_date(date, "--date")
         sessions = _sessions()
@@ -127,6 +148,9 @@ def repay(
     ] = None,
 ) -> None:
     """Post a repayment (the same door as the API; above the payoff, the excess to suspense)."""
+    from fengkong.money import Money  # noqa: PLC0415 (on demand)
+
+    svc = _svc()
     with user_errors():
         day = parse_date(on, "--on")
         today = parse_date(None, "--on")
@@ -152,6 +176,7 @@ def refund(
     key: Annotated[str, typer.Option("--key", help="Idempotency key: the same again is a no-op.")],
 ) -> None:
     """Refund money held in suspense to the borrower (a refund event)."""
+    svc = _svc()
     with user_errors():
         day = parse_date(on, "--on")
         today = parse_date(None, "--on")
@@ -180,6 +205,9 @@ def hardship(
     ] = None,
 ) -> None:
     """Grant a hardship plan: reduced instalments, then resumption (within the re-age limits)."""
+    from fengkong.money import Money  # noqa: PLC0415 (on demand)
+
+    svc = _svc()
     with user_errors():
         day = parse_date(on, "--on")
         today = parse_date(None, "--on")
@@ -219,17 +247,25 @@ def import_(
     path: Annotated[
         Path, typer.Argument(help="CSV or Parquet: loan_id, paid_on, amount_fen, key[, currency].")
     ],
+    quiet: Quiet = False,
 ) -> None:
     """Import repayments from a file: every row through the same door, or none at all."""
+    svc = _svc()
     with user_errors():
         frame = _read_payments(path)
         today = parse_date(None, "--on")
-        with _sessions().begin() as session:
+        with (
+            progress_bar(f"importing {frame.height:,} repayments", 1, quiet=quiet) as advance,
+            _sessions().begin() as session,
+        ):
             count = svc.import_repayments(session, frame, business_date=today)
+            advance(1)
     console.print(f"imported {count:,} new repayments")
 
 
 def _read_payments(path: Path) -> pl.DataFrame:
+    import polars as pl  # noqa: PLC0415 (on demand)
+
     try:
         if path.suffix == ".parquet":
             return pl.read_parquet(path)
@@ -262,6 +298,7 @@ def statement(
     filed_on: FiledOn = None,
 ) -> None:
     """The legal statement of a booked loan: the contract against the lawful amount."""
+    svc = _svc()
     with user_errors():
         day = parse_date(as_of, "--as-of")
         with _sessions()() as session:
@@ -281,11 +318,20 @@ def statement(
 @app.command()
 def payoff(
     loan: Annotated[str, typer.Option("--loan", help="The loan's external id.")],
-    on: Annotated[str, typer.Option("--on", help="Date of the payoff, YYYY-MM-DD.")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date of the payoff, YYYY-MM-DD.")
+    ] = None,
+    old_on: Annotated[
+        str | None, typer.Option("--on", hidden=True, help="Deprecated: --as-of.")
+    ] = None,
 ) -> None:
     """What settles a booked loan on a date: principal, interest to the date, charges due."""
+    svc = _svc()
     with user_errors():
-        day = parse_date(on, "--on")
+        when = renamed_option(as_of, old_on, name="--as-of", old_name="--on")
+        if when is None:
+            raise InvalidArgumentError("--as-of", expected="a date as YYYY-MM-DD", got=None)
+        day = parse_date(when, "--as-of")
         with _sessions()() as session:
             quote = svc.loan_payoff(session, svc.loan_id_for(session, loan), day)
     table = Table(title=f"payoff of {escape(loan)} on {day} ({quote.status})")

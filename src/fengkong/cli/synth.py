@@ -9,7 +9,6 @@ import typer
 
 from fengkong.cli._console import console, progress_bar, user_errors
 from fengkong.errors import InvalidArgumentError
-from fengkong.synth import default_params_text, load_params, write_book
 
 
 def synth(
@@ -34,6 +33,12 @@ def synth(
     ] = False,
 ) -> None:
     """Generate the synthetic lending book (persons, identifiers, applications, loans, performance)."""
+    from fengkong.synth import (  # noqa: PLC0415 (the generator on demand)
+        default_params_text,
+        load_params,
+        write_book,
+    )
+
     if show_params:
         console.print(default_params_text(), markup=False, highlight=False, end="")
         return

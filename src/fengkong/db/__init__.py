@@ -21,6 +21,7 @@ from fengkong.db.models import (
     PolicyVersionRecord,
     PromiseRecord,
     SettlementOfferRecord,
+    UiSessionRecord,
 )
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "PolicyVersionRecord",
     "PromiseRecord",
     "SettlementOfferRecord",
+    "UiSessionRecord",
     "make_engine",
     "migrate",
     "session_factory",

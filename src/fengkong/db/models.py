@@ -392,3 +392,15 @@ class SettlementOfferRecord(Base):
     made_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16), default="open")
     accepted_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class UiSessionRecord(Base):
+    """A web UI login: only the SHA-256 of its random id is stored, bound to the key that logged
+    in (a revoked key ends its sessions) until ``expires_at``; logging out deletes it."""
+
+    __tablename__ = "ui_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -110,6 +111,15 @@ class DemoResult:
 def _identifiers(book: Any) -> dict[int, list[tuple[str, str, Any]]]:
     ids = book.person_identifiers.group_by("person_id").agg("id_type", "id_value", "first_seen")
     return {r[0]: list(zip(r[1], r[2], r[3], strict=True)) for r in ids.iter_rows()}
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (0600), never briefly wider."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(path, 0o600)  # the umask may only narrow the mode; say it once more
 
 
 def application_body(row: dict[str, Any], income: dict[int, int]) -> dict[str, Any]:
@@ -213,7 +223,7 @@ def run_demo(
         submitted = submit_policy(s, Path(str(shipped)), author="analyst", at=now)
         for to in ("approved", "active"):
             promote(s, submitted.name, submitted.version, to=to, actor="head-of-risk", at=now)
-    (folder / "keys.json").write_text(json.dumps(keys, indent=1) + "\n")
+    _write_private(folder / "keys.json", json.dumps(keys, indent=1) + "\n")
     say("publish", 1, 1)
 
     # 6. live decisions through the real decision path

@@ -3,10 +3,15 @@
 A key is shown once, when created; only its SHA-256 is stored. Roles: ``admin`` (everything),
 ``risk_analyst`` (policies, decisions, simulations), ``collector`` (their own cases and
 contacts), ``auditor`` (read everything, personal data unmasked), ``service`` (decisions).
-Personal data — phone numbers, id numbers, addresses — is masked for every role but
-``admin`` and ``auditor``. A key's name is its holder's identity (the actor recorded for
-every write, the author or approver in maker-checker), stored as
-:func:`~fengkong.policy.versions.normalise_identity` makes it, one key per identity.
+Personal data — phone numbers, bank cards, id numbers, addresses, names of contacts, devices,
+IP addresses — is masked for every role but ``admin`` and ``auditor``, by one policy kept as
+data (``services/data/masking.yaml``: the roles, the fields by name, the values by pattern,
+how each kind shows, and why) and applied by :func:`mask_personal` to API responses, UI pages
+(the relationship graph's tooltips included) and, through :class:`PersonalDataFilter`, logs.
+
+A key's name is its holder's identity (the actor recorded for every write, the author or
+approver in maker-checker), stored as :func:`~fengkong.policy.versions.normalise_identity`
+makes it, one key per identity.
 
 >>> mask_personal({"mobile": "13800138000", "age": 30}, role="risk_analyst")
 {'mobile': '138****8000', 'age': 30}
@@ -15,12 +20,16 @@ every write, the author or approver in maker-checker), stored as
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from importlib import resources
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,21 +39,20 @@ from fengkong.policy.versions import normalise_identity
 
 __all__ = [
     "ROLES",
+    "MaskingPolicy",
+    "PersonalDataFilter",
     "Principal",
     "audit_write",
     "authenticate",
     "create_api_key",
+    "load_masking_policy",
     "mask_personal",
+    "mask_text",
     "owner_of",
     "workable_case",
 ]
 
 ROLES = ("admin", "risk_analyst", "collector", "auditor", "service")
-_SEES_PERSONAL = ("admin", "auditor")
-_PERSONAL = re.compile(
-    r"(phone|mobile|id_number|id_no|address|emergency_contact|bank_card|contact_name|contact_relation)",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,29 +122,170 @@ def audit_write(
     )
 
 
-def _mask_value(value: Any) -> Any:
-    if not isinstance(value, str) or not value:
-        return value if value is None else "***"
-    if len(value) <= 4:
-        return "*" * len(value)
-    keep = 3 if len(value) >= 11 else 1
-    return value[:keep] + "*" * (len(value) - keep - 4) + value[-4:]
+# ------------------------------------------------------------------------------ masking
+class _Kind(BaseModel):
+    """How one kind of personal value is shown to a masked role."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    keep_first: int = Field(default=0, ge=0, le=8)
+    keep_last: int = Field(default=0, ge=0, le=8)
+    separator: str | None = Field(default=None, min_length=1, max_length=1)
+    keep_parts: int = Field(default=0, ge=0, le=4)
+
+
+class _FieldRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: str = Field(pattern=r"^[a-z_]{1,32}$")
+    name: re.Pattern[str]
+
+
+class _ValueRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: str = Field(pattern=r"^[a-z_]{1,32}$")
+    pattern: re.Pattern[str]
+
+
+class MaskingPolicy(BaseModel):
+    """The masking policy (``services/data/masking.yaml``): who sees personal data in clear,
+    which fields are personal by name, which text is personal by value, how each kind shows."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    schema_version: Literal[1]
+    roles: dict[str, Literal["clear", "masked"]]
+    not_personal: re.Pattern[str]
+    number_min_digits: int = Field(ge=1, le=32)
+    kinds: dict[str, _Kind]
+    fields: tuple[_FieldRule, ...]
+    values: tuple[_ValueRule, ...]
+    typed: re.Pattern[str]
+
+    @field_validator("not_personal", "typed", mode="before")
+    @classmethod
+    def _compile(cls, value: Any) -> Any:
+        return re.compile(value, re.IGNORECASE) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _known_kinds(self) -> MaskingPolicy:
+        for kind in [f.kind for f in self.fields] + [v.kind for v in self.values]:
+            if kind not in self.kinds:
+                raise ValueError(f"kind {kind!r}: expected one of {sorted(self.kinds)}")
+        missing = set(ROLES) - set(self.roles)
+        if missing:
+            raise ValueError(f"roles: expected every role {ROLES}, missing {sorted(missing)}")
+        return self
+
+    def sees_clear(self, role: str) -> bool:
+        """Whether ``role`` sees personal data unmasked (an unknown role does not)."""
+        return self.roles.get(role) == "clear"
+
+    def kind_of(self, name: str) -> str | None:
+        """The kind of personal data a field called ``name`` holds, or None."""
+        if self.not_personal.search(name):
+            return None
+        for rule in self.fields:
+            if rule.name.search(name):
+                return rule.kind
+        return None
+
+    def mask(self, kind: str, value: str) -> str:
+        """``value`` as a masked role sees it (deterministic; the same value, the same text)."""
+        how = self.kinds[kind]
+        if how.separator and how.separator in value:
+            parts = value.split(how.separator)
+            if len(parts) > how.keep_parts:
+                kept = parts[: how.keep_parts] + ["*"] * (len(parts) - how.keep_parts)
+                return how.separator.join(kept)
+        first, last = how.keep_first, how.keep_last
+        if len(value) <= first + last + 1:  # too short to keep anything and hide enough
+            first, last = 0, 0
+        if not first and not last:
+            return "***"
+        return value[:first] + "*" * (len(value) - first - last) + value[len(value) - last :]
+
+    def _mask_match(self, kind: str, match: re.Match[str]) -> str:
+        return self.mask(kind, match[0])
+
+    def mask_text(self, text: str) -> str:
+        """Personal values found inside ``text`` (typed identifiers, then value patterns) masked."""
+
+        def typed(m: re.Match[str]) -> str:
+            kind = self.kind_of(m["type"])
+            return m[0] if kind is None else f"{m['type']}|{self.mask(kind, m['value'])}"
+
+        text = self.typed.sub(typed, text)
+        for rule in self.values:
+            text = rule.pattern.sub(functools.partial(self._mask_match, rule.kind), text)
+        return text
+
+
+_MASKING_FILE = "data/masking.yaml"
+
+
+@functools.cache
+def load_masking_policy() -> MaskingPolicy:
+    """The shipped masking policy (read once per process)."""
+    import yaml  # noqa: PLC0415 (only when masking is first needed)
+
+    text = resources.files("fengkong.services").joinpath(_MASKING_FILE).read_text("utf-8")
+    raw = yaml.safe_load(text)
+    raw["fields"] = [{**f, "name": re.compile(f["name"], re.IGNORECASE)} for f in raw["fields"]]
+    raw["values"] = [{**v, "pattern": re.compile(v["pattern"])} for v in raw["values"]]
+    return MaskingPolicy.model_validate(raw)
+
+
+def _masked(data: Any, kind: str | None, policy: MaskingPolicy) -> Any:
+    if isinstance(data, bool) or data is None:
+        return data  # flags are never personal
+    if isinstance(data, dict):
+        out = {}
+        for k, v in data.items():
+            name = str(k)
+            key = policy.mask_text(k) if isinstance(k, str) else k
+            out[key] = _masked(v, policy.kind_of(name), policy)
+        return out
+    if isinstance(data, list | tuple):
+        return [_masked(v, kind, policy) for v in data]
+    if isinstance(data, int | float):
+        digits = sum(c.isdigit() for c in str(data))
+        return policy.mask(kind, str(data)) if kind and digits >= policy.number_min_digits else data
+    if isinstance(data, str):
+        return policy.mask(kind, data) if kind and data else policy.mask_text(data)
+    return data
 
 
 def mask_personal(data: Any, *, role: str) -> Any:
-    """``data`` with personal fields masked unless ``role`` may see them (recursively)."""
-    if role in _SEES_PERSONAL:
+    """``data`` (JSON-like: dicts, lists, text, numbers) as ``role`` may see it: for a masked
+    role, personal fields by name and personal values inside any text are masked, by the
+    policy in ``services/data/masking.yaml``; booleans, and numbers under names that count or
+    flag, never are. A role that sees personal data gets ``data`` itself.
+
+    >>> mask_personal({"ip": "157.79.212.49", "shared_mobile": 3, "note": "call 13800138000"},
+    ...               role="collector")
+    {'ip': '157.79.*.*', 'shared_mobile': 3, 'note': 'call 138****8000'}
+    >>> mask_personal(["bank_card|6238123412341234"], role="service")
+    ['bank_card|623812******1234']
+    """
+    policy = load_masking_policy()
+    if policy.sees_clear(role):
         return data
-    if isinstance(data, dict):
-        return {
-            k: _mask_value(v)
-            if _PERSONAL.search(str(k)) and not isinstance(v, dict | list)
-            else mask_personal(v, role=role)
-            for k, v in data.items()
-        }
-    if isinstance(data, list):
-        return [mask_personal(v, role=role) for v in data]
-    return data
+    return _masked(data, None, policy)
+
+
+def mask_text(text: str, *, role: str) -> str:
+    """Personal values inside ``text`` masked for ``role`` (see :func:`mask_personal`)."""
+    policy = load_masking_policy()
+    return text if policy.sees_clear(role) else policy.mask_text(text)
+
+
+class PersonalDataFilter(logging.Filter):
+    """A logging filter that masks personal values in every record a handler emits (attach it
+    to the handlers the CLI and the service configure): logs are read by masked roles too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        policy = load_masking_policy()
+        record.msg = policy.mask_text(record.getMessage())
+        record.args = None
+        return True
 
 
 _SEES_ALL = ("admin", "auditor", "risk_analyst")

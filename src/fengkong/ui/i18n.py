@@ -21,6 +21,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "logout": ("Log out", "退出"),
     "api_key": ("API key", "API 密钥"),
     "bad_key": ("That key is not valid.", "密钥无效。"),
+    "bad_csrf": (
+        "The form's security token did not match: reload the page and try again.",
+        "表单安全令牌不匹配：请刷新页面后重试。",
+    ),
     "forbidden": ("Your role may not open this page.", "您的角色无权访问此页面。"),
     "loans": ("Loans", "贷款笔数"),
     "outstanding": ("Principal outstanding (CNY)", "在贷余额（元）"),

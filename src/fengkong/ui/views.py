@@ -1,21 +1,25 @@
 """The web UI's pages: server-rendered HTML (Jinja2 templates, inline SVG charts), no script,
 no build step, nothing fetched from outside — it works offline.
 
-Login takes an API key (the same keys and roles as the API) and keeps it in an HTTP-only,
-same-site cookie; every page checks the role like the API does and calls the same services:
+Login takes an API key (the same keys and roles as the API) and opens a server-side session
+(:mod:`fengkong.ui.sessions`: the cookie holds a random session id, never the key; every form
+carries a CSRF token); every page checks the role like the API does and calls the same services:
 the dashboard (KPIs, vintage and roll-rate charts), the decision explorer (search, decide,
 a decision's trace, reasons and the applicant's relationship-graph neighbourhood), the policy
 simulator (champion against challenger over the stored decisions), the collector's workbench
 (my queue, a case with schedule, balances, contact history; log a call through the
 guardrails — a blocked contact shows the rules that blocked it — or a promise) and the loan
 calculator (schedule, true APR, cap breaches, legal statement). Labels in English and
-Chinese (``?lang=zh``).
+Chinese (``?lang=zh``). Personal data is masked by role on every page (the masking policy of
+:mod:`fengkong.services.access`): the data before rendering, then the rendered page itself, so
+text, attributes and SVG tooltips alike.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, cast
@@ -32,7 +36,13 @@ from fengkong.errors import FengkongError, InvalidArgumentError, NotFoundError
 from fengkong.money import Money
 from fengkong.policy.audit import json_ready
 from fengkong.policy.simulate import simulate
-from fengkong.services.access import Principal, audit_write, mask_personal, workable_case
+from fengkong.services.access import (
+    Principal,
+    audit_write,
+    mask_personal,
+    mask_text,
+    workable_case,
+)
 from fengkong.services.casework import add_promise, case_detail, contact_case, queue
 from fengkong.services.dashboard import kpis as portfolio_kpis
 from fengkong.services.dashboard import roll_rates, vintage_curves
@@ -44,14 +54,24 @@ from fengkong.servicing.products import METHODS, ad_hoc_product
 from fengkong.servicing.schedule import LoanTerms
 from fengkong.ui.charts import graph_view, line_chart
 from fengkong.ui.i18n import LANGUAGES, labels
+from fengkong.ui.sessions import (
+    SESSION_LIFETIME,
+    csrf_token,
+    end_session,
+    principal_of,
+    same_token,
+    start_session,
+)
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 _env = Environment(loader=PackageLoader("fengkong.ui"), autoescape=select_autoescape())
-_KEY, _LANG = "fk_key", "fk_lang"
+_SESSION, _LOGIN_CSRF, _LANG = "fk_session", "fk_login_csrf", "fk_lang"
+Csrf = Annotated[str, Form(max_length=128)]
 ANALYSTS = ("admin", "risk_analyst", "auditor")
 COLLECTORS = ("admin", "collector", "auditor", "risk_analyst")
+ROLES = ("admin", "risk_analyst", "collector", "auditor", "service")
 
 
 def _lang(request: Request) -> str:
@@ -60,9 +80,23 @@ def _lang(request: Request) -> str:
 
 
 def _who(request: Request) -> Principal | None:
-    key = request.cookies.get(_KEY)
-    found: Principal | None = request.app.state.keys.get(key, request.app.state.sessions)
+    """The principal of the request's session (cached on the request: one look-up each)."""
+    if not hasattr(request.state, "who"):
+        request.state.who = principal_of(request.app.state.sessions, request.cookies.get(_SESSION))
+    found: Principal | None = request.state.who
     return found
+
+
+def _csrf(request: Request) -> str:
+    """The CSRF token the session's forms carry ("" without a session)."""
+    session_id = request.cookies.get(_SESSION)
+    return csrf_token(session_id) if session_id else ""
+
+
+def _secure(request: Request) -> bool:
+    """Cookies are ``Secure`` when the request came over HTTPS (uvicorn's ``--proxy-headers``
+    makes a TLS-terminating proxy's ``X-Forwarded-Proto`` count)."""
+    return request.url.scheme == "https"
 
 
 def _page(
@@ -77,19 +111,30 @@ def _page(
 ) -> HTMLResponse:
     lang = _lang(request)
     t = labels(lang)
+    context.setdefault("csrf", _csrf(request) if who is not None else "")
     body = _env.get_template(template).render(
         t=t, lang=lang, who=who, active=active, page_title=t.get(title, title), **context
     )
+    # the data was masked before rendering; the page is scanned once more for any personal
+    # value that reached it another way (attributes, tooltips, free text)
+    body = mask_text(body, role=who.role if who is not None else "")
     response = HTMLResponse(body, status_code=status)
     if "lang" in request.query_params:
-        response.set_cookie(_LANG, lang, samesite="strict")
+        response.set_cookie(_LANG, lang, samesite="lax", secure=_secure(request))
     return response
 
 
-def _guard(request: Request, roles: tuple[str, ...]) -> Principal | Response:
+def _guard(
+    request: Request, roles: tuple[str, ...], *, csrf: str | None = None
+) -> Principal | Response:
+    """The page's principal, or the response refusing it: to the login page without a
+    session, 403 for a role the page is not for or (a POST: ``csrf`` given) a wrong token."""
     who = _who(request)
     if who is None:
         return RedirectResponse("/ui/login", status_code=303)
+    if csrf is not None and not same_token(_csrf(request), csrf):
+        return _page(request, "message.html", title="forbidden", who=who, status=403,
+                     message=labels(_lang(request))["bad_csrf"])  # fmt: skip
     if who.role not in roles:
         return _page(request, "message.html", title="forbidden", who=who, status=403,
                      message=labels(_lang(request))["forbidden"])  # fmt: skip
@@ -102,27 +147,56 @@ def _now(request: Request) -> dt.datetime:
 
 
 # ------------------------------------------------------------------------------ login
-@router.get("/login")
-def login_form(request: Request) -> HTMLResponse:
-    return _page(request, "login.html", title="login", who=None)
-
-
-@router.post("/login", response_model=None)
-def login(request: Request, key: Annotated[str, Form(max_length=200)]) -> Response:
-    who = request.app.state.keys.get(key.strip(), request.app.state.sessions)
-    if who is None:
-        return _page(request, "login.html", title="login", who=None, status=401,
-                     error=labels(_lang(request))["bad_key"])  # fmt: skip
-    home = "/ui/workbench" if who.role == "collector" else "/ui"
-    response = RedirectResponse(home, status_code=303)
-    response.set_cookie(_KEY, key.strip(), httponly=True, samesite="strict")
+def _login_page(request: Request, *, status: int = 200, error: str | None = None) -> Response:
+    """The login form with a fresh double-submit token (cookie and hidden field agree)."""
+    token = secrets.token_hex(24)
+    response = _page(request, "login.html", title="login", who=None, status=status,
+                     error=error, csrf=token)  # fmt: skip
+    response.set_cookie(_LOGIN_CSRF, token, max_age=3600, httponly=True, samesite="lax",
+                        secure=_secure(request), path="/ui/login")  # fmt: skip
     return response
 
 
-@router.get("/logout")
-def logout() -> RedirectResponse:
+@router.get("/login", response_model=None)
+def login_form(request: Request) -> Response:
+    return _login_page(request)
+
+
+@router.post("/login", response_model=None)
+def login(request: Request, key: Annotated[str, Form(max_length=200)], csrf: Csrf = "") -> Response:
+    t = labels(_lang(request))
+    if not same_token(request.cookies.get(_LOGIN_CSRF), csrf):
+        return _login_page(request, status=403, error=t["bad_csrf"])
+    made = start_session(request.app.state.sessions, key.strip())
+    if made is None:
+        return _login_page(request, status=401, error=t["bad_key"])
+    session_id, who = made
+    home = "/ui/workbench" if who.role == "collector" else "/ui"
+    response = RedirectResponse(home, status_code=303)
+    response.set_cookie(_SESSION, session_id, max_age=int(SESSION_LIFETIME.total_seconds()),
+                        httponly=True, samesite="lax", secure=_secure(request), path="/ui")  # fmt: skip
+    response.delete_cookie(_LOGIN_CSRF, path="/ui/login")
+    return response
+
+
+@router.get("/logout", response_model=None)
+def logout_form(request: Request) -> Response:
+    """Logging out is a POST (with the session's token): this page only offers the button."""
+    who = _who(request)
+    if who is None:
+        return RedirectResponse("/ui/login", status_code=303)
+    return _page(request, "logout.html", title="logout", who=who)
+
+
+@router.post("/logout", response_model=None)
+def logout(request: Request, csrf: Csrf = "") -> Response:
+    """Delete the session server-side, then the cookie."""
+    who = _guard(request, ROLES, csrf=csrf)
+    if isinstance(who, Response):
+        return who
+    end_session(request.app.state.sessions, request.cookies.get(_SESSION))
     response = RedirectResponse("/ui/login", status_code=303)
-    response.delete_cookie(_KEY)
+    response.delete_cookie(_SESSION, path="/ui")
     return response
 
 
@@ -159,8 +233,9 @@ def dashboard(request: Request) -> Response:
 
 
 # -------------------------------------------------------------------------- decisions
-def _sample(request: Request) -> tuple[str, str]:
-    """The newest stored application, to edit and send again (as a new application, now)."""
+def _sample(request: Request, who: Principal) -> tuple[str, str]:
+    """The newest stored application, to edit and send again (as a new application, now);
+    its personal values masked for a role that may not see them."""
     with request.app.state.sessions() as s:
         record = s.scalars(
             select(DecisionRecord).order_by(DecisionRecord.decided_at.desc()).limit(1)
@@ -169,6 +244,7 @@ def _sample(request: Request) -> tuple[str, str]:
         return "{}", "[]"
     inputs = dict(record.record.get("inputs", {}))
     inputs.pop("applied_at", None)  # sent again now: the server's clock stamps it
+    inputs = mask_personal(inputs, role=who.role)
     return json.dumps(inputs, ensure_ascii=False, indent=1, default=str)[:20000], "[]"
 
 
@@ -190,7 +266,7 @@ def decisions(
              "reasons": r.reasons, "policy": r.policy, "version": r.version, "arm": r.arm}
             for r in s.scalars(query)
         ]  # fmt: skip
-    sample, sample_ids = _sample(request)
+    sample, sample_ids = _sample(request, who)
     return _page(
         request, "decisions.html", title="decisions", who=who, active="decisions", rows=rows,
         filters={"decision": decision, "application_id": application_id},
@@ -217,8 +293,9 @@ async def decide(
     application: Annotated[str, Form(max_length=100_000)],
     identifiers: Annotated[str, Form(max_length=20_000)] = "[]",
     policy: Annotated[str, Form(max_length=64)] = "",
+    csrf: Csrf = "",
 ) -> Response:
-    who = _guard(request, ("admin", "risk_analyst"))
+    who = _guard(request, ("admin", "risk_analyst"), csrf=csrf)
     if isinstance(who, Response):
         return who
     state = request.app.state
@@ -254,6 +331,7 @@ def decision_page(request: Request, decision_id: str) -> Response:
     note = "—"
     if isinstance(person, int):
         view = request.app.state.online.graph.neighbourhood(person, hops=2, limit=60)
+        view = mask_personal(view, role=who.role)  # identifiers' values in the tooltips
         people = sum(1 for n in view["nodes"] if n["kind"] == "applicant")
         note = (f"person:{person} — {people} applicants within 2 hops"
                 f"{' (truncated)' if view['truncated'] else ''}; known-bad in red")  # fmt: skip
@@ -281,6 +359,13 @@ def simulate_form(request: Request) -> Response:
                  challenger=versions[-1] if versions else "", limit=2000, result=None)  # fmt: skip
 
 
+def _iso_date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
 def _inputs_frame(policy: Any, records: list[dict[str, Any]]) -> pl.DataFrame:
     """The stored decisions' inputs as a frame typed by the policy's declarations."""
     kinds = {"number": pl.Float64, "integer": pl.Int64, "text": pl.String,
@@ -288,8 +373,8 @@ def _inputs_frame(policy: Any, records: list[dict[str, Any]]) -> pl.DataFrame:
     columns = {}
     for spec in policy.inputs:
         values = [r.get(spec.name) for r in records]
-        if spec.type == "date":
-            values = [dt.date.fromisoformat(v[:10]) if isinstance(v, str) else v for v in values]
+        if spec.type == "date":  # an unreadable stored date is missing, never a 500
+            values = [_iso_date(v) if isinstance(v, str) else v for v in values]
         columns[spec.name] = pl.Series(spec.name, values, dtype=kinds[spec.type], strict=False)
     return pl.DataFrame(columns)
 
@@ -300,8 +385,9 @@ def run_simulation(
     champion: Annotated[str, Form(max_length=100)],
     challenger: Annotated[str, Form(max_length=100)],
     limit: Annotated[int, Form(ge=10, le=50_000)] = 2000,
+    csrf: Csrf = "",
 ) -> Response:
-    who = _guard(request, ("admin", "risk_analyst"))
+    who = _guard(request, ("admin", "risk_analyst"), csrf=csrf)
     if isinstance(who, Response):
         return who
     versions = _versions(request)
@@ -392,9 +478,10 @@ def log_contact(
     channel: Annotated[str, Form(max_length=16)],
     template_id: Annotated[str, Form(max_length=64)],
     contact_id: Annotated[str, Form(max_length=20)] = "",
+    csrf: Csrf = "",
 ) -> Response:
     """Log a contact now through the same gate as the API (the server supplies the facts)."""
-    who = _guard(request, ("admin", "collector"))
+    who = _guard(request, ("admin", "collector"), csrf=csrf)
     if isinstance(who, Response):
         return who
     person = int(contact_id) if contact_id.isdigit() and len(contact_id) < 19 else None
@@ -426,9 +513,10 @@ def record_request(
     kind: Annotated[str, Form(max_length=16)],
     reason: Annotated[str, Form(max_length=2000)],
     channels: Annotated[list[str] | None, Form()] = None,
+    csrf: Csrf = "",
 ) -> Response:
     """Record a borrower's request or a stop fact on the case's debtor (dispute, cease contact...)."""
-    who = _guard(request, ("admin", "collector"))
+    who = _guard(request, ("admin", "collector"), csrf=csrf)
     if isinstance(who, Response):
         return who
     try:
@@ -451,8 +539,9 @@ def make_promise(
     case_id: str,
     amount_fen: Annotated[str, Form(max_length=20)],
     due_on: Annotated[str, Form(max_length=20)],
+    csrf: Csrf = "",
 ) -> Response:
-    who = _guard(request, ("admin", "collector"))
+    who = _guard(request, ("admin", "collector"), csrf=csrf)
     if isinstance(who, Response):
         return who
     try:
@@ -473,10 +562,17 @@ def make_promise(
 
 # ------------------------------------------------------------------------- calculator
 def _decimal(value: str, field: str) -> Decimal:
+    """A form number: finite and at most 10^12 in size (a fee of NaN or a principal of 1e30 is
+    a clear error on the page, never a 500)."""
     try:
-        return Decimal(value)
+        found = Decimal(value.strip())
     except InvalidOperation:
-        raise InvalidArgumentError(field, expected="a number", got=value) from None
+        found = None
+    if found is None or not found.is_finite() or abs(found) > 10**12:
+        raise InvalidArgumentError(
+            field, expected="a finite number of at most 10^12", got=value
+        ) from None
+    return found
 
 
 @router.get("/calculator", response_model=None)

@@ -27,10 +27,10 @@ def test_run_writes_the_days_work_lists(tmp_path):
     assert set(actions["case_id"]) <= set(cases["case_id"])
     bad = runner.invoke(
         app,
-        ["collections", "run", str(tmp_path / "book"), "--out", str(out), "--date", "2020-01-31"],
+        ["collections", "run", str(tmp_path / "book"), "--out", str(out), "--as-of", "2020-01-31"],
         env=ENV,
     )
-    assert bad.exit_code != 0 and "--date: expected a snapshot date" in bad.output
+    assert bad.exit_code != 0 and "--as-of: expected a snapshot date" in bad.output
 
 
 def test_simulate_compares_strategies_in_one_report(tmp_path):

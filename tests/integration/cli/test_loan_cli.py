@@ -22,7 +22,7 @@ def test_quote_prints_schedule_true_apr_and_breaches():
     ]
     result = runner.invoke(
         app,
-        [*args, "--jurisdiction", "cn", "--lender-type", "private", "--date", "2026-01-01"],
+        [*args, "--jurisdiction", "cn", "--lender-type", "private", "--disbursed-on", "2026-01-01"],
         env={"COLUMNS": "200"},
     )
     assert result.exit_code == 0, result.output
@@ -45,7 +45,7 @@ def test_quote_of_a_clean_loan_has_no_breach():
             "6",
             "--product",
             "flat_fee_instalment",
-            "--date",
+            "--disbursed-on",
             "2026-01-01",
             "--lender-type",
             "licensed",
@@ -70,7 +70,7 @@ def test_statement_answers_the_borrower():
             "12",
             "--upfront-fee",
             "4000",
-            "--date",
+            "--disbursed-on",
             "2019-06-01",
             "--as-of",
             "2019-11-15",
@@ -105,8 +105,8 @@ def test_bad_input_is_one_clear_error():
             "product: expected one of",
         ),
         (
-            ["--principal", "100", "--rate", "0.1", "--term", "3", "--date", "01/02/2026"],
-            "--date: expected a date",
+            ["--principal", "100", "--rate", "0.1", "--term", "3", "--disbursed-on", "01/02/2026"],
+            "--disbursed-on: expected a date",
         ),
     ]
     for args, message in cases:

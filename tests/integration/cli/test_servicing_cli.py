@@ -43,10 +43,10 @@ def test_load_the_synthetic_book_and_run_end_of_day_twice(tmp_path):
     )
     assert statement.returncode == 0, statement.stderr
     assert "under the contract" in statement.stdout and "lawful" in statement.stdout
-    quote = _run(["servicing", "payoff", "--loan", "synth-0", "--on", "2025-06-30"], env)
+    quote = _run(["servicing", "payoff", "--loan", "synth-0", "--as-of", "2025-06-30"], env)
     assert quote.returncode == 0, quote.stderr
     assert "principal" in quote.stdout and "total" in quote.stdout
-    early = _run(["servicing", "payoff", "--loan", "synth-0", "--on", "1999-01-01"], env)
+    early = _run(["servicing", "payoff", "--loan", "synth-0", "--as-of", "1999-01-01"], env)
     assert early.returncode == 2 and "on or after disbursement" in early.stderr
     missing = _run(["servicing", "statement", "--loan", "nope", "--as-of", "2025-06-30"], env)
     assert missing.returncode == 2 and "loan not found" in missing.stderr

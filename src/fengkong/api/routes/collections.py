@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from fengkong.api.deps import SessionDep, require
+from fengkong.api.types import MAX_ROW_ID
 from fengkong.services.access import Principal, audit_write, mask_personal
 from fengkong.services.casework import add_promise, case_detail, queue, reassign_case
 from fengkong.services.settlement import offer_settlement, pay_settlement
@@ -49,7 +50,8 @@ def my_queue(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     """Cases to work, most valuable first (a collector's own only)."""
-    return queue(session, who, status=status, assigned_to=assigned_to, limit=limit)
+    found = queue(session, who, status=status, assigned_to=assigned_to, limit=limit)
+    return mask_personal(found, role=who.role)  # type: ignore[no-any-return]
 
 
 @router.get("/cases/{case_id}")
@@ -116,7 +118,7 @@ def offer(
 @router.post("/cases/{case_id}/settlements/{offer_id}/payments")
 def pay(
     case_id: CaseId,
-    offer_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    offer_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
     body: SettlementPaymentIn,
     request: Request,
     session: SessionDep,

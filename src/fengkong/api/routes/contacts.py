@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from fengkong.api.deps import SessionDep, require
 from fengkong.api.schemas import ContactIn, ContactOut, OutcomeIn
+from fengkong.api.types import MAX_ROW_ID
 from fengkong.services.access import Principal, audit_write
 from fengkong.services.collections import record_outcome, request_contact
 
@@ -15,7 +16,20 @@ router = APIRouter(prefix="/v1/contacts", tags=["collections"])
 Collectors = Annotated[Principal, Depends(require("admin", "collector"))]
 
 
-@router.post("", response_model=ContactOut)
+@router.post(
+    "",
+    response_model=ContactOut,
+    responses={
+        200: {
+            "links": {
+                "RecordOutcome": {
+                    "operationId": "record_outcome",
+                    "parameters": {"log_id": "$response.body#/log_id"},
+                }
+            }
+        }
+    },
+)
 def contact(body: ContactIn, request: Request, session: SessionDep, who: Collectors) -> ContactOut:
     """Check a contact against the conduct rules now and log it, allowed or blocked.
 
@@ -45,9 +59,9 @@ def contact(body: ContactIn, request: Request, session: SessionDep, who: Collect
     )
 
 
-@router.post("/{log_id}/outcome")
+@router.post("/{log_id}/outcome", operation_id="record_outcome")
 def outcome(
-    log_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    log_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
     body: OutcomeIn,
     request: Request,
     session: SessionDep,

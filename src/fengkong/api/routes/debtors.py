@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengkong.api.deps import SessionDep, require
+from fengkong.api.types import MAX_ROW_ID, RowId
 from fengkong.db.models import CollectionCaseRecord
 from fengkong.errors import NotFoundError
 from fengkong.services.access import Principal, audit_write, mask_personal, owner_of
@@ -43,7 +44,7 @@ class RequestIn(BaseModel):
     )
     loan_id: str | None = Field(default=None, max_length=64, description="dispute: the loan.")
     disputed_fen: int | None = Field(default=None, gt=0, le=10**12)
-    attorney_contact_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    attorney_contact_id: RowId | None = None
 
 
 class LiftIn(BaseModel):
@@ -105,7 +106,7 @@ def add_request(
 @router.post("/{borrower_id}/requests/{request_id}/lift")
 def lift(
     borrower_id: BorrowerId,
-    request_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    request_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
     body: LiftIn,
     request: Request,
     session: SessionDep,

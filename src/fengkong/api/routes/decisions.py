@@ -20,7 +20,20 @@ Deciders = Annotated[Principal, Depends(require("admin", "service", "risk_analys
 Readers = Annotated[Principal, Depends(require("admin", "risk_analyst", "auditor", "service"))]
 
 
-@router.post("", response_model=DecisionOut)
+@router.post(
+    "",
+    response_model=DecisionOut,
+    responses={
+        200: {
+            "links": {
+                "GetDecision": {
+                    "operationId": "get_decision",
+                    "parameters": {"decision_id": "$response.body#/decision_id"},
+                }
+            }
+        }
+    },
+)
 async def decide(body: DecisionIn, request: Request, who: Deciders) -> DecisionOut:
     """Decide one application with the active policy; the full audit record is stored."""
     # async: deciding takes microseconds; the record is committed by the worker's writer
@@ -78,7 +91,7 @@ def search(
     ]
 
 
-@router.get("/{decision_id}")
+@router.get("/{decision_id}", operation_id="get_decision")
 def trace(
     decision_id: Annotated[str, Path(max_length=64)], session: SessionDep, who: Readers
 ) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def ready(request: Request) -> dict[str, str] | JSONResponse:
     return {"status": "ready", "policy": f"{policy.name}@{policy.version}"}
 
 
-@router.get("/metrics")
+@router.get("/metrics", include_in_schema=False)  # Prometheus text, not JSON
 def metrics(request: Request) -> Response:
     """Prometheus metrics: request latency, decisions, guardrail blocks, the graph's counters."""
     return Response(

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from fengkong.api.deps import SessionDep, require
+from fengkong.api.types import Rate, Share
 from fengkong.errors import InvalidArgumentError, WorkflowError
 from fengkong.money import Money
 from fengkong.policy.audit import json_ready
@@ -46,7 +47,7 @@ class BookIn(BaseModel):
     borrower_id: str = Field(max_length=64)
     product: str = Field(max_length=64)
     principal_fen: int = Field(gt=0)
-    annual_rate: Decimal = Field(ge=0, le=Decimal("10"))
+    annual_rate: Rate
     term: int = Field(gt=0, le=360)
     disbursed_on: dt.date
 
@@ -83,8 +84,8 @@ class HardshipIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     starts_on: dt.date
     months: int = Field(ge=1, le=MAX_REAGE_MONTHS)
-    annual_rate: Decimal = Field(default=Decimal(0), ge=0, le=Decimal("10"), allow_inf_nan=False)
-    share: Decimal = Field(default=Decimal("0.5"), ge=0, le=1, allow_inf_nan=False)
+    annual_rate: Rate = Decimal(0)
+    share: Share = Decimal("0.5")
     term: int | None = Field(default=None, ge=1, le=MAX_REAGE_MONTHS)
     idempotency_key: str = Field(min_length=1, max_length=128)
 
@@ -112,7 +113,27 @@ def _plain(value: Any) -> Any:
     return json_ready(dataclasses.asdict(value))
 
 
-@router.post("")
+@router.post(
+    "",
+    responses={
+        200: {
+            "links": {
+                "GetLoan": {
+                    "operationId": "get_loan",
+                    "parameters": {"loan_id": "$response.body#/loan_id"},
+                },
+                "GetPayoff": {
+                    "operationId": "get_payoff",
+                    "parameters": {"loan_id": "$response.body#/loan_id"},
+                },
+                "Repay": {
+                    "operationId": "repay",
+                    "parameters": {"loan_id": "$response.body#/loan_id"},
+                },
+            }
+        }
+    },
+)
 def book(body: BookIn, request: Request, session: SessionDep, who: Writers) -> dict[str, Any]:
     """Book a loan for an approved decision; the principal may not exceed its limit."""
     decision = get_decision(session, body.decision_id)
@@ -144,7 +165,7 @@ def book(body: BookIn, request: Request, session: SessionDep, who: Writers) -> d
     return {"loan_id": body.loan_id, "schedule": _plain(build_schedule(terms))["instalments"]}
 
 
-@router.get("/{loan_id}")
+@router.get("/{loan_id}", operation_id="get_loan")
 def state(
     loan_id: LoanId, session: SessionDep, who: Readers, as_of: Annotated[dt.date, Query()]
 ) -> dict[str, Any]:
@@ -154,7 +175,7 @@ def state(
     return found  # type: ignore[no-any-return]
 
 
-@router.get("/{loan_id}/payoff")
+@router.get("/{loan_id}/payoff", operation_id="get_payoff")
 def payoff(
     loan_id: LoanId, session: SessionDep, who: Readers, on: Annotated[dt.date, Query()]
 ) -> dict[str, Any]:
@@ -171,7 +192,7 @@ def payoff(
     }
 
 
-@router.post("/{loan_id}/repayments")
+@router.post("/{loan_id}/repayments", operation_id="repay")
 def repay(
     loan_id: LoanId, body: RepayIn, request: Request, session: SessionDep, who: Writers
 ) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fengkong._yaml_strict import strict_yaml
 from fengkong.api.deps import SessionDep, require
 from fengkong.api.schemas import PromoteIn, ValidateIn
-from fengkong.errors import ConfigError, Problem
+from fengkong.errors import ConfigError
 from fengkong.policy import check_policy
 from fengkong.services.access import Principal, audit_write
 from fengkong.services.policies import POLICY_EDITORS, list_versions, promote
@@ -45,13 +45,19 @@ def versions(
 
 @router.post("/validate")
 def validate(body: ValidateIn, request: Request, who: Analysts) -> dict[str, Any]:
-    """Check a policy file's text; every problem with its path (artifacts are not resolved)."""
+    """Check a policy file's text: ``ok`` and every problem with its path (artifacts are not
+    resolved); text that is not a YAML mapping is a problem too, not an error."""
     try:
         data = strict_yaml(body.text)
     except yaml.YAMLError as exc:
-        raise ConfigError([Problem("<body>", "", f"not valid YAML: {exc}")]) from None
+        return {"ok": False, "problems": [{"path": "", "message": f"not valid YAML: {exc}"}]}
+    except ConfigError as exc:
+        return {
+            "ok": False,
+            "problems": [{"path": p.path, "message": p.message} for p in exc.problems],
+        }
     if not isinstance(data, dict):
-        raise ConfigError([Problem("<body>", "", "expected a mapping")])
+        return {"ok": False, "problems": [{"path": "", "message": "expected a mapping"}]}
     _, problems = check_policy(data, file="<body>", limits=request.app.state.limits)
     return {
         "ok": not problems,
