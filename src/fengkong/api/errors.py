@@ -14,7 +14,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from fengkong.errors import (
     ConfigError,
@@ -145,12 +144,12 @@ _HTTP_KINDS = {
 
 
 def _allowed(request: Request) -> str:
-    """Every method some route serves at this path (Starlette names only the first match's)."""
+    """Every method the schema documents at this path (Starlette names only one route's)."""
     methods: set[str] = set()
-    for route in request.app.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match != Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {m.upper() for m in operations}
     return ", ".join(sorted(methods))
 
 
