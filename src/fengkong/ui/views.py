@@ -28,8 +28,10 @@ import polars as pl
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from fengkong.api.schemas import DecisionIn
 from fengkong.collections.strategy import load_templates
 from fengkong.db.models import DecisionRecord
 from fengkong.errors import FengkongError, InvalidArgumentError, NotFoundError
@@ -302,6 +304,14 @@ async def decide(
     try:
         body = _json_field(application, "application", dict)
         links = _json_field(identifiers, "identifiers", list)
+        try:  # the API's own bounds: the same request model, the same refusals
+            checked = DecisionIn.model_validate({"application": body, "identifiers": links})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise InvalidArgumentError(
+                ".".join(str(p) for p in first["loc"]), expected=first["msg"], got="(the form)"
+            ) from None
+        body, links = checked.application, checked.identifiers
         chosen = state.policies.active(policy or state.default_policy)
         at = state.clock()
         decision = state.online.decide(chosen, body, links, now=at)
