@@ -70,7 +70,7 @@ def test_a_hostile_decision_form_is_a_clear_4xx(analyst, application, identifier
         {"rate": "Infinity"},
         {"term": "-inf"},
         {"principal": "1" * 500},
-    ],  # fmt: skip
+    ],
 )
 def test_the_calculator_refuses_non_finite_and_huge_numbers(analyst, query):
     r = analyst.get("/ui/calculator", params={"principal": "10000", **query})
