@@ -78,6 +78,16 @@ class Settings(BaseSettings):
         le=3_600,
         description="How far after the server clock a caller's applied_at may be (clock skew).",
     )
+    collections_min_case_fen: int = Field(
+        default=1_000,
+        ge=0,
+        le=10_000_000,
+        description="The de-minimis arrears (fen) below which no collection case is opened "
+        "and an open one closes as cured: 1,000 fen = CNY 10. Reason: a few fen or jiao left "
+        "by rounding (a schedule's day count, a scaled repayment) is not a debt worth a "
+        "collector's call or a notice, and pursuing it costs more than it recovers; the "
+        "residue stays on the ledger. 0 opens a case for any amount past due.",
+    )
 
     def expression_limits(self) -> ExpressionLimits:
         """The limits every policy expression is checked against.

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -22,10 +22,20 @@ def db_session(request: Request) -> Iterator[Session]:
     """A session in a transaction, committed when the route returns and before the response
     is sent (the dependency's scope is the route function): a 2xx means the write is
     committed and visible to the next request on any worker. A commit that fails answers
-    409 (a constraint: a concurrent write got there first) or 503, with nothing written."""
+    409 (a constraint: a concurrent write got there first) or 503, with nothing written; so
+    does a write in the route that fails the same way (never a 500). Write paths take their
+    row lock as their first statement, so identical concurrent requests queue behind each
+    other instead of failing (see docs/service.md, "Concurrent identical requests")."""
     session: Session = request.app.state.sessions()
     try:
-        yield session
+        try:
+            yield session
+        except IntegrityError as exc:  # a flush in the route lost a race to a concurrent write
+            raise WorkflowError("write", current="conflict", reason=_first_line(exc)) from exc
+        except OperationalError as exc:  # a lock or serialization failure: nothing was stored
+            raise StorageError(
+                f"the database was busy and nothing was stored ({type(exc).__name__}); try again"
+            ) from exc
         try:
             session.commit()
         except IntegrityError as exc:

@@ -122,6 +122,8 @@ def _problem(e: Any) -> dict[str, str]:
     gets that path (``body.application.age``)."""
     path, message = ".".join(str(p) for p in e["loc"]), str(e["msg"])
     named = _NAMED.match(message)
+    if named and path == "body":  # a whole-body validator naming the field
+        return {"path": f"body.{named.group(1)}", "message": named.group(2)}
     if named and path.endswith(named.group(1).split(".")[0]):
         return {"path": f"{path.rsplit('.', 1)[0]}.{named.group(1)}", "message": named.group(2)}
     return {"path": path, "message": message}

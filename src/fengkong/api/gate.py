@@ -5,7 +5,8 @@ A pure ASGI middleware (no buffering): for the API (``/v1/…``) a request witho
 gets 401 before its body is read — a malformed or huge body from an unknown caller costs
 nothing; a body whose ``Content-Length`` is above ``max_body_bytes`` gets 413 at once, and a
 body sent without a length is counted as it streams and cut at the limit (413). Errors come in
-the service's one shape (:func:`fengkong.api.errors.error_body`).
+the service's one shape (:func:`fengkong.api.errors.error_body`). A path or query carrying a
+NUL character (which no database text column stores) is a 422 before any route runs.
 """
 
 from __future__ import annotations
@@ -67,6 +68,11 @@ class Gate:
             return
         headers = dict(scope["headers"])
         path: str = scope["path"]
+        query: bytes = scope.get("query_string", b"")
+        if "\x00" in path or b"%00" in query.lower() or b"\x00" in query:
+            await _answer(send, 422, "ValidationError",
+                          "path and query: expected text without NUL characters")  # fmt: skip
+            return
         if path.startswith("/v1/") and not path.startswith(OPEN):
             key = headers.get(b"x-api-key", b"").decode("latin-1")
             bearer = headers.get(b"authorization", b"").decode("latin-1")

@@ -15,7 +15,7 @@ from pydantic import (
     field_validator,
 )
 
-from fengkong.api.types import RowId
+from fengkong.api.types import RequestBody, RowId
 
 __all__ = [
     "ContactIn",
@@ -100,7 +100,7 @@ def _iso_text_or_null(value: Any) -> Any:
     return value
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(RequestBody):
     """An application to decide."""
 
     model_config = ConfigDict(extra="forbid")
@@ -144,7 +144,7 @@ class DecisionOut(BaseModel):
     arm: str | None
 
 
-class PromoteIn(BaseModel):
+class PromoteIn(RequestBody):
     """Move a policy version along the workflow."""
 
     model_config = ConfigDict(extra="forbid")
@@ -152,14 +152,14 @@ class PromoteIn(BaseModel):
     note: str = Field(default="", max_length=500)
 
 
-class ValidateIn(BaseModel):
+class ValidateIn(RequestBody):
     """A policy file's text to check."""
 
     model_config = ConfigDict(extra="forbid")
     text: str = Field(max_length=2_000_000)
 
 
-class ContactIn(BaseModel):
+class ContactIn(RequestBody):
     """A contact the caller wants to make: the case, the channel, the template and (for anyone
     but the debtor) the stored contact. Everything else — the time, the debtor, number, zone,
     jurisdiction, stop states, loan state and earlier contacts — the server knows."""
@@ -169,6 +169,15 @@ class ContactIn(BaseModel):
     channel: Literal["call", "robocall", "sms", "email", "letter", "field_visit"]
     template_id: str = Field(min_length=1, max_length=64, pattern=r"^[\w.\-]+$")
     contact_id: RowId | None = Field(default=None, description="A stored third party or attorney.")
+    idempotency_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\w.:\-]+$",
+        description="Makes a retry safe: the same request with the same key (same caller and "
+        "case, within a day) answers the attempt first logged and logs nothing; the key on "
+        "another request is a 422. Without a key every request is a new attempt.",
+    )
 
 
 class ContactOut(BaseModel):
@@ -179,7 +188,7 @@ class ContactOut(BaseModel):
     breaches: list[dict[str, str]]
 
 
-class OutcomeIn(BaseModel):
+class OutcomeIn(RequestBody):
     """What came of an allowed attempt."""
 
     model_config = ConfigDict(extra="forbid")

@@ -5,11 +5,11 @@ rate a decimal within its range — and an OpenAPI schema that says exactly what
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
-__all__ = ["MAX_ROW_ID", "Rate", "RowId", "Share"]
+__all__ = ["MAX_ROW_ID", "Rate", "RequestBody", "RowId", "Share", "text_problem"]
 
 #: Row ids are 32-bit integer columns on PostgreSQL.
 MAX_ROW_ID = 2**31 - 1
@@ -43,3 +43,42 @@ Share = Annotated[
         }
     ),
 ]
+
+
+def text_problem(value: str) -> str | None:
+    """Why a text cannot be stored (a NUL character, which PostgreSQL text refuses; a lone
+    surrogate, which is not UTF-8), or None."""
+    if "\x00" in value:
+        return "expected text without NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "expected text in UTF-8 (a lone surrogate is not)"
+    return None
+
+
+def _walk(value: Any, path: str) -> None:
+    if isinstance(value, str):
+        why = text_problem(value)
+        if why:
+            raise ValueError(f"{path}: {why}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _walk(key, path)
+            _walk(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for k, item in enumerate(value):
+            _walk(item, f"{path}.{k}" if path else str(k))
+
+
+class RequestBody(BaseModel):
+    """The base of every request body: unknown fields refused, and no text anywhere in it
+    that the database could not store (NUL, lone surrogates) — a 422 naming the field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_text(cls, data: Any) -> Any:
+        _walk(data, "")
+        return data

@@ -5,7 +5,11 @@ day) and returns today's cases with what happened to each: a borrower with a loa
 gets a case (one, whatever the number of loans); the stage follows the largest days past
 due (:class:`Stages`, data) unless the case was placed with an agency or referred to legal;
 a case whose loans are all current again closes as ``cured``, one whose loans are all paid
-off as ``settled``; a written-off balance keeps the case open in ``recovery``.
+off as ``settled``; a written-off balance keeps the case open in ``recovery``. No case is
+opened for arrears below ``min_case_fen``, and an open case whose arrears fall below it
+closes as ``cured`` (de minimis: a residue of rounding is not a debt to collect; it stays on
+the ledger for servicing to waive; the caller passes the lender's setting,
+``Settings.collections_min_case_fen``, CNY 10 by default).
 
 >>> import datetime as dt
 >>> loans = pl.DataFrame({"loan_id": [1, 2, 3], "borrower_id": ["a", "a", "b"],
@@ -15,6 +19,8 @@ off as ``settled``; a written-off balance keeps the case open in ``recovery``.
 >>> cases, events = update_cases(None, loans, dt.date(2026, 3, 2))
 >>> cases.select("case_id", "stage", "max_dpd", "overdue_fen", "loans").to_dicts()
 [{'case_id': 'a-20260302', 'stage': 'middle', 'max_dpd': 45, 'overdue_fen': 1400, 'loans': [1, 2]}]
+>>> update_cases(None, loans, dt.date(2026, 3, 2), min_case_fen=1_500)[0].height  # de minimis
+0
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import polars as pl
 
 from fengkong.errors import InvalidArgumentError
 
-__all__ = ["CASE_SCHEMA", "Stages", "update_cases"]
+__all__ = ["CASE_SCHEMA", "DEFAULT_MIN_CASE_FEN", "Stages", "update_cases"]
 
 CASE_SCHEMA: dict[str, Any] = {
     "case_id": pl.String,
@@ -46,6 +52,9 @@ CASE_SCHEMA: dict[str, Any] = {
 }
 _LOAN_COLUMNS = ("loan_id", "borrower_id", "dpd", "overdue_fen", "balance_fen", "status")
 _PAID = ("settled", "prepaid", "paid_off")
+#: No case below CNY 10 of arrears unless the caller says otherwise (the default of
+#: ``Settings.collections_min_case_fen``; see there for the reason).
+DEFAULT_MIN_CASE_FEN = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +78,19 @@ def update_cases(
     as_of: dt.date,
     *,
     stages: Stages | None = None,
+    min_case_fen: int = DEFAULT_MIN_CASE_FEN,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Today's cases (open and closed today) and the day's events.
 
     ``cases`` are yesterday's open cases (``CASE_SCHEMA``) or None; ``loans`` has
     ``loan_id, borrower_id, dpd, overdue_fen, balance_fen, status``. Events: ``opened``,
-    ``stage`` (changed), ``cured``, ``settled``, ``recovery``.
+    ``stage`` (changed), ``cured``, ``settled``, ``recovery``. ``min_case_fen``: no new case
+    for a borrower whose arrears (the overdue amount of their late loans) are below it.
     """
+    if isinstance(min_case_fen, bool) or not isinstance(min_case_fen, int) or min_case_fen < 0:
+        raise InvalidArgumentError(
+            "min_case_fen", expected="a non-negative whole number of fen", got=min_case_fen
+        )
     missing = [c for c in _LOAN_COLUMNS if c not in loans.columns]
     if missing:
         raise InvalidArgumentError(
@@ -108,6 +123,10 @@ def update_cases(
         .sort()
         .alias("loans"),
         pl.col("status").is_in(_PAID).all().alias("__paid"),
+    )
+    # de minimis: arrears below the threshold are no case (a residue of rounding)
+    per_borrower = per_borrower.with_columns(
+        pl.col("__late") & (pl.col("overdue_fen") >= min_case_fen)
     )
     joined = per_borrower.join(previous, on="borrower_id", how="full", coalesce=True, suffix="_was")
     has_case = pl.col("case_id").is_not_null()

@@ -17,10 +17,14 @@ Stages (each reported to ``progress``):
    (maker-checker), then activated; a challenger (a stricter score cut-off) is left as a
    draft for the simulator.
 6. **decisions** — every live application in time order through the real decision path
-   (:meth:`fengkong.services.online.OnlineState.decide`: variables and graph features
-   computed in the call, the full audit record stored).
+   (:meth:`fengkong.services.online.OnlineState.replay`: variables and graph features
+   computed in the call, the full audit record stored), each decided at its application's
+   own instant, with the relationship graph as the decision saw it (``record["graph"]``,
+   drawn by the trace page).
 7. **loans** — each approved application that the book disbursed is booked within the
-   decision's limit, and its repayments from the book are posted.
+   decision's limit, and its repayments from the book are posted. Every write of the demo
+   is in the audit log at the demo's own clock: the keys (by ``demo``), the policies' maker-
+   checker steps (by the analyst and the head of risk), the bookings and repayments.
 8. **servicing and collections** — twelve month ends of end of day (every day caught up) and
    of the collections run (cases, promises, strategy, guardrails, allocation to collectors).
 9. **report** — the portfolio report of the booked loans (HTML, PNG, tables).
@@ -41,24 +45,24 @@ from pathlib import Path
 from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from fengkong.collections import load_contact_rules, load_strategy
 from fengkong.collections.score import collection_dataset, fit_collection_score
 from fengkong.collections.synthetic import synthetic_staff
 from fengkong.db import make_engine, migrate, session_factory
-from fengkong.db.models import InstalmentRecord, LoanRecord
+from fengkong.db.models import DecisionRecord, InstalmentRecord, LoanRecord
 from fengkong.demo.policy import GRAPH_INPUTS, write_challenger, write_demo_policy
 from fengkong.features import build_variables, load_spec
 from fengkong.features.online import known_us
-from fengkong.graph import IdentifierGraph, features_at_each
+from fengkong.graph import IdentifierGraph, OnlineGraph, features_at_each
 from fengkong.modeling import application_dataset
 from fengkong.portfolio import portfolio_report
-from fengkong.services.access import create_api_key
+from fengkong.services.access import Principal, audit_write, audit_writes, create_api_key
 from fengkong.services.casework import run_collections
 from fengkong.services.online import OnlineState, known_bad_people, known_bad_since, seed_state
-from fengkong.services.policies import load_version, promote, record_decision, submit_policy
+from fengkong.services.policies import decision_row, load_version, promote, submit_policy
 from fengkong.services.servicing import (
     book_loan,
     import_repayments,
@@ -68,7 +72,7 @@ from fengkong.services.servicing import (
 from fengkong.servicing import LoanTerms, load_products
 from fengkong.synth import generate, write_book
 
-__all__ = ["STAGES", "DemoResult", "run_demo"]
+__all__ = ["STAGES", "DemoResult", "component_view", "run_demo"]
 
 #: The stages in order, with how many steps each reports.
 STAGES = (
@@ -94,6 +98,14 @@ PEOPLE = (
     ("collector-0001", "collector", "collector-0001"),
 )
 _COLLECTORS = 12
+#: The most applicants a decision's stored relationship graph holds (its trace page's picture).
+GRAPH_LIMIT = 60
+#: The demo itself, as the audit log names it: the keys it creates, the loans it books and
+#: the repayments it posts (each at the demo's own clock); maker-checker steps are audited
+#: under the analyst's and the head of risk's own names, as the service would.
+DEMO = Principal("demo", "admin", None)
+_ANALYST = Principal("analyst", "risk_analyst", None)
+_HEAD_OF_RISK = Principal("head-of-risk", "risk_analyst", None)
 
 
 @dataclass
@@ -214,15 +226,11 @@ def run_demo(
     keys: dict[str, str] = {}
     with sessions.begin() as s:
         for name, role, subject in PEOPLE:
-            keys[name] = create_api_key(s, name=name, role=role, subject=subject, at=now)
-        submit_policy(s, policy_path, author="analyst", at=now)
-        promote(s, "demo_credit", "1", to="approved", actor="head-of-risk", at=now)
-        promote(s, "demo_credit", "1", to="active", actor="head-of-risk", at=now)
-        submit_policy(s, write_challenger(policy_path), author="analyst", at=now)  # a draft
+            keys[name] = create_api_key(s, name=name, role=role, subject=subject, at=now, by=DEMO)
         shipped = resources.files("fengkong.collections").joinpath("data/strategy_default.yaml")
-        submitted = submit_policy(s, Path(str(shipped)), author="analyst", at=now)
-        for to in ("approved", "active"):
-            promote(s, submitted.name, submitted.version, to=to, actor="head-of-risk", at=now)
+        _publish(s, policy_path, now)
+        _publish(s, write_challenger(policy_path), now, to=())  # a draft for the simulator
+        _publish(s, Path(str(shipped)), now)
     _write_private(folder / "keys.json", json.dumps(keys, indent=1) + "\n")
     say("publish", 1, 1)
 
@@ -247,7 +255,7 @@ def run_demo(
     decided: list[tuple[str, str, int]] = []
     total = live.height
     pending_loans = 0
-    batch: list[tuple[Any, str, str]] = []
+    batch: list[dict[str, Any]] = []
     for k, row in enumerate(live.iter_rows(named=True)):
         while (
             pending_loans < len(loan_events) and loan_events[pending_loans][0] <= row["applied_at"]
@@ -260,17 +268,26 @@ def run_demo(
         decision = online.replay(  # history, in time order: each at its own time
             policy, application_body(row, income), seen
         )
+        # the relationship graph as this decision saw it, for its trace page
+        drawn = component_view(online.graph, row["person_id"], limit=GRAPH_LIMIT)
         limit = int(decision.outputs.get("limit_fen") or 0)
         decided.append((row["application_id"], decision.decision, limit))
-        batch.append((decision, f"d-{row['application_id']}", row["application_id"]))
+        # decided at the application's own instant (history replayed), never before it
+        at = row["applied_at"].replace(tzinfo=dt.UTC)
+        stored = decision_row(
+            decision, at=at, decision_id=f"d-{row['application_id']}",
+            application_id=row["application_id"],
+        )  # fmt: skip
+        stored["record"]["graph"] = drawn | {"as_of": row["applied_at"]}
+        batch.append(stored)
         if len(batch) == 500 or k == total - 1:
             with sessions.begin() as s:
-                for d, key, app_id in batch:
-                    record_decision(s, d, at=now, decision_id=key, application_id=app_id)
+                s.execute(insert(DecisionRecord), batch)
             batch.clear()
             say("decisions", k + 1, total)
     outcomes = pl.DataFrame(decided, schema=["application_id", "decision", "limit_fen"],
-                            orient="row")  # fmt: skip
+                            orient="row").join(live.select("application_id", "applied_at"),
+                                               on="application_id")  # fmt: skip
     figures["decided"] = outcomes.height
     figures["decisions"] = dict(outcomes.group_by("decision").len().sort("decision").iter_rows())
 
@@ -282,19 +299,29 @@ def run_demo(
     catalogue = load_products()
     total = to_book.height
     with sessions.begin() as s:
+        booked_at = []
         for k, row in enumerate(to_book.iter_rows(named=True)):
+            external = f"synth-{row['loan_id']}"
             book_loan(
-                s,
-                _demo_terms(row, catalogue),
-                external_id=f"synth-{row['loan_id']}",
+                s, _demo_terms(row, catalogue), external_id=external,
                 borrower_id=str(row["person_id"]),
-            )
+            )  # fmt: skip
+            # booked when disbursed, never before the decision it rests on
+            disbursed = dt.datetime.combine(row["disbursed_on"], dt.time(), tzinfo=dt.UTC)
+            at = max(disbursed, row["applied_at"].replace(tzinfo=dt.UTC))
+            booked_at.append((external, at, {"decision_id": f"d-{row['application_id']}"}))
             if (k + 1) % 500 == 0 or k == total - 1:
                 say("loans", k + 1, total)
+        audit_writes(s, DEMO, "loan.book", booked_at)
         # the demo's clock runs to its last month end: later payments are in its future
         horizon = pl.Series([cut]).dt.offset_by("11mo").dt.month_end()[0]
         paid = _repayments(s, book, to_book).filter(pl.col("paid_on") <= horizon)
         figures["repayments"] = import_repayments(s, paid, business_date=horizon)
+        audit_writes(  # each repayment when it was paid (all new: the database is fresh)
+            s, DEMO, "loan.repay",
+            ((loan, dt.datetime.combine(on, dt.time(), tzinfo=dt.UTC), {"key": key})
+             for loan, on, key in paid.select("loan_id", "paid_on", "key").iter_rows()),
+        )  # fmt: skip
     figures["booked"] = total
 
     # 8. twelve month ends of end of day and collections
@@ -373,6 +400,61 @@ def run_demo(
     engine.dispose()
     (folder / "figures.json").write_text(json.dumps(figures, indent=1, default=str) + "\n")
     return DemoResult(folder, url, keys, online, month_ends[-1], figures)
+
+
+def component_view(graph: OnlineGraph, person: int, *, limit: int = GRAPH_LIMIT) -> dict[str, Any]:
+    """The applicant's component in ``graph`` as it stands (the applicants joined through
+    strong identifiers, as ``component_size`` counts them, at most ``limit``; each with every
+    identifier it holds), in :meth:`~fengkong.graph.OnlineGraph.neighbourhood`'s shape.
+    Weak identifiers (IP, address, employer) are drawn but never followed: they feed counts,
+    not components; a capped identifier is never followed either."""
+    strong = set(graph.config.strong)
+    hop = {person: 0}
+    frontier = [person]
+    nodes: dict[str, dict[str, Any]] = {}
+    edges: set[tuple[str, str]] = set()
+    truncated = False
+    while frontier and not truncated:
+        q = frontier.pop(0)
+        around = graph.neighbourhood(q, hops=1, limit=1_000_000)
+        me = f"person:{q}"
+        index = {n["id"]: n for n in around["nodes"]}
+        if me not in index:
+            continue
+        nodes[me] = index[me] | {"hop": hop[q]}
+        holders: dict[str, list[int]] = {}
+        for e in around["edges"]:
+            holders.setdefault(e["target"], []).append(int(e["source"].split(":", 1)[1]))
+        for key in [e["target"] for e in around["edges"] if e["source"] == me]:
+            nodes.setdefault(key, index[key])
+            edges.add((me, key))
+            if key.split("|", 1)[0] not in strong or index[key].get("capped"):
+                continue
+            for other in sorted(set(holders[key]) - hop.keys()):
+                if len(hop) >= limit:
+                    truncated = True
+                    break
+                hop[other] = hop[q] + 1
+                nodes[f"person:{other}"] = index[f"person:{other}"] | {"hop": hop[other]}
+                edges.add((f"person:{other}", key))
+                frontier.append(other)
+    return {"applicant": person, "hops": max(hop.values()), "truncated": truncated,
+            "nodes": list(nodes.values()),
+            "edges": [{"source": a, "target": b} for a, b in sorted(edges)]}  # fmt: skip
+
+
+def _publish(
+    session: Session, path: Path, at: dt.datetime, *, to: tuple[str, ...] = ("approved", "active")
+) -> None:
+    """Submit a policy file as the analyst and move it through ``to`` as the head of risk
+    (maker-checker), each step audited as the service audits it."""
+    submitted = submit_policy(session, path, author=_ANALYST.name, at=at)
+    target = f"{submitted.name}@{submitted.version}"
+    audit_write(session, _ANALYST, "policy.submit", target, at=at, sha256=submitted.sha256)
+    for step in to:
+        promote(session, submitted.name, submitted.version, to=step, actor=_HEAD_OF_RISK.name,
+                at=at)  # fmt: skip
+        audit_write(session, _HEAD_OF_RISK, f"policy.{step}", target, at=at, note="")
 
 
 def _database_ids(session: Session) -> dict[str, int]:

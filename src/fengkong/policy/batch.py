@@ -396,6 +396,11 @@ def decide_frame(policy: Policy, frame: pl.DataFrame) -> pl.DataFrame:
     ]
     if policy.pricing is not None:
         out, cap_lists = _pricing(out, policy.pricing)
+        declined_now = pl.col("decision") == "decline"  # no offer on a decline (Policy.offer)
+        out = out.with_columns(
+            pl.when(declined_now).then(None).otherwise(pl.col(c)).alias(c)
+            for c in (*policy.offer, "apr")
+        )
         parts.append((out["__cap"].fill_null(0).to_numpy(), cap_lists))
     if model_reasons:
         explain = np.flatnonzero((out["decision"] != "approve").to_numpy())

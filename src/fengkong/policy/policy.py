@@ -64,6 +64,17 @@ class Policy:
         return tuple(n for n in self.nodes if isinstance(n, TableNode))
 
     @property
+    def offer(self) -> tuple[str, ...]:
+        """The outputs that make up the offer: those the pricing step reads (its amount, rate
+        and term). A declined decision carries no offer: both backends set these and the
+        APR to null on a decline (empty without a pricing step)."""
+        if self.pricing is None:
+            return ()
+        p = self.pricing
+        read = p.amount_fen.names | p.annual_rate.names | p.term_months.names
+        return tuple(name for name, _ in self.outputs if name in read)
+
+    @property
     def arms(self) -> tuple[str, ...]:
         """The champion/challenger arms (empty when the policy has none)."""
         from fengkong.policy.nodes import ArmNode  # noqa: PLC0415 (avoid a wide import list)

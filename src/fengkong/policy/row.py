@@ -425,6 +425,10 @@ def _decision_source(g: _Gen, policy: Policy) -> list[str]:
         g.emit(f"{apr}, _cap = _price({args})", 2)
         g.emit(f"if _cap: decision = {pricing.on_breach!r}", 2)
         outs.append(f"'apr': {apr}")
+        # a declined decision carries no offer (a breach may also decline): see Policy.offer
+        g.emit("if decision == 'decline':")
+        for name in (*policy.offer, "apr"):
+            g.emit(f"{g.var(name)} = None", 2)
     return outs
 
 

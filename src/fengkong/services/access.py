@@ -25,12 +25,13 @@ import hashlib
 import logging
 import re
 import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from fengkong.db.models import ApiKeyRecord, AuditLogRecord, CollectionCaseRecord
@@ -39,10 +40,12 @@ from fengkong.policy.versions import normalise_identity
 
 __all__ = [
     "ROLES",
+    "SYSTEM",
     "MaskingPolicy",
     "PersonalDataFilter",
     "Principal",
     "audit_write",
+    "audit_writes",
     "authenticate",
     "create_api_key",
     "load_masking_policy",
@@ -68,13 +71,26 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+#: Who writes when no person does: the operator at the server's console (``fengkong apikey
+#: create``), a migration, a scheduled job. Audited as such.
+SYSTEM = Principal("system", "admin", None)
+
+
 def create_api_key(
-    session: Session, *, name: str, role: str, at: dt.datetime, subject: str | None = None
+    session: Session,
+    *,
+    name: str,
+    role: str,
+    at: dt.datetime,
+    subject: str | None = None,
+    by: Principal = SYSTEM,
 ) -> str:
     """Create a key and return it (the only time it is shown).
 
     ``name`` is stored normalised; a name that normalises to an existing key's name (``Alice``
-    beside ``alice``) is refused: it would be the same identity.
+    beside ``alice``) is refused: it would be the same identity. The creation is audited
+    (``key.create`` by ``by``, at ``at``, with the key's name, role and subject — never the
+    key or its hash).
     """
     given = name
     name = normalise_identity(name, field="name")
@@ -95,6 +111,7 @@ def create_api_key(
     session.add(
         ApiKeyRecord(name=name, role=role, subject=subject, key_hash=_digest(key), created_at=at)
     )
+    audit_write(session, by, "key.create", name, at=at, role=role, subject=subject)
     session.flush()
     return key
 
@@ -120,6 +137,25 @@ def audit_write(
             actor=who.name, role=who.role, action=action, target=target, at=at, detail=detail
         )
     )
+
+
+def audit_writes(
+    session: Session,
+    who: Principal,
+    action: str,
+    entries: Iterable[tuple[str, dt.datetime, Mapping[str, Any]]],
+) -> int:
+    """Append many writes of one kind by one principal to the audit log at once (a batch
+    job's bookings or repayments): ``entries`` are ``(target, at, detail)``; returns how many.
+    The rows are those :func:`audit_write` makes, inserted in one statement."""
+    rows = [
+        {"actor": who.name, "role": who.role, "action": action, "target": target, "at": at,
+         "detail": dict(detail)}
+        for target, at, detail in entries
+    ]  # fmt: skip
+    if rows:
+        session.execute(insert(AuditLogRecord), rows)
+    return len(rows)
 
 
 # ------------------------------------------------------------------------------ masking
@@ -233,7 +269,10 @@ def load_masking_policy() -> MaskingPolicy:
     return MaskingPolicy.model_validate(raw)
 
 
-def _masked(data: Any, kind: str | None, policy: MaskingPolicy) -> Any:
+def _masked(  # noqa: PLR0911 (one return per JSON kind)
+    data: Any, kind: str | None, policy: MaskingPolicy, *, counted: bool = False
+) -> Any:
+    """``counted``: the value sits under a name that counts, sums or flags (never personal)."""
     if isinstance(data, bool) or data is None:
         return data  # flags are never personal
     if isinstance(data, dict):
@@ -241,13 +280,20 @@ def _masked(data: Any, kind: str | None, policy: MaskingPolicy) -> Any:
         for k, v in data.items():
             name = str(k)
             key = policy.mask_text(k) if isinstance(k, str) else k
-            out[key] = _masked(v, policy.kind_of(name), policy)
+            numeric = bool(policy.not_personal.search(name))
+            out[key] = _masked(v, policy.kind_of(name), policy, counted=numeric)
         return out
     if isinstance(data, list | tuple):
-        return [_masked(v, kind, policy) for v in data]
+        return [_masked(v, kind, policy, counted=counted) for v in data]
     if isinstance(data, int | float):
-        digits = sum(c.isdigit() for c in str(data))
-        return policy.mask(kind, str(data)) if kind and digits >= policy.number_min_digits else data
+        text = str(data)
+        digits = sum(c.isdigit() for c in text)
+        if kind and digits >= policy.number_min_digits:
+            return policy.mask(kind, text)
+        if counted or isinstance(data, float):
+            return data
+        masked = policy.mask_text(text)  # a phone or card sent as a JSON integer
+        return data if masked == text else masked
     if isinstance(data, str):
         return policy.mask(kind, data) if kind and data else policy.mask_text(data)
     return data

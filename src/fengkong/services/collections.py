@@ -26,6 +26,7 @@ from fengkong.collections.guardrails import (
     CHANNELS,
     OUTCOMES,
     Attempt,
+    Breach,
     CaseState,
     LoggedAttempt,
     Verdict,
@@ -34,6 +35,7 @@ from fengkong.collections.guardrails import (
 from fengkong.collections.rules import ContactProfile, ContactRules, load_contact_rules
 from fengkong.collections.strategy import load_templates
 from fengkong.db.models import (
+    AuditLogRecord,
     CollectionCaseRecord,
     ContactLogRecord,
     ContactOutcomeRecord,
@@ -45,9 +47,12 @@ from fengkong.services.debtors import attorney_on_record, debtor_contact, stop_s
 from fengkong.services.servicing import loan_id_for, loan_state
 
 __all__ = [
+    "CONTACT_ATTEMPT",
+    "CONTACT_KEY_WINDOW",
     "ContactResult",
     "attempt_contact",
     "contact_history",
+    "contact_request_detail",
     "debtor_unreachable",
     "live_case_status",
     "log_planned_contacts",
@@ -59,10 +64,62 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class ContactResult:
-    """The log id of the attempt and the guardrail's verdict."""
+    """The log id of the attempt and the guardrail's verdict; ``replayed`` when an idempotency
+    key answered an attempt already logged (nothing new was checked or logged)."""
 
     log_id: int
     verdict: Verdict
+    replayed: bool = False
+
+
+CONTACT_ATTEMPT = "contact.attempt"
+"""The audit action of a contact request; its detail holds the request's idempotency key."""
+
+CONTACT_KEY_WINDOW = dt.timedelta(days=1)
+"""How long a contact's idempotency key answers with the attempt first logged under it."""
+
+
+def contact_request_detail(
+    *, channel: str, template_id: str, contact_id: int | None, idempotency_key: str | None
+) -> dict[str, Any]:
+    """What the audit record of a contact request keeps to recognise a retry."""
+    return {
+        "channel": channel,
+        "template_id": template_id,
+        "contact_id": contact_id,
+        "idempotency_key": idempotency_key,
+    }
+
+
+def _keyed_attempt(
+    session: Session, who: Principal, case_id: str, request: dict[str, Any], at: dt.datetime
+) -> ContactResult | None:
+    """The attempt this caller already logged on the case under the request's key (within
+    :data:`CONTACT_KEY_WINDOW`), or None; the same key on another request is refused. Read
+    under the debtor's lock, so a simultaneous retry sees the first one's commit."""
+    key = request["idempotency_key"]
+    rows = session.scalars(
+        select(AuditLogRecord.detail)
+        .where(
+            AuditLogRecord.action == CONTACT_ATTEMPT,
+            AuditLogRecord.actor == who.name,
+            AuditLogRecord.target == case_id,
+            AuditLogRecord.at >= at - CONTACT_KEY_WINDOW,
+        )
+        .order_by(AuditLogRecord.id)
+    )
+    first = next((d for d in rows if d.get("idempotency_key") == key), None)
+    if first is None:
+        return None
+    if any(first.get(k) != v for k, v in request.items()):
+        raise InvalidArgumentError(
+            "idempotency_key", expected="a key not used by another contact request", got=key
+        )
+    logged = session.get(ContactLogRecord, int(first["log_id"]))
+    if logged is None:  # pragma: no cover - the log is append-only
+        raise NotFoundError("contact", first["log_id"])
+    breaches = tuple(Breach(**b) for b in logged.breaches)
+    return ContactResult(logged.id, Verdict(breaches), replayed=True)
 
 
 _HISTORY = (
@@ -364,6 +421,7 @@ def request_contact(
     at: dt.datetime,
     contact_id: int | None = None,
     templates: Mapping[str, Mapping[str, str]] | None = None,
+    idempotency_key: str | None = None,
 ) -> ContactResult:
     """Check and log a contact the caller wants to make; the server supplies every fact.
 
@@ -374,9 +432,23 @@ def request_contact(
     the debtor is unreachable from the contact log; the recording the profile requires is made
     by the lender's dialler and its evidence is required with the outcome. A collector may
     contact only on a case assigned to them; a case that does not exist is not found.
+
+    With an ``idempotency_key``, the same request again (same caller, case, channel, template
+    and contact, within :data:`CONTACT_KEY_WINDOW`) answers the attempt first logged under the
+    key and logs nothing; the key on another request is refused. The route stores the key in
+    the request's audit record (:func:`contact_request_detail`).
     """
     _lock_debtor(session, case_id)
     case = workable_case(session, case_id, who)
+    if idempotency_key is not None:
+        request = contact_request_detail(
+            channel=channel,
+            template_id=template_id,
+            contact_id=contact_id,
+            idempotency_key=idempotency_key,
+        )
+        if (done := _keyed_attempt(session, who, case_id, request, at)) is not None:
+            return done
     catalogue = templates if templates is not None else load_templates()
     template = catalogue.get(template_id)
     if template is None or template["channel"] != channel:

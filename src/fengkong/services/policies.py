@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from fengkong._yaml_strict import strict_yaml
@@ -152,6 +152,42 @@ def _record(session: Session, name: str, version: str) -> PolicyVersionRecord:
     return record
 
 
+def _locked_record(session: Session, name: str, version: str) -> PolicyVersionRecord:
+    """The version, its write lock taken first (a no-op update, the transaction's first
+    statement: SQLite never has to upgrade a read to a write, which fails at once under a
+    concurrent writer; PostgreSQL holds the row until the commit, so a second identical
+    promotion reads the first one's result)."""
+    session.execute(
+        update(PolicyVersionRecord)
+        .where(PolicyVersionRecord.name == name, PolicyVersionRecord.version == version)
+        .values(status=PolicyVersionRecord.status)
+        .execution_options(synchronize_session=False)
+    )
+    return _record(session, name, version)
+
+
+_STEPS = {
+    "approved": ("approved",),
+    "active": ("activated", "rolled_back"),
+    "retired": ("retired",),
+}
+
+
+def _repeats_latest_step(
+    session: Session, record: PolicyVersionRecord, *, to: str, actor: str
+) -> bool:
+    """True when the version is already ``to`` and its latest step was this move by ``actor``."""
+    if record.status != to:
+        return False
+    latest = session.scalar(
+        select(PolicyEventRecord)
+        .where(PolicyEventRecord.version_id == record.id)
+        .order_by(PolicyEventRecord.id.desc())
+        .limit(1)
+    )
+    return latest is not None and latest.actor == actor and latest.action in _STEPS.get(to, ())
+
+
 def promote(
     session: Session,
     name: str,
@@ -166,9 +202,16 @@ def promote(
 
     Activating retires the version active before it; activating a retired version is a
     rollback (logged as such). ``actor`` is stored normalised.
+
+    Idempotent: the version's write lock is taken first (promotions of one version run one at
+    a time on SQLite and PostgreSQL), and the same move by the same actor again, while it is
+    the version's latest step, changes nothing and answers the version as it is. Any other
+    move from the wrong state is a :class:`~fengkong.errors.WorkflowError`.
     """
     actor = normalise_identity(actor, field="actor")
-    record = _record(session, name, version)
+    record = _locked_record(session, name, version)
+    if _repeats_latest_step(session, record, to=to, actor=actor):
+        return _info(record)
     check_transition(record.status, to, author=record.author, actor=actor)
     action = {"approved": "approved", "active": "activated", "retired": "retired"}[to]
     if to == "active":

@@ -24,7 +24,7 @@ from fengkong.db.models import (
     LoanEventRecord,
     LoanRecord,
 )
-from fengkong.errors import InvalidArgumentError, NotFoundError
+from fengkong.errors import InvalidArgumentError, NotFoundError, WorkflowError
 from fengkong.money import Money
 from fengkong.servicing.eod import Book, payments_in_advance, run_eod
 from fengkong.servicing.ledger import (
@@ -117,8 +117,16 @@ def _terms(record: LoanRecord) -> LoanTerms:
     )
 
 
-def book_loan(session: Session, terms: LoanTerms, *, external_id: str, borrower_id: str) -> int:
-    """Book a loan and its schedule; returns the loan's id."""
+def book_loan(
+    session: Session,
+    terms: LoanTerms,
+    *,
+    external_id: str,
+    borrower_id: str,
+    decision_id: str | None = None,
+) -> int:
+    """Book a loan and its schedule; returns the loan's id. ``decision_id``: the approval it is
+    booked from — an approval books one loan (a second booking is a ``WorkflowError``)."""
     if (
         session.scalar(select(LoanRecord.id).where(LoanRecord.external_id == external_id))
         is not None
@@ -126,9 +134,18 @@ def book_loan(session: Session, terms: LoanTerms, *, external_id: str, borrower_
         raise InvalidArgumentError(
             "external_id", expected="an id not already booked", got=external_id
         )
+    if decision_id is not None:
+        booked = session.scalar(
+            select(LoanRecord.external_id).where(LoanRecord.decision_id == decision_id)
+        )
+        if booked is not None:
+            raise WorkflowError(
+                "book a loan", current="booked", reason=f"the approval already booked {booked}"
+            )
     schedule = build_schedule(terms)
     record = LoanRecord(
         external_id=external_id,
+        decision_id=decision_id,
         borrower_id=borrower_id,
         product=terms.product.model_dump(mode="json"),
         currency=terms.principal.currency,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, cast
 
@@ -31,6 +30,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from fengkong.api.errors import StorageError
 from fengkong.api.schemas import DecisionIn
 from fengkong.collections.strategy import load_templates
 from fengkong.db.models import DecisionRecord
@@ -49,7 +49,7 @@ from fengkong.services.casework import add_promise, case_detail, contact_case, q
 from fengkong.services.dashboard import kpis as portfolio_kpis
 from fengkong.services.dashboard import roll_rates, vintage_curves
 from fengkong.services.debtors import REQUEST_KINDS, set_request
-from fengkong.services.policies import get_decision, list_versions, load_version
+from fengkong.services.policies import get_decision, list_versions, load_version, new_decision_id
 from fengkong.servicing import apr, build_schedule, check_contract, legal_statement, replay
 from fengkong.servicing.apr import schedule_cash_flows
 from fengkong.servicing.products import METHODS, ad_hoc_product
@@ -312,6 +312,11 @@ async def decide(
                 ".".join(str(p) for p in first["loc"]), expected=first["msg"], got="(the form)"
             ) from None
         body, links = checked.application, checked.identifiers
+        application_id = body.get("application_id")
+        if application_id is not None and len(str(application_id)) > 64:
+            raise InvalidArgumentError(
+                "application.application_id", expected="at most 64 characters", got="(longer)"
+            )
         chosen = state.policies.active(policy or state.default_policy)
         at = state.clock()
         decision = state.online.decide(chosen, body, links, now=at)
@@ -320,12 +325,44 @@ async def decide(
                      rows=[], filters={}, can_decide=True, sample=application,
                      sample_ids=identifiers, default_policy=policy, error=str(exc),
                      status=422)  # fmt: skip
-    key = uuid.uuid4().hex
-    await state.writer.write(
-        decision, at=at, decision_id=key, application_id=body.get("application_id")
-    )
+    key = new_decision_id(at)
+    try:
+        await state.writer.write(
+            decision, at=at, decision_id=key, application_id=body.get("application_id")
+        )
+    except StorageError as exc:
+        return _page(request, "decisions.html", title="decisions", who=who, active="decisions",
+                     rows=[], filters={}, can_decide=True, sample=application,
+                     sample_ids=identifiers, default_policy=policy, error=str(exc),
+                     status=503)  # fmt: skip
     state.metrics.decisions.labels(chosen.name, decision.decision).inc()
     return RedirectResponse(f"/ui/decisions/{key}", status_code=303)
+
+
+def _decision_graph(
+    request: Request, found: dict[str, Any], who: Principal
+) -> tuple[dict[str, Any], str]:
+    """The relationship graph a trace page draws, and its caption: the one stored with the
+    decision (its applicant's component as the decision saw it, already masked with the
+    record), else the worker's graph now, said so."""
+    person = found.get("inputs", {}).get("person_id")
+    stored = found.get("graph")
+    if isinstance(stored, dict) and isinstance(stored.get("nodes"), list):
+        people = sum(1 for n in stored["nodes"] if n.get("kind") == "applicant")
+        return stored, (
+            f"person:{person} — its component as the decision saw it ({stored.get('as_of')}): "
+            f"{people} applicants{' (truncated)' if stored.get('truncated') else ''}; "
+            "known-bad in red"
+        )
+    if not isinstance(person, int):
+        return {"nodes": [], "edges": []}, "—"
+    view = request.app.state.online.graph.neighbourhood(person, hops=2, limit=60)
+    view = mask_personal(view, role=who.role)  # identifiers' values in the tooltips
+    people = sum(1 for n in view["nodes"] if n["kind"] == "applicant")
+    return view, (
+        f"person:{person} — {people} applicants within 2 hops in today's graph (this decision "
+        f"stored none){' (truncated)' if view['truncated'] else ''}; known-bad in red"
+    )
 
 
 @router.get("/decisions/{decision_id}", response_model=None)
@@ -336,15 +373,7 @@ def decision_page(request: Request, decision_id: str) -> Response:
     with request.app.state.sessions() as s:
         found = mask_personal(json_ready(get_decision(s, decision_id[:64])), role=who.role)
     inputs = found.get("inputs", {})
-    person = inputs.get("person_id")
-    view: dict[str, Any] = {"nodes": [], "edges": []}
-    note = "—"
-    if isinstance(person, int):
-        view = request.app.state.online.graph.neighbourhood(person, hops=2, limit=60)
-        view = mask_personal(view, role=who.role)  # identifiers' values in the tooltips
-        people = sum(1 for n in view["nodes"] if n["kind"] == "applicant")
-        note = (f"person:{person} — {people} applicants within 2 hops"
-                f"{' (truncated)' if view['truncated'] else ''}; known-bad in red")  # fmt: skip
+    view, note = _decision_graph(request, found, who)
     return _page(
         request, "decision.html", title="trace", who=who, active="decisions", d=found,
         inputs=sorted(inputs.items()), graph_svg=graph_view(view), graph_note=note,
@@ -625,7 +654,7 @@ def calculator(request: Request) -> Response:
                                f"{line.contract} / {line.lawful} / {line.owed}")
                               for line in statement.lines],
             }  # fmt: skip
-        except (FengkongError, ValueError) as exc:
+        except (FengkongError, ValueError, ArithmeticError) as exc:  # e.g. no APR solves
             error = str(exc)
     return _page(request, "calculator.html", title="calculator", who=_who(request),
                  active="calculator", q=q, methods=methods, quote=quote, error=error,

@@ -33,6 +33,10 @@ with app.state.sessions.begin() as _s:
     promote(_s, "credit", "1", to="active", actor="bob", at=NOW)
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+# text never carries NUL (no database column stores it): every body refuses it with a 422 that
+# names the field (tests/integration/api/test_attacks_service_round1.py), so the generator
+# leaves it out rather than have every string field's schema spell it out
+schema.config.generation.update(allow_x00=False)
 
 
 @pytest.mark.parametrize("role", ROLES)

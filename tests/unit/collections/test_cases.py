@@ -13,11 +13,13 @@ D1, D2, D3 = dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3)
 
 
 def snapshot(rows):
+    """Loans with their amounts given in yuan (stored in fen: above the de-minimis threshold)."""
     return pl.DataFrame(
-        rows,
+        [(loan, who, dpd, 100 * overdue, 100 * balance, status)
+         for loan, who, dpd, overdue, balance, status in rows],
         schema=["loan_id", "borrower_id", "dpd", "overdue_fen", "balance_fen", "status"],
         orient="row",
-    )
+    )  # fmt: skip
 
 
 def test_one_case_per_borrower_across_loans_and_stage_by_the_worst_loan():
@@ -35,7 +37,7 @@ def test_one_case_per_borrower_across_loans_and_stage_by_the_worst_loan():
     )
     assert cases["borrower_id"].to_list() == ["a", "c"]
     assert cases["stage"].to_list() == ["late", "middle"]
-    assert cases.row(0, named=True)["overdue_fen"] == 400
+    assert cases.row(0, named=True)["overdue_fen"] == 40_000
     assert events["event"].to_list() == ["opened", "opened"]
 
 
@@ -78,3 +80,49 @@ def test_a_placement_overrides_the_dpd_stage_and_stages_are_configurable():
 def test_a_snapshot_without_the_needed_columns_is_named():
     with pytest.raises(InvalidArgumentError, match="missing"):
         update_cases(None, pl.DataFrame({"loan_id": [1]}), D1)
+
+
+def _fen(rows):
+    return pl.DataFrame(
+        rows,
+        schema=["loan_id", "borrower_id", "dpd", "overdue_fen", "balance_fen", "status"],
+        orient="row",
+    )
+
+
+def test_no_case_is_opened_for_rounding_residue_below_the_de_minimis_threshold():
+    """Seen in the demo: cases opened for 0.06-0.97 CNY of rounding residue."""
+    residue = _fen([(1, "a", 12, 6, 6, "delinquent"), (2, "b", 40, 97, 97, "delinquent"),
+                    (3, "c", 5, 999, 5_000, "delinquent"), (4, "d", 5, 1_000, 5_000, "delinquent")])  # fmt: skip
+    cases, events = update_cases(None, residue, D1)  # the default: CNY 10
+    assert cases["borrower_id"].to_list() == ["d"]
+    assert events["event"].to_list() == ["opened"]
+    assert update_cases(None, residue, D1, min_case_fen=0)[0].height == 4  # the caller decides
+    # arrears summed over the borrower's late loans: two small ones together are worth a case
+    two = _fen([(1, "e", 5, 600, 600, "delinquent"), (2, "e", 9, 600, 600, "delinquent")])
+    assert update_cases(None, two, D1)[0]["overdue_fen"].to_list() == [1_200]
+
+
+def test_an_open_case_whose_arrears_shrink_to_a_residue_closes_as_cured():
+    """Seen in the demo: cases left open for the few jiao a scaled repayment left behind."""
+    cases, _ = update_cases(None, _fen([(1, "a", 10, 50_000, 90_000, "delinquent")]), D1)
+    later, events = update_cases(cases, _fen([(1, "a", 41, 40, 40, "delinquent")]), D2)
+    assert later["status"].to_list() == ["cured"] and later["closed_on"].to_list() == [D2]
+    assert events["event"].to_list() == ["cured"]
+    kept, _ = update_cases(cases, _fen([(1, "a", 41, 40, 40, "delinquent")]), D2, min_case_fen=0)
+    assert kept["status"].to_list() == ["open"] and kept["stage"].to_list() == ["middle"]
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "1000"])
+def test_a_bad_threshold_is_named(bad):
+    with pytest.raises(InvalidArgumentError, match="min_case_fen"):
+        update_cases(None, _fen([(1, "a", 10, 5_000, 5_000, "delinquent")]), D1, min_case_fen=bad)
+
+
+def test_the_setting_defaults_to_the_cores_threshold_and_says_why():
+    from fengkong.collections.cases import DEFAULT_MIN_CASE_FEN  # noqa: PLC0415
+    from fengkong.settings import Settings  # noqa: PLC0415
+
+    field = Settings.model_fields["collections_min_case_fen"]
+    assert field.default == DEFAULT_MIN_CASE_FEN == 1_000
+    assert "rounding" in (field.description or "")

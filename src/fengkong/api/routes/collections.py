@@ -6,10 +6,10 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from fengkong.api.deps import SessionDep, require
-from fengkong.api.types import MAX_ROW_ID
+from fengkong.api.types import MAX_ROW_ID, RequestBody
 from fengkong.services.access import Principal, audit_write, mask_personal
 from fengkong.services.casework import add_promise, case_detail, queue, reassign_case
 from fengkong.services.settlement import offer_settlement, pay_settlement
@@ -22,7 +22,7 @@ Payers = Annotated[Principal, Depends(require("admin", "service"))]
 CaseId = Annotated[str, Path(max_length=64)]
 
 
-class PromiseIn(BaseModel):
+class PromiseIn(RequestBody):
     """A promise to pay: an amount in fen by a date (today up to 30 days ahead)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -30,7 +30,7 @@ class PromiseIn(BaseModel):
     due_on: dt.date
 
 
-class AssignmentIn(BaseModel):
+class AssignmentIn(RequestBody):
     """Give a case to a collector, held against the daily allocation for ``hold_days``."""
 
     model_config = ConfigDict(extra="forbid")
@@ -87,7 +87,7 @@ def assign(
     return done
 
 
-class OfferIn(BaseModel):
+class OfferIn(RequestBody):
     """Settle the case in full for ``amount_fen`` if paid by ``expires_on`` (within your authority)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -95,7 +95,7 @@ class OfferIn(BaseModel):
     expires_on: dt.date
 
 
-class SettlementPaymentIn(BaseModel):
+class SettlementPaymentIn(RequestBody):
     """The payment of a settlement offer: exactly its amount, once (the key makes a retry a no-op)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -10,7 +10,12 @@ from fengkong.api.deps import SessionDep, require
 from fengkong.api.schemas import ContactIn, ContactOut, OutcomeIn
 from fengkong.api.types import MAX_ROW_ID
 from fengkong.services.access import Principal, audit_write
-from fengkong.services.collections import record_outcome, request_contact
+from fengkong.services.collections import (
+    CONTACT_ATTEMPT,
+    contact_request_detail,
+    record_outcome,
+    request_contact,
+)
 
 router = APIRouter(prefix="/v1/contacts", tags=["collections"])
 Collectors = Annotated[Principal, Depends(require("admin", "collector"))]
@@ -34,7 +39,8 @@ def contact(body: ContactIn, request: Request, session: SessionDep, who: Collect
     """Check a contact against the conduct rules now and log it, allowed or blocked.
 
     A collector may contact only on a case assigned to them; the time, debtor, number, zone,
-    stop states and earlier contacts come from the server."""
+    stop states and earlier contacts come from the server. With ``idempotency_key`` a retry
+    answers the attempt already logged."""
     at = request.app.state.clock()
     result = request_contact(
         session,
@@ -44,11 +50,19 @@ def contact(body: ContactIn, request: Request, session: SessionDep, who: Collect
         template_id=body.template_id,
         contact_id=body.contact_id,
         at=at,
+        idempotency_key=body.idempotency_key,
     )
-    for b in result.verdict.breaches:
-        request.app.state.metrics.blocks.labels(b.rule).inc()
-    audit_write(session, who, "contact.attempt", body.case_id, at=at,
-                log_id=result.log_id, allowed=result.verdict.allowed)  # fmt: skip
+    if not result.replayed:
+        for b in result.verdict.breaches:
+            request.app.state.metrics.blocks.labels(b.rule).inc()
+    detail = contact_request_detail(
+        channel=body.channel,
+        template_id=body.template_id,
+        contact_id=body.contact_id,
+        idempotency_key=body.idempotency_key,
+    )
+    audit_write(session, who, CONTACT_ATTEMPT, body.case_id, at=at, log_id=result.log_id,
+                allowed=result.verdict.allowed, replayed=result.replayed, **detail)  # fmt: skip
     return ContactOut(
         log_id=result.log_id,
         allowed=result.verdict.allowed,

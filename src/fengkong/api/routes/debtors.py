@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengkong.api.deps import SessionDep, require
-from fengkong.api.types import MAX_ROW_ID, RowId
+from fengkong.api.types import MAX_ROW_ID, RequestBody, RowId
 from fengkong.db.models import CollectionCaseRecord
 from fengkong.errors import NotFoundError
 from fengkong.services.access import Principal, audit_write, mask_personal, owner_of
@@ -25,7 +25,7 @@ BorrowerId = Annotated[str, Path(max_length=64, pattern=r"^[\w.\-]+$")]
 Channel = Literal["call", "robocall", "sms", "email", "letter", "field_visit"]
 
 
-class RequestIn(BaseModel):
+class RequestIn(RequestBody):
     """A stop state to put in force now: a borrower's request or a fact the lender learned."""
 
     model_config = ConfigDict(extra="forbid")
@@ -47,7 +47,7 @@ class RequestIn(BaseModel):
     attorney_contact_id: RowId | None = None
 
 
-class LiftIn(BaseModel):
+class LiftIn(RequestBody):
     """Lift a stop state now; a dispute ends verified, upheld or withdrawn."""
 
     model_config = ConfigDict(extra="forbid")
@@ -55,7 +55,7 @@ class LiftIn(BaseModel):
     outcome: Literal["verified", "upheld", "withdrawn"] | None = None
 
 
-class ContactPersonIn(BaseModel):
+class ContactPersonIn(RequestBody):
     """A third party (from the application; only to locate the debtor) or the debtor's attorney."""
 
     model_config = ConfigDict(extra="forbid")

@@ -74,7 +74,7 @@ def search(
         query = query.where(DecisionRecord.policy == policy)
     if application_id:
         query = query.where(DecisionRecord.application_id == application_id)
-    return [
+    found = [
         {
             "decision_id": r.id,
             "application_id": r.application_id,
@@ -89,6 +89,7 @@ def search(
         }
         for r in session.scalars(query)
     ]
+    return mask_personal(found, role=who.role)  # type: ignore[no-any-return]
 
 
 @router.get("/{decision_id}", operation_id="get_decision")

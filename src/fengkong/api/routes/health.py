@@ -7,6 +7,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from fengkong.errors import NotFoundError
+
 router = APIRouter(tags=["health"])
 
 
@@ -23,7 +25,10 @@ def ready(request: Request) -> dict[str, str] | JSONResponse:
     state = request.app.state
     with state.sessions() as session:
         session.execute(text("SELECT 1"))
-    policy = state.policies.active(state.default_policy)
+    try:
+        policy = state.policies.active(state.default_policy)
+    except NotFoundError as exc:  # no active policy: not ready (503), not "not found"
+        return JSONResponse({"status": "not ready", "problems": [str(exc)]}, status_code=503)
     problems = state.online.problems(state.clock())
     if problems:
         return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)

@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from fengkong.api.deps import SessionDep, require
-from fengkong.api.types import Rate, Share
+from fengkong.api.types import Rate, RequestBody, Share
 from fengkong.errors import InvalidArgumentError, WorkflowError
 from fengkong.money import Money
 from fengkong.policy.audit import json_ready
@@ -38,7 +38,7 @@ Readers = Annotated[Principal, Depends(require("admin", "service", "risk_analyst
 LoanId = Annotated[str, Path(max_length=64, description="The loan's external id.")]
 
 
-class BookIn(BaseModel):
+class BookIn(RequestBody):
     """Book a loan from an approved decision (principal within its limit)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -52,7 +52,7 @@ class BookIn(BaseModel):
     disbursed_on: dt.date
 
 
-class RepayIn(BaseModel):
+class RepayIn(RequestBody):
     """A repayment; the same key again is a no-op (no double posting). Dated after the loan's
     last end of day and on or before the service's business day; above the payoff, the excess is
     held in suspense (``suspense_fen``) until refunded."""
@@ -66,7 +66,7 @@ class RepayIn(BaseModel):
     )
 
 
-class RefundIn(BaseModel):
+class RefundIn(RequestBody):
     """A refund of money held in suspense (at most the balance); the same key again is a no-op."""
 
     model_config = ConfigDict(extra="forbid")
@@ -75,7 +75,7 @@ class RefundIn(BaseModel):
     idempotency_key: str = Field(min_length=1, max_length=128)
 
 
-class HardshipIn(BaseModel):
+class HardshipIn(RequestBody):
     """A hardship plan: ``months`` reduced instalments from ``starts_on`` (``share`` of the level
     principal, interest at ``annual_rate``, 0 freezes it), then the rest re-amortised over ``term``
     months at the contract rate. Limited by the product's re-age policy; the same key again is a
@@ -113,6 +113,18 @@ def _plain(value: Any) -> Any:
     return json_ready(dataclasses.asdict(value))
 
 
+#: A loan is disbursed from a year before its approval (a book migrated in) to 90 days after.
+_BOOK_BEFORE = dt.timedelta(days=365)
+_BOOK_AFTER = dt.timedelta(days=90)
+
+
+def _decision_date(decision: dict[str, Any]) -> dt.date:
+    at = decision.get("decided_at")
+    if isinstance(at, dt.datetime):
+        return at.date()
+    return dt.datetime.fromisoformat(str(at)).date()
+
+
 @router.post(
     "",
     responses={
@@ -146,6 +158,14 @@ def book(body: BookIn, request: Request, session: SessionDep, who: Writers) -> d
         raise InvalidArgumentError(
             "principal_fen", expected=f"at most the approved limit {limit}", got=body.principal_fen
         )
+    decided = _decision_date(decision)
+    if not decided - _BOOK_BEFORE <= body.disbursed_on <= decided + _BOOK_AFTER:
+        raise InvalidArgumentError(
+            "body.disbursed_on",
+            expected=f"a date from {decided - _BOOK_BEFORE} to {decided + _BOOK_AFTER} "
+            f"(a year before the approval {decided} to 90 days after it)",
+            got=body.disbursed_on,
+        )
     terms = LoanTerms(
         get_product(load_products(), body.product),
         Money.from_minor(body.principal_fen),
@@ -153,7 +173,8 @@ def book(body: BookIn, request: Request, session: SessionDep, who: Writers) -> d
         body.term,
         body.disbursed_on,
     )
-    book_loan(session, terms, external_id=body.loan_id, borrower_id=body.borrower_id)
+    book_loan(session, terms, external_id=body.loan_id, borrower_id=body.borrower_id,
+              decision_id=body.decision_id)  # fmt: skip
     audit_write(
         session,
         who,

@@ -13,10 +13,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from fengkong.api.deps import SessionDep, require
 from fengkong.api.errors import error_body
+from fengkong.api.types import RequestBody
 from fengkong.collections.notices import DEMO_SENDER
 from fengkong.services.access import Principal, audit_write
 from fengkong.services.notices import issue_notice
@@ -27,7 +28,7 @@ CaseId = Annotated[str, Path(max_length=64)]
 LOG_HEADER = "X-Contact-Log-Id"
 
 
-class NoticeIn(BaseModel):
+class NoticeIn(RequestBody):
     """Which notice, in which format; ``loan`` names the debt of a case with several loans."""
 
     model_config = ConfigDict(extra="forbid")
