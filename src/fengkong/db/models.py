@@ -54,7 +54,7 @@ class LoanRecord(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     external_id: Mapped[str] = mapped_column(String(64), unique=True)
     #: The approval it was booked from (one approval books one loan); None for imported loans.
-    decision_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    decision_id: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     borrower_id: Mapped[str] = mapped_column(String(64), index=True)
     product: Mapped[dict[str, Any]] = mapped_column(JSON)
     currency: Mapped[str] = mapped_column(String(3))

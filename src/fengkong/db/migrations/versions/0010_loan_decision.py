@@ -2,6 +2,9 @@
 
 Revision ID: 0010
 Revises: 0009
+
+A plain column and a unique index (no table rebuild on SQLite: a rebuild would inline the
+earlier check constraints and break the downgrade of 0007).
 """
 
 import sqlalchemy as sa
@@ -14,12 +17,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("loans") as batch:
-        batch.add_column(sa.Column("decision_id", sa.String(64), nullable=True))
-        batch.create_unique_constraint(op.f("uq_loans_decision_id"), ["decision_id"])
+    op.add_column("loans", sa.Column("decision_id", sa.String(64), nullable=True))
+    op.create_index("ix_loans_decision_id", "loans", ["decision_id"], unique=True)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("loans") as batch:
-        batch.drop_constraint(op.f("uq_loans_decision_id"), type_="unique")
-        batch.drop_column("decision_id")
+    op.drop_index("ix_loans_decision_id", table_name="loans")
+    op.drop_column("loans", "decision_id")
