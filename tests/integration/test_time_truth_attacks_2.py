@@ -215,5 +215,5 @@ def test_a_decision_that_raises_leaves_no_observation(tmp_path):
         with pytest.raises(InvalidArgumentError, match="channel"):
             state.replay(policy, bad, [])
         good = body(2, channel="app")["application"] | {"applied_at": now + dt.timedelta(seconds=1)}
-        decision = state.replay(policy, good, [])
+        decision = state.replay(policy, good, []).decision
         assert decision.audit.inputs["app_cnt_person_7d"] == 0, graph

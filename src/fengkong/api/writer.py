@@ -26,7 +26,7 @@ from sqlalchemy import Engine, Table, insert
 
 from fengkong.api.errors import StorageError
 from fengkong.db.models import DecisionRecord
-from fengkong.policy import Decision
+from fengkong.services.online import Decided
 from fengkong.services.policies import decision_row
 
 __all__ = ["DecisionWriter", "WalCheckpointer", "store_rows"]
@@ -54,10 +54,6 @@ def store_rows(engine: Engine, rows: list[dict[str, Any]]) -> list[str | None]:
             return results
 
 
-def _row(decision: Decision, at: dt.datetime, decision_id: str, application_id: str | None) -> Any:
-    return decision_row(decision, at=at, decision_id=decision_id, application_id=application_id)
-
-
 @dataclass(slots=True)
 class _Item:
     row: dict[str, Any]
@@ -78,13 +74,26 @@ class DecisionWriter:
         self._thread.start()
 
     async def write(
-        self, decision: Decision, *, at: dt.datetime, decision_id: str, application_id: str | None
+        self,
+        decided: Decided,
+        *,
+        at: dt.datetime,
+        decision_id: str,
+        application_id: str | None,
     ) -> None:
-        """Store one decision; returns once its transaction has committed."""
+        """Store one decision; returns once its transaction has committed. If it cannot be
+        stored, the application is taken back out of the online state (it never happened)
+        and :class:`~fengkong.api.errors.StorageError` is raised."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._queue.put(_Item(_row(decision, at, decision_id, application_id), future, loop))
-        await future
+        row = decision_row(decided.decision, at=at, decision_id=decision_id,
+                           application_id=application_id, graph=decided.graph)  # fmt: skip
+        self._queue.put(_Item(row, future, loop))
+        try:
+            await future
+        except StorageError:  # (a request cancelled while waiting is still stored)
+            decided.forget()
+            raise
 
     def close(self) -> None:
         """Finish what is queued and stop the thread."""

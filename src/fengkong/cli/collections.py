@@ -64,7 +64,8 @@ def run(
     from fengkong.synth import read_book  # noqa: PLC0415
 
     with user_errors():
-        plan = load_strategy(strategy, limits=Settings().expression_limits())
+        settings = Settings()
+        plan = load_strategy(strategy, limits=settings.expression_limits())
         profile = load_contact_rules().profile(jurisdiction)
         with progress_bar("collections day", 4, quiet=quiet) as advance:
             data = read_book(book)
@@ -73,7 +74,8 @@ def run(
             advance(1)
             day = book_day(data, as_of)
             advance(1)
-            cases, _ = update_cases(None, day["loans"], as_of)
+            minimum = settings.collections_min_case_fen
+            cases, _ = update_cases(None, day["loans"], as_of, min_case_fen=minimum)
             team, field = synthetic_staff(
                 day["borrowers"], collectors=collectors, field_agents=field_agents
             )
@@ -92,6 +94,7 @@ def run(
                 profile=profile,
                 borrowers=day["borrowers"],
                 exact=not greedy,
+                min_case_fen=minimum,
             )
             advance(1)
             out.mkdir(parents=True, exist_ok=True)
@@ -170,7 +173,8 @@ def simulate(
     from fengkong.synth import read_book  # noqa: PLC0415
 
     with user_errors():
-        limits = Settings().expression_limits()
+        settings = Settings()
+        limits = settings.expression_limits()
         strategies = {
             (strategy.stem if strategy else "default"): load_strategy(strategy, limits=limits)
         }
@@ -182,7 +186,8 @@ def simulate(
             chosen = renamed_option(snapshot, old_date, name="--as-of", old_name="--date")
             as_of = _day(data, chosen)
             day = book_day(data, as_of)
-            cases, _ = update_cases(None, day["loans"], as_of)
+            minimum = settings.collections_min_case_fen
+            cases, _ = update_cases(None, day["loans"], as_of, min_case_fen=minimum)
             start = (
                 cases.filter(pl.col("status") == "open")
                 .join(case_p_pay(cases, day["loans"], day["scored"]), on="case_id", how="left")

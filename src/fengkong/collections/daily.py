@@ -28,7 +28,7 @@ from fengkong.collections.agencies import (
     place_cases,
 )
 from fengkong.collections.allocation import Allocation, allocate, allocate_greedy
-from fengkong.collections.cases import Stages, update_cases
+from fengkong.collections.cases import DEFAULT_MIN_CASE_FEN, Stages, update_cases
 from fengkong.collections.guardrails import (
     CHANNELS,
     Attempt,
@@ -193,6 +193,7 @@ def run_day(
     last_paid: pl.DataFrame | None = None,
     contact_history: Mapping[str, Sequence[LoggedAttempt]] | None = None,
     stops: Mapping[str, Sequence[tuple[str, frozenset[str] | None]]] | None = None,
+    min_case_fen: int = DEFAULT_MIN_CASE_FEN,
 ) -> DayResult:
     """One day's run (see the module docstring).
 
@@ -211,7 +212,7 @@ def run_day(
     recalled), a stop on some channels blocks those channels' contacts.
     """
     uplift = {"call": 0.15, "field_visit": 0.30, **(uplift or {})}
-    today, events = update_cases(cases, loans, as_of, stages=stages)
+    today, events = update_cases(cases, loans, as_of, stages=stages, min_case_fen=min_case_fen)
     judged = evaluate_promises(promises, payments, as_of)
     open_cases = today.filter(pl.col("status") == "open")
     broken = judged.filter((pl.col("status") == "broken") & (pl.col("resolved_on") == as_of))

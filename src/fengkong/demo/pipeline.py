@@ -56,7 +56,7 @@ from fengkong.db.models import DecisionRecord, InstalmentRecord, LoanRecord
 from fengkong.demo.policy import GRAPH_INPUTS, write_challenger, write_demo_policy
 from fengkong.features import build_variables, load_spec
 from fengkong.features.online import known_us
-from fengkong.graph import IdentifierGraph, OnlineGraph, features_at_each
+from fengkong.graph import IdentifierGraph, features_at_each
 from fengkong.modeling import application_dataset
 from fengkong.portfolio import portfolio_report
 from fengkong.services.access import Principal, audit_write, audit_writes, create_api_key
@@ -70,9 +70,10 @@ from fengkong.services.servicing import (
     synthetic_loan_terms,
 )
 from fengkong.servicing import LoanTerms, load_products
+from fengkong.settings import Settings
 from fengkong.synth import generate, write_book
 
-__all__ = ["STAGES", "DemoResult", "component_view", "run_demo"]
+__all__ = ["STAGES", "DemoResult", "run_demo"]
 
 #: The stages in order, with how many steps each reports.
 STAGES = (
@@ -98,8 +99,6 @@ PEOPLE = (
     ("collector-0001", "collector", "collector-0001"),
 )
 _COLLECTORS = 12
-#: The most applicants a decision's stored relationship graph holds (its trace page's picture).
-GRAPH_LIMIT = 60
 #: The demo itself, as the audit log names it: the keys it creates, the loans it books and
 #: the repayments it posts (each at the demo's own clock); maker-checker steps are audited
 #: under the analyst's and the head of risk's own names, as the service would.
@@ -265,20 +264,18 @@ def run_demo(
         seen = [  # what the front end knows then: identifiers first seen by this application
             link for link in identifiers.get(row["person_id"], []) if link[2] <= row["applied_at"]
         ]
-        decision = online.replay(  # history, in time order: each at its own time
+        replayed = online.replay(  # history, in time order: each at its own time
             policy, application_body(row, income), seen
-        )
-        # the relationship graph as this decision saw it, for its trace page
-        drawn = component_view(online.graph, row["person_id"], limit=GRAPH_LIMIT)
+        )  # with the relationship graph as this decision saw it, for its trace page
+        decision = replayed.decision
         limit = int(decision.outputs.get("limit_fen") or 0)
         decided.append((row["application_id"], decision.decision, limit))
         # decided at the application's own instant (history replayed), never before it
         at = row["applied_at"].replace(tzinfo=dt.UTC)
         stored = decision_row(
             decision, at=at, decision_id=f"d-{row['application_id']}",
-            application_id=row["application_id"],
+            application_id=row["application_id"], graph=replayed.graph,
         )  # fmt: skip
-        stored["record"]["graph"] = drawn | {"as_of": row["applied_at"]}
         batch.append(stored)
         if len(batch) == 500 or k == total - 1:
             with sessions.begin() as s:
@@ -377,6 +374,7 @@ def run_demo(
                 borrowers=borrowers,
                 phones=phones,
                 since=previous,
+                min_case_fen=Settings().collections_min_case_fen,
             )
         timings["collections"] += time.perf_counter() - t0
         runs.append({"month_end": day.isoformat(), **result.summary()})
@@ -400,47 +398,6 @@ def run_demo(
     engine.dispose()
     (folder / "figures.json").write_text(json.dumps(figures, indent=1, default=str) + "\n")
     return DemoResult(folder, url, keys, online, month_ends[-1], figures)
-
-
-def component_view(graph: OnlineGraph, person: int, *, limit: int = GRAPH_LIMIT) -> dict[str, Any]:
-    """The applicant's component in ``graph`` as it stands (the applicants joined through
-    strong identifiers, as ``component_size`` counts them, at most ``limit``; each with every
-    identifier it holds), in :meth:`~fengkong.graph.OnlineGraph.neighbourhood`'s shape.
-    Weak identifiers (IP, address, employer) are drawn but never followed: they feed counts,
-    not components; a capped identifier is never followed either."""
-    strong = set(graph.config.strong)
-    hop = {person: 0}
-    frontier = [person]
-    nodes: dict[str, dict[str, Any]] = {}
-    edges: set[tuple[str, str]] = set()
-    truncated = False
-    while frontier and not truncated:
-        q = frontier.pop(0)
-        around = graph.neighbourhood(q, hops=1, limit=1_000_000)
-        me = f"person:{q}"
-        index = {n["id"]: n for n in around["nodes"]}
-        if me not in index:
-            continue
-        nodes[me] = index[me] | {"hop": hop[q]}
-        holders: dict[str, list[int]] = {}
-        for e in around["edges"]:
-            holders.setdefault(e["target"], []).append(int(e["source"].split(":", 1)[1]))
-        for key in [e["target"] for e in around["edges"] if e["source"] == me]:
-            nodes.setdefault(key, index[key])
-            edges.add((me, key))
-            if key.split("|", 1)[0] not in strong or index[key].get("capped"):
-                continue
-            for other in sorted(set(holders[key]) - hop.keys()):
-                if len(hop) >= limit:
-                    truncated = True
-                    break
-                hop[other] = hop[q] + 1
-                nodes[f"person:{other}"] = index[f"person:{other}"] | {"hop": hop[other]}
-                edges.add((f"person:{other}", key))
-                frontier.append(other)
-    return {"applicant": person, "hops": max(hop.values()), "truncated": truncated,
-            "nodes": list(nodes.values()),
-            "edges": [{"source": a, "target": b} for a, b in sorted(edges)]}  # fmt: skip
 
 
 def _publish(

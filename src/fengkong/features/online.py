@@ -228,6 +228,45 @@ class KeyState:
                     cum[i] += inc
         return True
 
+    def remove(self, stream: Stream, eid: int) -> bool:
+        """Take event ``eid`` back out (its application's decision could not be stored):
+        the state is as if it had never been inserted, for every window the state answers.
+        ``False`` when the event is not held (never inserted, or already evicted).
+
+        A value whose only other occurrences were evicted is remembered only where a
+        whole-history distinct needs it (evicted events lie before every window).
+        """
+        if eid not in self.ids:
+            return False
+        pos = self.ids.index(eid)
+        ts = self.ts.pop(pos)
+        del self.ids[pos]
+        removed = {alias: self.values[alias].pop(pos) for alias in stream.columns}
+        for cum in self.prefix.values():
+            inc = cum[pos + 1] - cum[pos]
+            del cum[pos + 1]
+            for i in range(pos + 1, len(cum)):
+                cum[i] -= inc
+        for alias in stream.distincts:
+            value = removed.get(alias)
+            seen, lasts = self.last_of[alias], self.lasts[alias]
+            if value is None or seen.get(value) != ts:
+                continue
+            del lasts[bisect_left(lasts, ts)]
+            column = self.values[alias]
+            before = [t for t, v in zip(self.ts, column, strict=True) if v == value]
+            if before:
+                seen[value] = before[-1]
+                insort(lasts, before[-1])
+            elif value in self.evicted_values.get(alias, ()) and self.last_evicted_ts is not None:
+                seen[value] = self.last_evicted_ts
+                insort(lasts, self.last_evicted_ts)
+            else:
+                del seen[value]
+        if not self.evicted:
+            self.first_ts = self.ts[0] if self.ts else None
+        return True
+
     def evict_before(self, stream: Stream, cutoff: int) -> None:
         """Fold events older than ``cutoff`` into the summary."""
         k = bisect_left(self.ts, cutoff)
@@ -693,6 +732,25 @@ class OnlineEngine:
         >>> e.compute_and_observe(app | later)["app_cnt_person_7d"]
         1
         """
+        return self.observe_application(event, serial=serial, check=check)[0]
+
+    def observe_application(
+        self,
+        event: Mapping[str, Any],
+        *,
+        serial: bool = False,
+        check: Callable[[dict[str, Any]], object] | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """:meth:`compute_and_observe`, and whether the application was new (``False``: a
+        repeat of one already held, which changed nothing — never :meth:`forget` it).
+
+        >>> from fengkong.features import load_spec
+        >>> import datetime as dt
+        >>> e = OnlineEngine(load_spec("application_risk"), target="app")
+        >>> app = {"application_id": 1, "person_id": 7, "applied_at": dt.datetime(2026, 1, 1)}
+        >>> e.observe_application(app)[1], e.observe_application(app)[1]
+        (True, False)
+        """
         src = self.spec.sources[self.target]
         ts, eid, row = self._row(self.target, event)
         wanted = [(i, event.get(col)) for i, col in enumerate(self._target_keys) if col is not None]
@@ -706,7 +764,7 @@ class OnlineEngine:
 
         def step(
             states: dict[tuple[int, Any], KeyState | None], watermark: int | None
-        ) -> tuple[dict[str, Any], list[tuple[int, Any]], int]:
+        ) -> tuple[tuple[dict[str, Any], bool], list[tuple[int, Any]], int]:
             self._check_late(self.target, event, ts, watermark)
             at = ts
             first = next(  # a retry of an application already decided: at its first time
@@ -730,11 +788,45 @@ class OnlineEngine:
             for index, key, change in self._changes(self.target, event, at, eid, row, newest):
                 states[(index, key)] = change(states.get((index, key)))
                 changed.append((index, key))
-            return values, changed, at
+            return (values, first is None), changed, at
 
         return self.store.transact(  # type: ignore[no-any-return]
             keys, step, lateness=self.spec.lateness_us
         )
+
+    def forget(self, event: Mapping[str, Any]) -> None:
+        """Take a new application observed by :meth:`observe_application` back out of every
+        key's state (its decision's record could not be stored, so it never happened).
+        The watermark stays where it is. Applications decided in between saw it.
+
+        >>> from fengkong.features import load_spec
+        >>> import datetime as dt
+        >>> e = OnlineEngine(load_spec("application_risk"), target="app")
+        >>> app = {"application_id": 1, "person_id": 7, "applied_at": dt.datetime(2026, 1, 1)}
+        >>> _ = e.compute_and_observe(app)
+        >>> e.forget(app)
+        >>> later = {"application_id": 2, "applied_at": dt.datetime(2026, 1, 1, 0, 1)}
+        >>> e.compute_and_observe(app | later)["app_cnt_person_7d"]
+        0
+        """
+        _, eid, row = self._row(self.target, event)
+        streams = [
+            (i, s, event.get(s.key_column))
+            for i, s in self._by_source.get(self.target, [])
+            if event.get(s.key_column) is not None and s.passes(row)
+        ]
+
+        def step(
+            states: dict[tuple[int, Any], KeyState | None], watermark: int | None
+        ) -> tuple[None, list[tuple[int, Any]], None]:
+            changed = []
+            for i, stream, key in streams:
+                state = states.get((i, key))
+                if state is not None and state.remove(stream, eid):
+                    changed.append((i, key))
+            return None, changed, None
+
+        self.store.transact(list(dict.fromkeys((i, k) for i, _, k in streams)), step)
 
     def accepts(self, at: dt.datetime) -> bool:
         """Whether an event or application at ``at`` would be taken (not more than the

@@ -473,6 +473,46 @@ class OnlineGraph:
         return {"applicant": person, "hops": hops, "truncated": truncated,
                 "nodes": list(nodes.values()), "edges": edges}  # fmt: skip
 
+    def component(self, person: int, *, limit: int = 60) -> dict[str, Any]:
+        """The applicant's component as it stands (the applicants joined through
+        strong identifiers, as ``component_size`` counts them, at most ``limit``; each with every
+        identifier it holds), in :meth:`~fengkong.graph.OnlineGraph.neighbourhood`'s shape.
+        Weak identifiers (IP, address, employer) are drawn but never followed: they feed counts,
+        not components; a capped identifier is never followed either."""
+        strong = set(self.config.strong)
+        hop = {person: 0}
+        frontier = [person]
+        nodes: dict[str, dict[str, Any]] = {}
+        edges: set[tuple[str, str]] = set()
+        truncated = False
+        while frontier and not truncated:
+            q = frontier.pop(0)
+            around = self.neighbourhood(q, hops=1, limit=1_000_000)
+            me = f"person:{q}"
+            index = {n["id"]: n for n in around["nodes"]}
+            if me not in index:
+                continue
+            nodes[me] = index[me] | {"hop": hop[q]}
+            holders: dict[str, list[int]] = {}
+            for e in around["edges"]:
+                holders.setdefault(e["target"], []).append(int(e["source"].split(":", 1)[1]))
+            for key in [e["target"] for e in around["edges"] if e["source"] == me]:
+                nodes.setdefault(key, index[key])
+                edges.add((me, key))
+                if key.split("|", 1)[0] not in strong or index[key].get("capped"):
+                    continue
+                for other in sorted(set(holders[key]) - hop.keys()):
+                    if len(hop) >= limit:
+                        truncated = True
+                        break
+                    hop[other] = hop[q] + 1
+                    nodes[f"person:{other}"] = index[f"person:{other}"] | {"hop": hop[other]}
+                    edges.add((f"person:{other}", key))
+                    frontier.append(other)
+        return {"applicant": person, "hops": max(hop.values()), "truncated": truncated,
+                "nodes": list(nodes.values()),
+                "edges": [{"source": a, "target": b} for a, b in sorted(edges)]}  # fmt: skip
+
     # -- seeding ------------------------------------------------------------------------------
     @classmethod
     def seed(

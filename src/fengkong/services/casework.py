@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fengkong.collections.agencies import PLACEMENT_SCHEMA
-from fengkong.collections.cases import CASE_SCHEMA, update_cases
+from fengkong.collections.cases import CASE_SCHEMA, DEFAULT_MIN_CASE_FEN, update_cases
 from fengkong.collections.daily import DayResult, run_day
 from fengkong.collections.promises import PROMISE_SCHEMA, make_promise
 from fengkong.collections.rules import ContactProfile
@@ -154,12 +154,14 @@ def run_collections(
     borrowers: pl.DataFrame | None = None,
     phones: Mapping[str, str] | None = None,
     since: dt.date | None = None,
+    min_case_fen: int = DEFAULT_MIN_CASE_FEN,
 ) -> DayResult:
     """Run collections for ``as_of`` over the database and store the cases (one transaction).
 
     ``p_pay``: ``loan_id`` (the loans' database ids) and ``p_pay`` from the collection score;
     ``borrowers`` as for :func:`~fengkong.collections.run_day`; ``phones``: each borrower's
-    number for the workbench; ``since``: the previous run (its payments judge the promises).
+    number for the workbench; ``since``: the previous run (its payments judge the promises);
+    ``min_case_fen``: no case below this (``Settings.collections_min_case_fen``).
     """
     loans = delinquency_snapshot(session, as_of)
     cases = _open_cases(session)
@@ -168,7 +170,7 @@ def run_collections(
     case_of = cases.select("borrower_id", "case_id")
     payments = paid.join(case_of, on="borrower_id").select("case_id", "paid_on", "amount_fen")
     previous = cases if cases.height else None
-    today, _ = update_cases(previous, loans, as_of)
+    today, _ = update_cases(previous, loans, as_of, min_case_fen=min_case_fen)
     day_start = dt.datetime.combine(as_of, dt.time.min, tzinfo=dt.UTC)
     day_end = dt.datetime.combine(as_of, dt.time.max, tzinfo=dt.UTC)
     held: dict[str, set[tuple[str, frozenset[str] | None]]] = {}
@@ -202,6 +204,7 @@ def run_collections(
         stops={b: sorted(v, key=str) for b, v in held.items()},
         placements=placements,
         last_paid=last_paid,
+        min_case_fen=min_case_fen,
     )
     _store_placements(session, result.placements)
     zones = (

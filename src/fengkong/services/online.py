@@ -23,8 +23,9 @@ dates; anything else unreadable is left for the policy's data-quality checks.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
 from typing import Any
@@ -38,7 +39,14 @@ from fengkong.features.online import known_us, to_us
 from fengkong.graph import IdentifierGraph, OnlineGraph
 from fengkong.policy import Decision, Policy
 
-__all__ = ["OnlineState", "known_bad_people", "known_bad_since", "seed_from_book", "seed_state"]
+__all__ = [
+    "Decided",
+    "OnlineState",
+    "known_bad_people",
+    "known_bad_since",
+    "seed_from_book",
+    "seed_state",
+]
 
 
 def _instant(value: Any, field: str) -> Any:
@@ -78,6 +86,25 @@ def _links(identifiers: Iterable[Any], at: Any) -> list[tuple[str, str, Any]]:
     return links
 
 
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A decision of :class:`OnlineState`, with what its record keeps and how to take it back.
+
+    ``graph``: the applicant's component as the decision saw it (graph policies), for its
+    trace page. ``forget()``: the decision's record could not be stored, so the application
+    never happened — it leaves the variable state (applications decided meanwhile saw it).
+    """
+
+    decision: Decision
+    graph: dict[str, Any] | None = None
+    _forget: Callable[[], None] | None = None
+
+    def forget(self) -> None:
+        """Take the application back out of the variable state (idempotent)."""
+        if self._forget is not None:
+            self._forget()
+
+
 class OnlineState:
     """The worker's variable engines (one per spec) and relationship graph."""
 
@@ -114,7 +141,7 @@ class OnlineState:
         identifiers: list[Any] | None,
         *,
         live: bool = False,
-    ) -> Decision:
+    ) -> Decided:
         """Decide one application, with it observed in the variable state and linked in the
         graph — all or nothing: every check (times, types, the graph's clock, the decision
         itself) runs before anything changes, and the variables are computed and observed in
@@ -125,12 +152,16 @@ class OnlineState:
         The decision runs inside the variables' step, before the application is observed: a
         decision that raises (a level a model refuses) leaves no trace. With graph features
         it first runs with them null (graph features are numbers, which never raise), then
-        once more after the link, as the graph cannot take a link back."""
+        once more after the link, as the graph cannot take a link back. If the caller then
+        cannot store the decision, :meth:`Decided.forget` takes the application back out of
+        the variables; the graph keeps its link until the worker's graph is re-seeded from
+        the stored applications."""
         values = dict(application)
         link = None
         if policy.graph_features:
             link = self._link(application, identifiers)
         decided: list[Decision] = []
+        forget: Callable[[], None] | None = None
 
         def decide(found: dict[str, Any]) -> None:
             inputs = values | found
@@ -152,14 +183,29 @@ class OnlineState:
                 event[source.timestamp] = _instant(
                     event.get(source.timestamp), f"application.{source.timestamp}"
                 )
-                values.update(engine.compute_and_observe(event, serial=live, check=decide))
+                found, new = engine.observe_application(event, serial=live, check=decide)
+                values.update(found)
+                if new:
+                    forget = self._forgetter(engine, event)
             else:
                 decide({})
             if link is None:
-                return decided[0]
+                return Decided(decided[0], None, forget)
             graph = self.graph.add(*link)
+            drawn = self.graph.component(link[0]) | {"as_of": link[2]}
             values.update({k: v for k, v in graph.items() if k != "person_id"})
-        return policy.decide(_typed(policy, values))
+        return Decided(policy.decide(_typed(policy, values)), drawn, forget)
+
+    def _forgetter(self, engine: OnlineEngine, event: dict[str, Any]) -> Callable[[], None]:
+        done: list[bool] = []
+
+        def forget() -> None:
+            with self._lock:
+                if not done:
+                    engine.forget(event)
+                    done.append(True)
+
+        return forget
 
     @staticmethod
     def _link(
@@ -264,7 +310,7 @@ class OnlineState:
         identifiers: list[Any] | None = None,
         *,
         now: dt.datetime,
-    ) -> Decision:
+    ) -> Decided:
         """Decide a live application at the server's clock ``now`` (see :meth:`stamped`):
         compute its variables and graph features while observing it (so the next
         application sees it), and decide it with ``policy`` (full audit record)."""
@@ -274,7 +320,7 @@ class OnlineState:
 
     def replay(
         self, policy: Policy, application: dict[str, Any], identifiers: list[Any] | None = None
-    ) -> Decision:
+    ) -> Decided:
         """Decide an application of history at its own time (in time order, by a trusted
         in-process caller: the demo, a backfill); the live path is :meth:`decide`."""
         return self._observed(policy, application, identifiers)

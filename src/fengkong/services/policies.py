@@ -316,8 +316,11 @@ def decision_row(
     at: dt.datetime,
     decision_id: str | None = None,
     application_id: str | None = None,
+    graph: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ``decisions`` row of a decision with its audit record (for bulk inserts)."""
+    """The ``decisions`` row of a decision with its audit record (for bulk inserts);
+    ``graph``: the applicant's relationship graph as the decision saw it, kept with the
+    record for its trace page."""
     if decision.audit is None:
         raise WorkflowError(
             "record a decision", current="no audit record", reason="decide with audit=True"
@@ -332,7 +335,9 @@ def decision_row(
         "decision": decision.decision,
         "reasons": list(decision.reasons),
         # as they are: the engine's JSON serializer writes dates and Decimals as text
-        "record": decision.audit.fields() | {"outputs": decision.outputs},
+        "record": decision.audit.fields()
+        | {"outputs": decision.outputs}
+        | ({"graph": graph} if graph is not None else {}),
         "decided_at": at,
     }
 

@@ -319,7 +319,7 @@ async def decide(
             )
         chosen = state.policies.active(policy or state.default_policy)
         at = state.clock()
-        decision = state.online.decide(chosen, body, links, now=at)
+        decided = state.online.decide(chosen, body, links, now=at)
     except FengkongError as exc:
         return _page(request, "decisions.html", title="decisions", who=who, active="decisions",
                      rows=[], filters={}, can_decide=True, sample=application,
@@ -328,14 +328,14 @@ async def decide(
     key = new_decision_id(at)
     try:
         await state.writer.write(
-            decision, at=at, decision_id=key, application_id=body.get("application_id")
+            decided, at=at, decision_id=key, application_id=body.get("application_id")
         )
     except StorageError as exc:
         return _page(request, "decisions.html", title="decisions", who=who, active="decisions",
                      rows=[], filters={}, can_decide=True, sample=application,
                      sample_ids=identifiers, default_policy=policy, error=str(exc),
                      status=503)  # fmt: skip
-    state.metrics.decisions.labels(chosen.name, decision.decision).inc()
+    state.metrics.decisions.labels(chosen.name, decided.decision.decision).inc()
     return RedirectResponse(f"/ui/decisions/{key}", status_code=303)
 
 

@@ -17,6 +17,7 @@ from fengkong.api.errors import StorageError
 from fengkong.api.writer import DecisionWriter
 from fengkong.db import DecisionRecord, make_engine, migrate
 from fengkong.policy.audit import AuditRecord, Decision
+from fengkong.services.online import Decided
 
 AT = dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
 
@@ -39,7 +40,7 @@ def _engine(tmp_path: Path):  # type: ignore[no-untyped-def]
 def _write_all(writer: DecisionWriter, ids: list[str]) -> list[BaseException | None]:
     async def go() -> list[BaseException | None]:
         tasks = [
-            writer.write(_decision(k), at=AT, decision_id=i, application_id=None)
+            writer.write(Decided(_decision(k)), at=AT, decision_id=i, application_id=None)
             for k, i in enumerate(ids)
         ]
         return await asyncio.gather(*tasks, return_exceptions=True)

@@ -42,9 +42,9 @@ async def decide(body: DecisionIn, request: Request, who: Deciders) -> DecisionO
     state = request.app.state
     policy = state.policies.active(body.policy or state.default_policy)
     at = state.clock()
-    decision = state.online.decide(policy, body.application, body.identifiers, now=at)
-    key = new_decision_id(at)
-    await state.writer.write(decision, at=at, decision_id=key, application_id=body.application_id)
+    decided = state.online.decide(policy, body.application, body.identifiers, now=at)
+    decision, key = decided.decision, new_decision_id(at)
+    await state.writer.write(decided, at=at, decision_id=key, application_id=body.application_id)
     state.metrics.decisions.labels(policy.name, decision.decision).inc()
     return DecisionOut(
         decision_id=key,
