@@ -82,14 +82,28 @@ def _one_line(text: str) -> str:
     return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
+class _MaskedLogs(logging.Filter):
+    """:class:`~fengkong.services.access.PersonalDataFilter`, loaded with the first record
+    (the masking policy's stack is not imported by a command that logs nothing)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._filter: logging.Filter | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._filter is None:
+            from fengkong.services.access import PersonalDataFilter  # noqa: PLC0415
+
+            self._filter = PersonalDataFilter()
+        return bool(self._filter.filter(record))
+
+
 def configure_logging(level: str) -> None:
-    """Send library logs to stderr through Rich; the only place handlers are configured."""
-    logging.basicConfig(
-        level=level,
-        format="%(message)s",
-        handlers=[RichHandler(console=err_console, show_path=False)],
-        force=True,
-    )
+    """Send library logs to stderr through Rich, personal data masked; the only place the
+    CLI's handlers are configured (the service's: ``masked_log_config``)."""
+    handler = RichHandler(console=err_console, show_path=False)
+    handler.addFilter(_MaskedLogs())
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
 
 
 @contextmanager

@@ -83,6 +83,7 @@ def _serve(result: DemoResult, port: int) -> None:
     import uvicorn  # noqa: PLC0415 (only when serving)
 
     from fengkong.api import create_app  # noqa: PLC0415
+    from fengkong.services.access import masked_log_config  # noqa: PLC0415
     from fengkong.settings import Settings  # noqa: PLC0415
 
     app = create_app(
@@ -96,4 +97,5 @@ def _serve(result: DemoResult, port: int) -> None:
         f"{result.folder / 'keys.json'}, readable by you only) and the API on "
         f"http://127.0.0.1:{port}/docs — Ctrl-C stops."
     )
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning",
+                log_config=masked_log_config())  # fmt: skip

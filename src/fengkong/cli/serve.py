@@ -82,8 +82,13 @@ def _run_worker(host: str, port: int) -> None:
     sock.bind((host, port))
     sock.listen(2048)
     sock.set_inheritable(True)
+    from fengkong.services.access import masked_log_config  # noqa: PLC0415
+
     config = uvicorn.Config(
-        "fengkong.cli.serve:app_from_environment", factory=True, log_level="warning"
+        "fengkong.cli.serve:app_from_environment",
+        factory=True,
+        log_level="warning",
+        log_config=masked_log_config(),
     )
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -19,6 +19,7 @@ makes it, one key per identity.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import hashlib
@@ -324,14 +325,59 @@ def mask_text(text: str, *, role: str) -> str:
 
 
 class PersonalDataFilter(logging.Filter):
-    """A logging filter that masks personal values in every record a handler emits (attach it
-    to the handlers the CLI and the service configure): logs are read by masked roles too."""
+    """A logging filter that masks personal values in every record a handler emits: the
+    message, its arguments (kept as arguments, so formatters that read them — uvicorn's
+    access log — still work) and a traceback's text. The CLI's handler and the service's
+    (:func:`masked_log_config`) carry it: logs are read by masked roles too.
+
+    >>> record = logging.LogRecord("x", logging.INFO, "", 0, "sms to %s", ("13800138000",), None)
+    >>> PersonalDataFilter().filter(record) and record.getMessage()
+    'sms to 138****8000'
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         policy = load_masking_policy()
-        record.msg = policy.mask_text(record.getMessage())
-        record.args = None
+        if isinstance(record.msg, str):
+            record.msg = policy.mask_text(record.msg)
+        else:
+            record.msg = policy.mask_text(str(record.msg))
+        if isinstance(record.args, tuple):
+            record.args = tuple(_masked_arg(a, policy) for a in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {k: _masked_arg(v, policy) for k, v in record.args.items()}
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = policy.mask_text(record.exc_text)
         return True
+
+
+def _masked_arg(value: Any, policy: MaskingPolicy) -> Any:
+    """A log argument masked: numbers stay numbers (``%d``), anything else masked text."""
+    if value is None or isinstance(value, int | float):
+        return value
+    return policy.mask_text(value if isinstance(value, str) else str(value))
+
+
+def masked_log_config(level: str = "warning") -> dict[str, Any]:
+    """uvicorn's logging configuration with :class:`PersonalDataFilter` on every handler
+    (pass as ``log_config``): the service's own and the server's logs are masked.
+
+    >>> config = masked_log_config()
+    >>> all("personal" in h["filters"] for h in config["handlers"].values())
+    True
+    """
+    from uvicorn.config import LOGGING_CONFIG  # noqa: PLC0415 (only when serving)
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"personal": {"()": PersonalDataFilter}}
+    for handler in config["handlers"].values():
+        handler["filters"] = [*handler.get("filters", []), "personal"]
+    config["loggers"]["fengkong"] = {"handlers": ["default"], "level": level.upper(),
+                                     "propagate": False}  # fmt: skip
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        config["loggers"].setdefault(name, {})["level"] = level.upper()
+    return config
 
 
 _SEES_ALL = ("admin", "auditor", "risk_analyst")

@@ -524,13 +524,21 @@ def record_outcome(
     at: dt.datetime,
     who: Principal | None = None,
     recording_id: str | None = None,
-) -> None:
+) -> bool:
     """Append what came of an allowed attempt (once), by the person who made it (or a supervisor).
 
     A channel the jurisdiction's profile requires recorded needs the recording's id as evidence.
+    The same outcome sent again by the same person (a retry, or simultaneous copies) changes
+    nothing and returns ``False``; another outcome after one is recorded is refused.
     """
     if outcome not in OUTCOMES:
         raise InvalidArgumentError("outcome", expected=f"one of {OUTCOMES}", got=outcome)
+    session.execute(  # the attempt's write lock first: simultaneous copies queue, see below
+        update(ContactLogRecord)
+        .where(ContactLogRecord.id == log_id)
+        .values(id=ContactLogRecord.id)
+        .execution_options(synchronize_session=False)
+    )
     log = session.get(ContactLogRecord, log_id)
     if log is None:
         raise NotFoundError("contact attempt", log_id)
@@ -545,7 +553,14 @@ def record_outcome(
         raise WorkflowError(
             "record an outcome", current="blocked", reason="a blocked attempt never happened"
         )
-    if session.get(ContactOutcomeRecord, log_id) is not None:
+    held = session.get(ContactOutcomeRecord, log_id)
+    if held is not None:
+        if (held.outcome, held.recording_id, held.recorded_by) == (
+            outcome,
+            recording_id,
+            who.name if who is not None else None,
+        ):
+            return False
         raise WorkflowError(
             "record an outcome", current="recorded", reason="the log is append-only: one outcome"
         )
@@ -570,3 +585,4 @@ def record_outcome(
         )
     )
     session.flush()
+    return True

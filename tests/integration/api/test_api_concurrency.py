@@ -1,6 +1,7 @@
 """Concurrent identical requests (issue 25 part 2): a real server, ``fengkong serve --workers 2``,
 on SQLite and PostgreSQL; N requests fired at once (threads, each its own connection, released
-together by a barrier) for one repayment key, one promotion and one contact key. Exactly one
+together by a barrier) for one repayment key, one promotion, one contact key and one contact
+outcome. Exactly one
 effect is stored; every response is a 200 with the same body; never a 5xx. Contacts sent
 without a key are separate attempts: every one is logged and answered, and together they never
 exceed the day's limit."""
@@ -206,6 +207,21 @@ def test_one_contact_key_logs_once(server):
         other = c.post("/v1/contacts", json=attempt | {"template_id": "firm"}, headers=keys["carl"])
     assert again.status_code == 200 and again.json() == body
     assert other.status_code == 422, other.text  # the key names another request
+    # the outcome of that attempt, sent N times at once: recorded once, N identical 200s
+    path = f"/v1/contacts/{body['log_id']}/outcome"
+    done = _one_answer(_at_once(base, path, {"outcome": "delivered"}, keys["carl"]))
+    assert done == {"status": "recorded"}
+    with sessions() as s:
+        audited = s.scalars(
+            select(AuditLogRecord.detail).where(
+                AuditLogRecord.action == "contact.outcome",
+                AuditLogRecord.target == str(body["log_id"]),
+            )
+        ).all()
+    assert sorted(d["replayed"] for d in audited) == [False] + [True] * (N - 1)
+    with httpx.Client(base_url=base) as c:
+        changed = c.post(path, json={"outcome": "failed"}, headers=keys["carl"])
+    assert changed.status_code == 409, changed.text  # append-only: one outcome
 
 
 def test_contacts_without_a_key_are_separate_attempts_within_the_limits(server):

@@ -83,3 +83,41 @@ def test_log_records_are_masked(caplog):
     finally:
         logger.removeHandler(handler)
     assert seen == ["declined 138****8000 on card 623812******1234"]
+
+
+def test_the_cli_log_handler_masks(capsys):
+    from fengkong.cli._console import configure_logging
+
+    configure_logging("WARNING")
+    try:
+        logging.getLogger("fengkong.test_cli_log").warning("borrower 13800138000 unreachable")
+        try:
+            raise ValueError("card 6238123412341234 refused")
+        except ValueError:
+            logging.getLogger("fengkong.test_cli_log").exception("failed for %s", "13800138000")
+    finally:
+        logging.basicConfig(force=True, handlers=[logging.NullHandler()])
+    err = capsys.readouterr().err
+    assert "138****8000" in err and "13800138000" not in err
+    assert "6238123412341234" not in err and "623812******1234" in err
+
+
+def test_the_service_logs_are_masked_and_the_access_log_still_formats(capsys):
+    import logging.config
+
+    from fengkong.services.access import masked_log_config
+
+    config = masked_log_config("info")
+    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    logging.config.dictConfig(config)
+    try:
+        logging.getLogger("uvicorn.error").warning("contact 13800138000 failed")
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/%s" %d', "10.0.0.1:5", "GET", "/v1/debtors/13800138000", "1.1", 200
+        )
+        logging.getLogger("fengkong.api").warning("id 110101199003077777 seen")
+    finally:
+        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+    err = capsys.readouterr().err
+    assert "13800138000" not in err and "110101199003077777" not in err, err
+    assert "138****8000" in err and '"GET /v1/debtors/138****8000 HTTP/1.1" 200' in err, err

@@ -56,8 +56,7 @@ def test_a_forgotten_application_leaves_no_trace(spec: VariableSpec, seed: int) 
             _, new = dirty.observe_application(ghost)
             assert new
         if k == cut + later:
-            if k >= cut:
-                dirty.forget(ghost)
+            dirty.forget(ghost)
         expected = clean.compute_and_observe(event)
         got = dirty.compute_and_observe(event)
         if k >= cut + later:

@@ -81,9 +81,12 @@ def outcome(
     session: SessionDep,
     who: Collectors,
 ) -> dict[str, str]:
-    """Record what came of an allowed attempt (once, by whoever made it, with its recording)."""
+    """Record what came of an allowed attempt (once, by whoever made it, with its recording;
+    the same outcome sent again by them answers the same, recorded once)."""
     at = request.app.state.clock()
-    record_outcome(session, log_id, body.outcome, at=at, who=who, recording_id=body.recording_id)
+    new = record_outcome(
+        session, log_id, body.outcome, at=at, who=who, recording_id=body.recording_id
+    )
     audit_write(session, who, "contact.outcome", str(log_id), at=at, outcome=body.outcome,
-                recording_id=body.recording_id)  # fmt: skip
+                recording_id=body.recording_id, replayed=not new)  # fmt: skip
     return {"status": "recorded"}
