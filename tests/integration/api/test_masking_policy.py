@@ -4,15 +4,18 @@ working part, counts and flags never masked, personal text found inside any stri
 from __future__ import annotations
 
 import logging
+import logging.config
 
 import pytest
 
+from fengkong.cli._console import configure_logging
 from fengkong.services.access import (
     ROLES,
     PersonalDataFilter,
     load_masking_policy,
     mask_personal,
     mask_text,
+    masked_log_config,
 )
 
 RECORD = {
@@ -86,8 +89,6 @@ def test_log_records_are_masked(caplog):
 
 
 def test_the_cli_log_handler_masks(capsys):
-    from fengkong.cli._console import configure_logging
-
     configure_logging("WARNING")
     try:
         logging.getLogger("fengkong.test_cli_log").warning("borrower 13800138000 unreachable")
@@ -103,10 +104,6 @@ def test_the_cli_log_handler_masks(capsys):
 
 
 def test_the_service_logs_are_masked_and_the_access_log_still_formats(capsys):
-    import logging.config
-
-    from fengkong.services.access import masked_log_config
-
     config = masked_log_config("info")
     config["handlers"]["access"]["stream"] = "ext://sys.stderr"
     logging.config.dictConfig(config)
